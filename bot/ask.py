@@ -1,0 +1,83 @@
+"""`pambot ask` and `pambot rules check`: the engine from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.config import Config
+from rules import Answer, RuleSet, answer, check_rules, default_ruleset, load_ruleset
+from rules.load import packaged_rules_dir
+
+
+def ruleset_for(config: Config) -> RuleSet:
+    """The rules `PAMBOT_RULES` names, else the packaged ones. Raises RuleFileError."""
+    return load_ruleset(config.rules_path) if config.rules_path else default_ruleset()
+
+
+def open_querylog(config: Config):
+    """The query log for this process (see bot.querylog); writing never blocks an answer."""
+    from bot.querylog import QueryLog
+
+    return QueryLog(config.db_path, retention_days=config.log_retention_days)
+
+
+def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
+                 source: str, querylog=None) -> int:
+    """Answer every line in order (blank ones too), writing one answer per line."""
+    count = 0
+    for line in lines:
+        started = time.perf_counter()
+        result = answer(line.rstrip("\r\n"), ruleset)
+        out.write(format_answer(result, as_json=as_json) + "\n")
+        if querylog is not None:
+            querylog.record_query(
+                result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000
+            )
+        count += 1
+    return count
+
+
+def format_answer(result: Answer, *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result.to_dict(), ensure_ascii=False)
+    return result.text + "\n"
+
+
+def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
+    ruleset = ruleset_for(config)
+    querylog = open_querylog(config)
+    try:
+        if words:
+            answer_lines([" ".join(words)], ruleset, sys.stdout, as_json=as_json, source="cli",
+                         querylog=querylog)
+        else:
+            answer_lines(sys.stdin, ruleset, sys.stdout, as_json=as_json, source="cli",
+                         querylog=querylog)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `pambot ask ... | head` closed the pipe: not an error. Point stdout at devnull so
+        # the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        querylog.close()
+    return 0
+
+
+def run_rules_check(config: Config, path: str | None) -> int:
+    """Validate rule files; print every problem with file and line; exit 1 if any."""
+    target = path or config.rules_path
+    problems = check_rules(target)
+    shown = target or str(packaged_rules_dir())
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"pambot: {len(problems)} problem(s) in {shown}", file=sys.stderr)
+        return 1
+    ruleset = load_ruleset(target)
+    print(f"OK: {len(ruleset.rules)} rules in {shown}")
+    return 0

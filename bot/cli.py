@@ -1,0 +1,127 @@
+"""The `pambot` command line: picks the local shell, HTTP or Socket Mode, and the tools.
+
+    pambot                      the mode the environment asks for (see `pick_mode`)
+    pambot ask [--json] [TEXT]  answer TEXT, or every line of standard input
+    pambot shell                the local prompt, no Slack needed
+    pambot rules check [PATH]   validate rule files
+    pambot serve [--port N]     Slack over HTTP (gunicorn + Bolt's WSGI adapter)
+    pambot socket               Slack over Socket Mode
+    pambot log stats|export|prune
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Config, ConfigError
+from rules import RuleFileError
+
+log = logging.getLogger("pambot")
+
+
+def pick_mode(config: Config) -> str:
+    """`SLACK_APP_TOKEN` -> socket, `SLACK_SIGNING_SECRET` -> serve, neither -> shell."""
+    if config.slack_app_token:
+        return "socket"
+    if config.slack_signing_secret:
+        return "serve"
+    return "shell"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pambot",
+        description="Answers Osirium PAM Server upgrade and restore questions. "
+        "With no command: Socket Mode if SLACK_APP_TOKEN is set, HTTP if "
+        "SLACK_SIGNING_SECRET is set, else the local shell.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question (or every line of standard input)")
+    ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines for stdin)")
+    ask.add_argument("text", nargs="*", help="the question; omit to read standard input")
+
+    sub.add_parser("shell", help="interactive prompt, no Slack needed")
+
+    rules_cmd = sub.add_parser("rules", help="rule file tools")
+    rules_sub = rules_cmd.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
+    check = rules_sub.add_parser("check", help="validate rule files; exit 1 on a problem")
+    check.add_argument("path", nargs="?", help="a rule file or directory (default: PAMBOT_RULES "
+                       "or the packaged rules)")
+
+    serve = sub.add_parser("serve", help="Slack over HTTP at POST /slack/events")
+    serve.add_argument("--port", type=int, help="port (default: PORT, else 3000)")
+
+    sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+
+    log_cmd = sub.add_parser("log", help="the query log")
+    log_sub = log_cmd.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
+    stats = log_sub.add_parser("stats", help="counts, top unanswered questions, helpful share")
+    stats.add_argument("--since", default="7d", help="e.g. 24h, 7d, 4w, or an ISO date "
+                       "(default 7d)")
+    export = log_sub.add_parser("export", help="write the log as CSV or JSON to stdout")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--since", default=None, help="e.g. 7d or an ISO date (default: all)")
+    prune = log_sub.add_parser("prune", help="delete queries older than a duration")
+    prune.add_argument("--older-than", required=True, help="e.g. 90d")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = Config.from_env()
+        return _dispatch(parser, args, config)
+    except (ConfigError, RuleFileError) as exc:
+        print(f"pambot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config) -> int:
+    command = args.command or pick_mode(config)
+    if command == "ask":
+        from bot.ask import run_ask
+
+        return run_ask(config, args.text, as_json=args.json)
+    if command == "shell":
+        from bot.shell import run_shell
+
+        return run_shell(config)
+    if command == "rules":
+        if args.rules_command != "check":
+            parser.parse_args(["rules", "--help"])
+        from bot.ask import run_rules_check
+
+        return run_rules_check(config, args.path)
+    if command == "serve":
+        from bot.server import serve
+
+        return serve(config, port=args.port if getattr(args, "port", None) else config.port)
+    if command == "socket":
+        from bot.socket_mode import run_socket
+
+        return run_socket(config)
+    if command == "log":
+        from bot import logcli
+
+        if args.log_command == "stats":
+            return logcli.stats(config, since=args.since)
+        if args.log_command == "export":
+            return logcli.export(config, fmt=args.format, since=args.since)
+        if args.log_command == "prune":
+            return logcli.prune(config, older_than=args.older_than)
+        parser.parse_args(["log", "--help"])
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

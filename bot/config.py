@@ -1,0 +1,97 @@
+"""Every environment variable pambot reads, in one typed object.
+
+Nothing else in the project reads `os.environ`. A malformed value stops
+start-up with a `ConfigError` whose message is one sentence naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+DEFAULT_DB = "pambot.db"
+DEFAULT_RETENTION_DAYS = 90
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    port: int = DEFAULT_PORT
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    db_path: str = DEFAULT_DB
+    rules_path: str | None = None
+    log_retention_days: int = DEFAULT_RETENTION_DAYS
+    admins: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        bot_token = text("SLACK_BOT_TOKEN")
+        if bot_token is not None and not bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
+        app_token = text("SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
+        secret = text("SLACK_SIGNING_SECRET")
+        if secret is not None and not re.fullmatch(r"[0-9A-Za-z]{16,128}", secret):
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET must be the app's signing secret "
+                "(letters and digits, as shown under Basic Information)."
+            )
+        api_url = text("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not re.match(r"https?://[^\s/]+", api_url):
+            raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/.")
+        if not api_url.endswith("/"):
+            api_url += "/"
+        return cls(
+            slack_bot_token=bot_token,
+            slack_signing_secret=secret,
+            slack_app_token=app_token,
+            port=_int(env, "PORT", DEFAULT_PORT, 1, 65535),
+            slack_api_url=api_url,
+            db_path=text("PAMBOT_DB") or DEFAULT_DB,
+            rules_path=text("PAMBOT_RULES"),
+            log_retention_days=_int(
+                env, "PAMBOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1, 36500
+            ),
+            admins=frozenset(re.split(r"[\s,]+", text("PAMBOT_ADMINS") or "")) - {""},
+        )
+
+    def require(self, *names: str) -> None:
+        """Stop with a sentence naming the first of `names` (variable names) that is unset."""
+        values = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }
+        for name in names:
+            if not values[name]:
+                raise ConfigError(f"{name} is not set; it is needed for this mode.")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}.") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}.")
+    return value

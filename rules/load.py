@@ -1,0 +1,561 @@
+"""Load rule files (YAML) into a validated, immutable `RuleSet`.
+
+Every problem is reported with its file and line, all at once, at load time:
+a rule set that loads is complete (every version and every question has
+exactly one rule), so nothing can go wrong halfway through a conversation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from rules.model import INTENTS, NODES, OUTCOMES
+
+RULE_KEYS = {
+    "id", "intent", "from", "to", "node", "case", "fallback", "row", "source", "outcome",
+    "verdict", "summary", "reason", "steps", "warnings", "nearest_rows",
+    "backup_restore_required", "follower_rebuild", "contact_support",
+}
+REQUIRED_RULE_KEYS = ("id", "intent", "source", "outcome", "verdict")
+SETTINGS_KEYS = {"command", "support_contact", "docs_url", "examples", "support_checklist"}
+TOP_KEYS = {"settings", "sources", "rules"}
+SOURCE_KEYS = {"title", "url"}
+# Upgrade questions that the `from` ranges cannot answer alone.
+UPGRADE_CASES = ("no-version", "target-not-covered", "target-not-newer")
+PLACEHOLDERS = {"from_version", "to_version", "node", "command", "support_contact", "nearest_rows"}
+TEXT_KEYS = ("verdict", "summary", "reason")
+LIST_KEYS = ("steps", "warnings", "nearest_rows")
+BOOL_KEYS = ("fallback", "follower_rebuild", "contact_support")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{0,79}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a rule file, where it is, and what."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class RuleFileError(Exception):
+    """The rule files do not load; `problems` says every reason, with file and line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"the rule files have {len(problems)} problem(s):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    command: str = "/pam"
+    support_contact: str = "Osirium Support"
+    docs_url: str | None = None
+    examples: tuple[str, ...] = ()
+    support_checklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    intent: str
+    source: str
+    outcome: str
+    verdict: str
+    file: str
+    line: int
+    from_spec: SpecifierSet | None = None
+    to_spec: SpecifierSet | None = None
+    node: str | None = None
+    case: str | None = None
+    fallback: bool = False
+    row: str | None = None
+    summary: str | None = None
+    reason: str | None = None
+    steps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    nearest_rows: tuple[str, ...] = ()
+    backup_restore_required: bool | None = None
+    follower_rebuild: bool = False
+    contact_support: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """A complete, validated set of rules. Hashed by identity, so lookups can be cached."""
+
+    settings: Settings
+    sources: Mapping[str, Source]
+    rules: tuple[Rule, ...]
+    origin: str = "packaged rules"
+    _by_key: Mapping[tuple, Rule] = field(default_factory=dict, repr=False)
+
+    def rule_for(self, intent: str, *, node: str | None = None, case: str | None = None) -> Rule:
+        """The rule for a question that is not a version lookup."""
+        if intent == "restore" and node is None:
+            node = "none"
+        return self._by_key[(intent, node, case)]
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - rule sets live for the process
+    def upgrade_rule(self, version: Version) -> Rule:
+        """The one upgrade rule whose `from` range holds `version` (else the fallback)."""
+        fallback = None
+        for rule in self.rules:
+            if rule.from_spec is not None and rule.from_spec.contains(version, prereleases=True):
+                return rule
+            if rule.intent == "upgrade" and rule.fallback:
+                fallback = rule
+        if fallback is None:  # the checker makes this impossible for a loaded set
+            raise LookupError(f"no upgrade rule covers {version}")
+        return fallback
+
+    def row_rule(self, row: str) -> Rule | None:
+        return next((r for r in self.rules if r.row == row), None)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that remembers each mapping's line and rejects duplicate keys."""
+
+
+class _Mapping(dict):
+    line: int = 0
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, Iterable) and not isinstance(key, str):
+            continue  # an odd key; reported as an unknown key later
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen[key] = True
+    mapping = _Mapping(loader.construct_mapping(node, deep=deep))
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def packaged_rules_dir() -> Path:
+    return Path(str(resources.files("rules") / "data"))
+
+
+def rule_files(path: str | Path) -> list[Path]:
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def load_ruleset(path: str | Path | None = None) -> RuleSet:
+    """Load and validate the rule files at `path` (a file or directory; None: packaged rules).
+
+    Raises `RuleFileError` listing every problem with its file and line.
+    """
+    ruleset, problems = _load(path)
+    if problems:
+        raise RuleFileError(problems)
+    return ruleset
+
+
+def check_rules(path: str | Path | None = None) -> list[Problem]:
+    """Every problem in the rule files at `path`; an empty list means they load."""
+    return _load(path)[1]
+
+
+@functools.cache
+def default_ruleset() -> RuleSet:
+    """The packaged rules, loaded once."""
+    return load_ruleset(None)
+
+
+def _load(path: str | Path | None) -> tuple[RuleSet | None, list[Problem]]:
+    directory = packaged_rules_dir() if path is None else Path(path)
+    if not directory.exists():
+        return None, [Problem(str(directory), None, "no such file or directory")]
+    files = rule_files(directory)
+    if not files:
+        return None, [Problem(str(directory), None, "no rule files (*.yaml, *.yml) here")]
+    builder = _Builder()
+    for file in files:
+        builder.add_file(file)
+    return builder.finish(origin="packaged rules" if path is None else str(directory))
+
+
+class _Builder:
+    """Collects rules, sources and settings from several files, then checks the whole set."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.rules: list[Rule] = []
+        self.sources: dict[str, Source] = {}
+        self.settings: dict = {}
+        self.settings_where: str | None = None
+
+    def problem(self, file: Path | str, line: int | None, message: str) -> None:
+        self.problems.append(Problem(str(file), line, message))
+
+    def add_file(self, file: Path) -> None:
+        try:
+            raw = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problem(file, None, f"cannot read the file: {exc}")
+            return
+        try:
+            data = yaml.load(raw, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            self.problem(file, line, f"not valid YAML: {exc.problem or exc}")
+            return
+        except yaml.YAMLError as exc:
+            self.problem(file, None, f"not valid YAML: {exc}")
+            return
+        if data is None:
+            self.problem(file, None, "the file is empty")
+            return
+        if not isinstance(data, dict):
+            self.problem(file, 1, "the top level must be a mapping with settings, sources, rules")
+            return
+        for key in data:
+            if key not in TOP_KEYS:
+                self.problem(file, data.line, f"unknown top-level key {key!r} "
+                             f"(allowed: {', '.join(sorted(TOP_KEYS))})")
+        if "settings" in data:
+            self.add_settings(file, data["settings"], data.line)
+        if "sources" in data:
+            self.add_sources(file, data["sources"], data.line)
+        rules = data.get("rules", [])
+        if not isinstance(rules, list):
+            self.problem(file, data.line, "'rules' must be a list of rules")
+            return
+        for record in rules:
+            self.add_rule(file, record, data.line)
+
+    def add_settings(self, file: Path, settings: object, line: int) -> None:
+        if not isinstance(settings, dict):
+            self.problem(file, line, "'settings' must be a mapping")
+            return
+        if self.settings_where:
+            self.problem(file, settings.line,
+                         f"settings are already given at {self.settings_where}")
+            return
+        self.settings_where = f"{file}:{settings.line}"
+        for key, value in settings.items():
+            if key not in SETTINGS_KEYS:
+                self.problem(file, settings.line, f"unknown settings key {key!r} "
+                             f"(allowed: {', '.join(sorted(SETTINGS_KEYS))})")
+            elif key in ("examples", "support_checklist"):
+                if not _is_str_list(value):
+                    self.problem(file, settings.line, f"settings.{key} must be a list of text")
+                else:
+                    self.settings[key] = tuple(value)
+            elif value is not None and not (isinstance(value, str) and value.strip()):
+                self.problem(file, settings.line, f"settings.{key} must be text")
+            else:
+                self.settings[key] = value
+
+    def add_sources(self, file: Path, sources: object, line: int) -> None:
+        if not isinstance(sources, dict):
+            self.problem(file, line, "'sources' must be a mapping of source id to title and url")
+            return
+        for source_id, record in sources.items():
+            where = getattr(record, "line", sources.line)
+            if not isinstance(record, dict):
+                self.problem(file, where, f"source {source_id!r} must have a title and a url")
+                continue
+            unknown = set(record) - SOURCE_KEYS
+            if unknown:
+                self.problem(file, where, f"source {source_id!r} has unknown key(s) "
+                             f"{', '.join(sorted(map(str, unknown)))}")
+            title, url = record.get("title"), record.get("url")
+            if not isinstance(title, str) or not title.strip():
+                self.problem(file, where, f"source {source_id!r} needs a title")
+                continue
+            if url is not None and not (isinstance(url, str) and re.match(r"https?://", url)):
+                self.problem(file, where, f"source {source_id!r}: url must be http(s) or null")
+                continue
+            if source_id in self.sources:
+                self.problem(file, where, f"source {source_id!r} is defined twice")
+            self.sources[str(source_id)] = Source(str(source_id), title.strip(), url)
+
+    def add_rule(self, file: Path, record: object, line: int) -> None:
+        if not isinstance(record, dict):
+            self.problem(file, line, "each rule must be a mapping of keys to values")
+            return
+        where = record.line
+        problems_before = len(self.problems)
+        name = record.get("id")
+        label = f"rule {name!r}" if isinstance(name, str) else "a rule"
+        for key in record:
+            if key not in RULE_KEYS:
+                self.problem(file, where, f"{label} has unknown key {key!r}")
+        for key in REQUIRED_RULE_KEYS:
+            if key not in record:
+                self.problem(file, where, f"{label} is missing {key!r}")
+        if len(self.problems) > problems_before:
+            return
+        if not isinstance(name, str) or not ID_PATTERN.fullmatch(name):
+            self.problem(file, where, f"{label}: id must be lower-case letters, digits, '.', '-'")
+        if record["intent"] not in INTENTS:
+            self.problem(file, where, f"{label}: intent {record['intent']!r} is not one of "
+                         f"{', '.join(INTENTS)}")
+        if record["outcome"] not in OUTCOMES:
+            self.problem(file, where, f"{label}: outcome {record['outcome']!r} is not one of "
+                         f"{', '.join(OUTCOMES)}")
+        for key in TEXT_KEYS:
+            if key in record and not (isinstance(record[key], str) and record[key].strip()):
+                self.problem(file, where, f"{label}: {key} must be text")
+        for key in LIST_KEYS:
+            if key in record and not _is_str_list(record[key]):
+                self.problem(file, where, f"{label}: {key} must be a list of text")
+        for key in BOOL_KEYS:
+            if key in record and not isinstance(record[key], bool):
+                self.problem(file, where, f"{label}: {key} must be true or false")
+        brr = record.get("backup_restore_required")
+        if brr is not None and not isinstance(brr, bool):
+            self.problem(file, where, f"{label}: backup_restore_required must be true, false "
+                         "or null")
+        specs = {}
+        for key in ("from", "to"):
+            if key in record:
+                specs[key] = self.parse_spec(file, where, label, key, record[key])
+        node = record.get("node")
+        if node is not None and node not in (*NODES, "none"):
+            self.problem(file, where, f"{label}: node {node!r} is not one of "
+                         f"{', '.join(NODES)}, none")
+        case = record.get("case")
+        if case is not None and case not in UPGRADE_CASES:
+            self.problem(file, where, f"{label}: case {case!r} is not one of "
+                         f"{', '.join(UPGRADE_CASES)}")
+        row = record.get("row")
+        if row is not None and not isinstance(row, (str, int, float)):
+            self.problem(file, where, f"{label}: row must be text")
+        for key in (*TEXT_KEYS, "steps", "warnings"):
+            for text in _texts(record.get(key)):
+                self.check_placeholders(file, where, label, key, text)
+        if len(self.problems) > problems_before:
+            return
+        self.rules.append(Rule(
+            id=name, intent=record["intent"], source=str(record["source"]),
+            outcome=record["outcome"], verdict=record["verdict"].strip(), file=str(file),
+            line=where, from_spec=specs.get("from"), to_spec=specs.get("to"),
+            node=None if node == "none" else node, case=case,
+            fallback=record.get("fallback", False),
+            row=None if row is None else str(row), summary=_strip(record.get("summary")),
+            reason=_strip(record.get("reason")), steps=tuple(record.get("steps", ())),
+            warnings=tuple(record.get("warnings", ())),
+            nearest_rows=tuple(str(r) for r in record.get("nearest_rows", ())),
+            backup_restore_required=brr,
+            follower_rebuild=record.get("follower_rebuild", False),
+            contact_support=record.get("contact_support", False),
+        ))
+
+    def parse_spec(self, file, where, label, key, value) -> SpecifierSet | None:
+        if not isinstance(value, str) or not value.strip():
+            self.problem(file, where, f"{label}: {key} must be a version range such as "
+                         "'>=7.0,<8.0'")
+            return None
+        try:
+            spec = SpecifierSet(value)
+        except InvalidSpecifier:
+            self.problem(file, where, f"{label}: {key} {value!r} is not a valid version range "
+                         "(use specifiers such as '>=7.0,<8.0' or '==6.5.4')")
+            return None
+        if not any(spec.contains(v, prereleases=True) for v in _probe_versions([spec])):
+            self.problem(file, where, f"{label}: {key} {value!r} matches no version")
+            return None
+        return spec
+
+    def check_placeholders(self, file, where, label, key, text) -> None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            self.problem(file, where, f"{label}: {key} has a broken {{placeholder}}: {exc}")
+            return
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            self.problem(file, where, f"{label}: {key} uses unknown placeholder(s) "
+                         f"{', '.join('{' + n + '}' for n in sorted(unknown))} (allowed: "
+                         f"{', '.join('{' + n + '}' for n in sorted(PLACEHOLDERS))})")
+
+    def finish(self, origin: str) -> tuple[RuleSet | None, list[Problem]]:
+        self.check_whole_set()
+        if self.problems:
+            return None, self.problems
+        settings = Settings(**self.settings)
+        by_key = {}
+        for rule in self.rules:
+            if rule.from_spec is None and not rule.fallback:
+                by_key[(rule.intent, _node_key(rule), rule.case)] = rule
+        ruleset = RuleSet(settings=settings, sources=dict(self.sources),
+                          rules=tuple(self.rules), origin=origin, _by_key=by_key)
+        return ruleset, []
+
+    def check_whole_set(self) -> None:
+        where_settings = self.settings_where or "the rule files"
+        if not self.settings_where:
+            self.problem(where_settings, None, "no 'settings' section in any rule file")
+        ids: dict[str, Rule] = {}
+        keys: dict[tuple, Rule] = {}
+        rows = {r.row for r in self.rules if r.row}
+        for rule in self.rules:
+            if rule.id in ids:
+                self.problem(rule.file, rule.line, f"rule {rule.id!r} is already defined at "
+                             f"{ids[rule.id].where}")
+            ids[rule.id] = rule
+            if rule.source not in self.sources:
+                self.problem(rule.file, rule.line, f"rule {rule.id!r} cites unknown source "
+                             f"{rule.source!r}")
+            for row in rule.nearest_rows:
+                if row not in rows:
+                    self.problem(rule.file, rule.line, f"rule {rule.id!r}: nearest row {row!r} "
+                                 "is no rule's row")
+            self.check_shape(rule)
+            if rule.from_spec is None and not rule.fallback:
+                key = (rule.intent, _node_key(rule), rule.case)
+                if key in keys:
+                    self.problem(rule.file, rule.line, f"rules {keys[key].id!r} "
+                                 f"({keys[key].where}) and {rule.id!r} answer the same question")
+                keys[key] = rule
+        self.check_required(keys)
+        self.check_version_space()
+
+    def check_shape(self, rule: Rule) -> None:
+        """Keys that only make sense for some intents."""
+        if rule.intent != "upgrade" and (rule.from_spec or rule.to_spec or rule.case
+                                         or rule.fallback):
+            self.problem(rule.file, rule.line, f"rule {rule.id!r}: from, to, case and fallback "
+                         "are for upgrade rules only")
+        if rule.intent != "restore" and rule.node is not None:
+            self.problem(rule.file, rule.line, f"rule {rule.id!r}: node is for restore rules only")
+        if rule.to_spec is not None and rule.from_spec is None:
+            self.problem(rule.file, rule.line, f"rule {rule.id!r}: 'to' needs a 'from' range")
+        if rule.contact_support != (rule.outcome == "support"):
+            self.problem(rule.file, rule.line, f"rule {rule.id!r}: contact_support must be true "
+                         "exactly when outcome is support")
+        if rule.contact_support and not rule.reason:
+            self.problem(rule.file, rule.line, f"rule {rule.id!r}: a support answer needs a "
+                         "reason saying why")
+
+    def check_required(self, keys: dict[tuple, Rule]) -> None:
+        """Every question the parser can produce has a rule."""
+        needed = [("upgrade", None, case) for case in UPGRADE_CASES]
+        needed += [("restore", node, None) for node in (*NODES, "none")]
+        needed += [(intent, None, None) for intent in ("backup", "help", "unknown")]
+        where = self.settings_where.rsplit(":", 1)[0] if self.settings_where else "rules"
+        for key in needed:
+            if key not in keys:
+                intent, node, case = key
+                what = intent + (f" (node: {node})" if node else "") + (f" (case: {case})"
+                                                                       if case else "")
+                self.problem(where, None, f"no rule answers {what}")
+
+    def check_version_space(self) -> None:
+        """Each version is claimed by exactly one upgrade `from` range, or by the fallback."""
+        ranged = [r for r in self.rules if r.from_spec is not None]
+        fallbacks = [r for r in self.rules if r.fallback]
+        for extra in fallbacks[1:]:
+            self.problem(extra.file, extra.line, f"rule {extra.id!r}: only one upgrade fallback "
+                         f"is allowed (another at {fallbacks[0].where})")
+        if not ranged and not fallbacks:
+            self.problem("rules", None, "no upgrade rule has a 'from' version range")
+            return
+        reported: set[tuple] = set()
+        gap_reported = False
+        for version in _probe_versions([r.from_spec for r in ranged]):
+            claims = [r for r in ranged if r.from_spec.contains(version, prereleases=True)]
+            if len(claims) > 1:
+                pair = (claims[0].id, claims[1].id)
+                if pair not in reported:
+                    reported.add(pair)
+                    self.problem(claims[1].file, claims[1].line,
+                                 f"rules {claims[0].id!r} ({claims[0].where}) and "
+                                 f"{claims[1].id!r} both claim version {version}")
+            elif not claims and not fallbacks and not gap_reported:
+                gap_reported = True
+                self.problem("rules", None, f"no upgrade rule covers version {version} (a gap "
+                             "in the version ranges, and no rule has 'fallback: true')")
+
+
+def _node_key(rule: Rule) -> str | None:
+    """Restore rules are keyed by node, with "none" for "restore" with no node named."""
+    if rule.intent == "restore":
+        return rule.node or "none"
+    return rule.node
+
+
+def _probe_versions(specs: Iterable[SpecifierSet]) -> list[Version]:
+    """Versions around every boundary the specs name, plus a grid: enough to find gaps/overlaps."""
+    bounds: set[Version] = set()
+    for spec in specs:
+        for item in spec:
+            try:
+                bounds.add(Version(item.version.replace(".*", "")))
+            except InvalidVersion:
+                continue
+    probes: set[Version] = set()
+    for major in range(0, 13):
+        for minor in range(0, 10):
+            probes.add(Version(f"{major}.{minor}"))
+            probes.add(Version(f"{major}.{minor}.9"))
+    for bound in bounds:
+        parts = list(bound.release) + [0] * (3 - len(bound.release))
+        probes.add(bound)
+        for index in range(len(parts)):
+            for delta in (-1, 1):
+                moved = parts[:index] + [parts[index] + delta] + parts[index + 1:]
+                if moved[index] >= 0:
+                    probes.add(Version(".".join(map(str, moved))))
+            probes.add(Version(".".join(map(str, parts[: index + 1] + [999]))))
+    probes.add(Version("99999"))
+    return sorted(probes)
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else None

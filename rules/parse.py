@@ -1,0 +1,171 @@
+"""Turn what on-call engineers type (in Slack or a terminal) into a `Query`.
+
+    >>> parse("<@U0LAN0Z89> *Upgrade* v6.5.4?")
+    Query(text='<@U0LAN0Z89> *Upgrade* v6.5.4?', intent='upgrade', from_version='6.5.4', ...)
+
+Never raises: any string gives a Query, with intent "unknown" when nothing is recognised.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+
+from rules.model import Query
+
+# Only the start of a long message is read: questions are short, and this keeps
+# the cost of a 50 kB paste bounded.
+MAX_PARSE_CHARS = 2000
+# A version component longer than this is not a version anybody runs.
+MAX_VERSION_DIGITS = 30
+
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
+_SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
+_MARKS = re.compile(r"[*_~`]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+_CONTROL = dict.fromkeys([*range(0, 32), *range(127, 160)], " ")
+_ARROW = re.compile(
+    r"-+>|=+>|>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2b2f\u279c-\u27bf»]"
+)
+_VERSION = re.compile(r"(?<![\w.])(v?)(\d+(?:\.\d+){0,3})(\.[x*])?(?![\w])")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_LABEL = re.compile(r"\b(from|on|running|at|to|into|onto|target)\b|->")
+_TO_LABELS = {"to", "into", "onto", "target", "->"}
+# Words after which a bare number ("upgrade 7") is a version, not a count.
+_NUMBER_CUES = {"upgrade", "upgrading", "update", "pam", "version", "release", "osirium"}
+
+_UPGRADE_WORDS = {
+    "upgrade", "upgrades", "upgrading", "upgraded", "update", "updating", "migrate",
+    "migrating", "migration", "path",
+}
+_RESTORE_WORDS = {
+    "restore", "restores", "restoring", "restored", "restoration", "reinstate", "reinstating",
+    "recover", "recovering", "recovery", "rebuild", "rebuilding", "died", "dead", "down",
+    "failed", "failure", "crashed", "crash", "lost", "broken", "corrupt", "corrupted",
+}
+_BACKUP_WORDS = {"backup", "backups", "snapshot", "snapshots"}
+_HELP_WORDS = {"help", "usage", "commands", "hi", "hello", "hey"}
+_NODE_WORDS = {
+    "leader": "leader", "primary": "leader", "master": "leader",
+    "follower": "follower", "followers": "follower", "secondary": "follower",
+    "replica": "follower",
+    "cluster": "cluster", "clusters": "cluster",
+}
+# Words a near miss is measured against: one per intent and node.
+_COMMAND_WORDS = ("upgrade", "restore", "backup", "help", "leader", "follower", "cluster")
+_KNOWN_WORDS = (
+    _UPGRADE_WORDS | _RESTORE_WORDS | _BACKUP_WORDS | _HELP_WORDS | set(_NODE_WORDS)
+    | {"from", "to", "pam", "server", "version", "node", "nodes", "need", "the", "what",
+       "whats", "what's", "we're", "were", "how", "and", "with", "back"}
+)
+_TYPO_SCAN_WORDS = 30
+
+
+def normalize(text: str) -> str:
+    """Lower-cased plain text: Slack markup, mentions, entities, marks and arrows tidied."""
+    text = text[:MAX_PARSE_CHARS]
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _SLACK_REFERENCE.sub(" ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = unicodedata.normalize("NFKC", text).translate(_CONTROL)
+    text = _INVISIBLE.sub("", text)
+    text = _ARROW.sub(" -> ", text)
+    text = _MARKS.sub(" ", text)
+    return " ".join(text.casefold().split())
+
+
+def parse(text: str) -> Query:
+    """Parse one question. `text` is kept as given; everything else is derived from it."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    clean = normalize(text)
+    words = _WORD.findall(clean)
+    wordset = set(words)
+    from_version, to_version = _versions(clean)
+    has_version = from_version is not None or to_version is not None
+    node = _node(wordset, clean)
+
+    intent = None
+    if wordset & _UPGRADE_WORDS or "->" in clean:
+        intent = "upgrade"
+    elif wordset & _RESTORE_WORDS:
+        intent = "restore"
+    elif wordset & _BACKUP_WORDS or "back up" in clean or "backing up" in clean:
+        intent = "backup"
+
+    suggestion = None
+    if intent is None or (intent == "restore" and node is None):
+        suggestion = _near_miss(clean, words)
+    if intent is None:
+        if suggestion:
+            intent = "unknown"
+        elif has_version:
+            intent = "upgrade"
+        elif not words or wordset & _HELP_WORDS:
+            intent = "help"
+        else:
+            intent = "unknown"
+    return Query(
+        text=text,
+        intent=intent,
+        from_version=from_version if intent == "upgrade" else None,
+        to_version=to_version if intent == "upgrade" else None,
+        node=node if intent == "restore" else None,
+        suggestion=suggestion,
+    )
+
+
+def _versions(clean: str) -> tuple[str | None, str | None]:
+    """The (from, to) versions, by the words before each: "from X to Y", "X -> Y", "on X"."""
+    found: list[tuple[str, str | None]] = []
+    previous_end = 0
+    for match in _VERSION.finditer(clean):
+        prefix, number, wildcard = match.groups()
+        segment = clean[previous_end:match.start()]
+        previous_end = match.end()
+        if any(len(part) > MAX_VERSION_DIGITS for part in number.split(".")):
+            continue
+        labels = _LABEL.findall(segment)
+        label = None
+        if labels:
+            last = labels[-1] or "->"
+            label = "to" if last in _TO_LABELS else "from"
+        elif not (prefix or wildcard or "." in number or _last_word(segment) in _NUMBER_CUES):
+            continue  # "3 followers", "2 nodes": a plain count is not a version
+        found.append((number + (".x" if wildcard else ""), label))
+        if len(found) >= 4:
+            break
+    from_version = next((v for v, label in found if label == "from"), None)
+    to_version = next((v for v, label in found if label == "to"), None)
+    for version, label in found:
+        if label is not None:
+            continue
+        if from_version is None:
+            from_version = version
+        elif to_version is None and version != from_version:
+            to_version = version
+    return from_version, to_version
+
+
+def _last_word(segment: str) -> str | None:
+    words = _WORD.findall(segment[-40:])
+    return words[-1] if words else None
+
+
+def _node(wordset: set[str], clean: str) -> str | None:
+    nodes = {_NODE_WORDS[w] for w in wordset if w in _NODE_WORDS}
+    if "cluster" in nodes or "all nodes" in clean or len(nodes) > 1:
+        return "cluster"
+    return nodes.pop() if nodes else None
+
+
+def _near_miss(clean: str, words: list[str]) -> str | None:
+    """`clean` with its first near-miss command word corrected ("upgarde" -> "upgrade")."""
+    for word in words[:_TYPO_SCAN_WORDS]:
+        if len(word) < 4 or word in _KNOWN_WORDS:
+            continue
+        match = difflib.get_close_matches(word, _COMMAND_WORDS, n=1, cutoff=0.75)
+        if match:
+            return re.sub(rf"\b{re.escape(word)}\b", match[0], clean, count=1)
+    return None
