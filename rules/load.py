@@ -426,6 +426,10 @@ class _Builder:
         return ruleset, []
 
     def check_whole_set(self) -> None:
+        if self.problems:
+            # A rule or file already rejected would show up again here as a gap or a
+            # missing answer: report the cause only.
+            return
         where_settings = self.settings_where or "the rule files"
         if not self.settings_where:
             self.problem(where_settings, None, "no 'settings' section in any rule file")

@@ -102,7 +102,7 @@ def parse(text: str) -> Query:
             intent = "unknown"
         elif has_version:
             intent = "upgrade"
-        elif not words or wordset & _HELP_WORDS:
+        elif not clean or wordset & _HELP_WORDS:
             intent = "help"
         else:
             intent = "unknown"

@@ -1,0 +1,51 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rules.load import packaged_rules_dir
+
+# Variables that would make a test talk to a real workspace or pick a mode.
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
+    "PAMBOT_DB", "PAMBOT_RULES", "PAMBOT_ADMINS", "PAMBOT_LOG_RETENTION_DAYS",
+)
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A writable copy of the packaged rule files, to break in a test."""
+    target = tmp_path / "rules"
+    shutil.copytree(packaged_rules_dir(), target)
+    return target
+
+
+@pytest.fixture
+def pambot_env(tmp_path: Path) -> dict[str, str]:
+    """An environment for running `pambot` as a user would: no Slack credentials, log in tmp."""
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env["PAMBOT_DB"] = str(tmp_path / "pambot.db")
+    env["HOME"] = str(tmp_path)
+    return env
+
+
+@pytest.fixture
+def run_pambot(pambot_env: dict[str, str], tmp_path: Path):
+    """Run the installed `pambot` command line in a subprocess."""
+
+    def run(*args: str, input: str | None = None, env: dict | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            input=input, capture_output=True, text=True, timeout=timeout,
+            env={**pambot_env, **(env or {})}, cwd=tmp_path,
+        )
+
+    return run

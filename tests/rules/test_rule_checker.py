@@ -1,0 +1,164 @@
+"""Broken rule files: each problem is caught at load with its own message, file and line."""
+
+from pathlib import Path
+
+import pytest
+
+from rules import RuleFileError, answer, check_rules, load_ruleset
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def only_problem(rules_dir: Path) -> str:
+    problems = check_rules(rules_dir)
+    assert len(problems) == 1, problems
+    return str(problems[0])
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_the_packaged_rules_load_and_validate():
+    assert check_rules(None) == []
+    assert len(load_ruleset(None).rules) >= 15
+
+
+def test_an_unknown_key_is_named_with_file_and_line(rules_copy):
+    path = rules_copy / "general.yaml"
+    edit(path, "  - id: help\n", "  - id: help\n    colour: blue\n")
+    message = only_problem(rules_copy)
+    assert message.startswith(f"{path}:{line_of(path, '- id: help')}:")
+    assert "rule 'help' has unknown key 'colour'" in message
+
+
+def test_a_malformed_version_range(rules_copy):
+    edit(rules_copy / "upgrade.yaml", 'from: "==6.5.4"', 'from: "==6.5.four"')
+    message = only_problem(rules_copy)
+    assert "from '==6.5.four' is not a valid version range" in message
+    assert "upgrade.yaml:" in message
+
+
+def test_a_range_that_matches_nothing(rules_copy):
+    edit(rules_copy / "upgrade.yaml", 'to: ">=7.0,<8.0"\n    row: "6.5.4"',
+         'to: ">=8.0,<7.0"\n    row: "6.5.4"')
+    assert "to '>=8.0,<7.0' matches no version" in only_problem(rules_copy)
+
+
+def test_two_rules_claiming_the_same_version(rules_copy):
+    edit(rules_copy / "upgrade.yaml", 'from: ">=7.0,<8.0"', 'from: ">=6.5.4,<8.0"')
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("'upgrade-6.5.4'" in p and "'upgrade-7.x' both claim version 6.5.4" in p
+               for p in problems), problems
+    assert all("both claim version" in p for p in problems)
+
+
+def test_a_gap_in_the_version_space(rules_copy):
+    edit(rules_copy / "upgrade.yaml", 'from: ">6.5.4,<7.0"', 'from: ">6.5.4,<6.9"')
+    message = only_problem(rules_copy)
+    assert "no upgrade rule covers version 6.9" in message
+
+
+def test_an_explicit_fallback_closes_a_gap(rules_copy):
+    path = rules_copy / "upgrade.yaml"
+    edit(path, 'from: ">6.5.4,<7.0"', 'fallback: true')
+    assert check_rules(rules_copy) == []
+    ruleset = load_ruleset(rules_copy)
+    assert answer("upgrade 6.9", ruleset).rule == "upgrade-6.5.5-to-6.x-not-in-table"
+
+
+def test_invalid_yaml_names_the_line(rules_copy):
+    path = rules_copy / "restore.yaml"
+    edit(path, "  - id: restore-follower\n", "  - id: restore-follower\n   bad: [unclosed\n")
+    message = only_problem(rules_copy)
+    assert message.startswith(f"{path}:")
+    assert "not valid YAML" in message
+
+
+def test_a_duplicate_yaml_key(rules_copy):
+    edit(rules_copy / "general.yaml", "  - id: help\n", "  - id: help\n    id: help2\n")
+    assert "duplicate key 'id'" in only_problem(rules_copy)
+
+
+def test_a_duplicate_rule_id(rules_copy):
+    edit(rules_copy / "restore.yaml", "id: restore-cluster", "id: restore-leader")
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("rule 'restore-leader' is already defined at" in p for p in problems)
+
+
+def test_two_rules_answering_the_same_question(rules_copy):
+    edit(rules_copy / "restore.yaml", "node: cluster", "node: leader")
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("answer the same question" in p for p in problems)
+    assert any("no rule answers restore (node: cluster)" in p for p in problems)
+
+
+def test_a_missing_rule(rules_copy):
+    path = rules_copy / "general.yaml"
+    text = path.read_text()
+    path.write_text(text[: text.index("  - id: unknown")])
+    assert "no rule answers unknown" in only_problem(rules_copy)
+
+
+def test_an_unknown_source(rules_copy):
+    edit(rules_copy / "general.yaml", "source: restoring-backups", "source: my-blog")
+    assert "cites unknown source 'my-blog'" in only_problem(rules_copy)
+
+
+def test_an_unknown_intent(rules_copy):
+    edit(rules_copy / "general.yaml", "intent: backup", "intent: backups")
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("intent 'backups' is not one of" in p for p in problems)
+
+
+def test_an_unknown_placeholder(rules_copy):
+    edit(rules_copy / "general.yaml", "contact {support_contact}.", "contact {support_team}.")
+    assert "unknown placeholder(s) {support_team}" in only_problem(rules_copy)
+
+
+def test_a_support_answer_without_a_reason(rules_copy):
+    path = rules_copy / "upgrade.yaml"
+    text = path.read_text()
+    start = text.index("    reason: >-\n      The documented table does not cover upgrading from "
+                       "{from_version} to")
+    end = text.index("  - id: upgrade-target-not-newer")
+    path.write_text(text[:start] + "\n" + text[end:])
+    assert "a support answer needs a reason" in only_problem(rules_copy)
+
+
+def test_an_empty_file(rules_copy):
+    (rules_copy / "extra.yaml").write_text("")
+    assert only_problem(rules_copy).endswith("extra.yaml: the file is empty")
+
+
+def test_a_file_that_is_not_a_mapping(rules_copy):
+    (rules_copy / "extra.yaml").write_text("- just\n- a list\n")
+    assert "the top level must be a mapping" in only_problem(rules_copy)
+
+
+def test_a_missing_directory(tmp_path):
+    assert "no such file or directory" in only_problem(tmp_path / "nowhere")
+
+
+def test_load_raises_with_every_problem(rules_copy):
+    edit(rules_copy / "general.yaml", "intent: backup", "intent: backups")
+    edit(rules_copy / "upgrade.yaml", 'from: "==6.5.4"', 'from: "==6.5.four"')
+    with pytest.raises(RuleFileError) as raised:
+        load_ruleset(rules_copy)
+    assert len(raised.value.problems) >= 2
+    assert "==6.5.four" in str(raised.value)
+
+
+def test_settings_are_data(rules_copy):
+    edit(rules_copy / "settings.yaml", "support_contact: Osirium Support",
+         "support_contact: '#pam-escalations'")
+    edit(rules_copy / "settings.yaml", "command: /pam", "command: /osirium")
+    ruleset = load_ruleset(rules_copy)
+    assert ruleset.settings.command == "/osirium"
+    result = answer("upgrade 5.0", ruleset)
+    assert result.verdict == "Contact #pam-escalations"
+    assert "Have this ready for #pam-escalations" in result.text

@@ -1,0 +1,125 @@
+"""Every documented row of the upgrade and restore table, and every boundary between rows."""
+
+import pytest
+
+from rules import answer
+
+ROW_6_5_4 = "upgrade-6.5.4"
+ROW_7 = "upgrade-7.x"
+
+
+@pytest.mark.parametrize(
+    ("version", "rule", "outcome", "backup_restore"),
+    [
+        ("5.1.9", "upgrade-earlier-than-5.2", "support", None),
+        ("5.2", "upgrade-6.1.4-or-lower", "support", None),
+        ("5.2.0", "upgrade-6.1.4-or-lower", "support", None),
+        ("6.1.4", "upgrade-6.1.4-or-lower", "support", None),
+        ("6.1.5", "upgrade-6.2-to-6.5.3-not-in-table", "support", None),
+        ("6.5.3", "upgrade-6.2-to-6.5.3-not-in-table", "support", None),
+        ("6.5.4", ROW_6_5_4, "path", True),
+        ("6.5.5", "upgrade-6.5.5-to-6.x-not-in-table", "support", None),
+        ("6.9", "upgrade-6.5.5-to-6.x-not-in-table", "support", None),
+        ("7.0", ROW_7, "path", False),
+        ("7.0.1", ROW_7, "path", False),
+        ("7.9.9", ROW_7, "path", False),
+        ("8.0", "upgrade-8.0-or-later-not-in-table", "support", None),
+        ("0.1", "upgrade-earlier-than-5.2", "support", None),
+        ("12.3.4", "upgrade-8.0-or-later-not-in-table", "support", None),
+    ],
+)
+def test_each_boundary_gets_its_row(version, rule, outcome, backup_restore):
+    result = answer(f"upgrade {version}")
+    assert result.rule == rule
+    assert result.outcome == outcome
+    assert result.contact_support is (outcome == "support")
+    assert result.backup_restore_required is backup_restore
+    assert result.from_version == version
+
+
+def test_6_5_4_needs_backup_restore_and_follower_rebuild():
+    result = answer("upgrade 6.5.4")
+    assert result.verdict == "Backup and restore required"
+    assert result.backup_restore_required is True
+    assert result.follower_rebuild is True
+    assert result.contact_support is False
+    joined = " ".join(result.steps)
+    assert "PAM Server generated backup" in joined
+    assert "Recreate every follower from scratch" in joined
+    assert 'row "6.5.4"' in result.source
+    assert any("external file store" in w for w in result.warnings)
+
+
+def test_7x_is_a_straight_upgrade_without_follower_rebuild():
+    result = answer("upgrade 7.0.0")
+    assert result.verdict.startswith("Straight upgrade")
+    assert result.backup_restore_required is False
+    assert result.follower_rebuild is False
+    assert 'row "7.0"' in result.source
+
+
+@pytest.mark.parametrize(
+    ("version", "nearest"),
+    [("6.3.0", ('"6.1.4 or lower"', '"6.5.4"')), ("6.5.5", ('"6.5.4"', '"7.0"')),
+     ("8.0", ('"7.0"',))],
+)
+def test_uncovered_versions_say_so_and_name_the_nearest_rows(version, nearest):
+    result = answer(f"upgrade {version}")
+    assert result.contact_support
+    assert "does not cover" in result.reason
+    assert version in result.reason
+    for row in nearest:
+        assert row in result.reason
+    assert result.steps == ()  # never a guessed path
+
+
+def test_support_answers_list_what_to_have_ready():
+    result = answer("upgrade 5.0")
+    assert result.contact_support
+    assert any("session recordings" in item for item in result.support_checklist)
+    assert any("followers" in item for item in result.support_checklist)
+    assert "Have this ready for Osirium Support" in result.text
+    assert answer("upgrade 6.5.4").support_checklist == ()
+
+
+@pytest.mark.parametrize("text", ["upgrade from 6.5.4 to 7.1", "6.5.4 -> 7.x",
+                                  "upgrade to 7.1 from 6.5.4"])
+def test_a_7x_target_keeps_the_documented_path(text):
+    assert answer(text).rule == ROW_6_5_4
+
+
+@pytest.mark.parametrize("text", ["upgrade from 6.5.4 to 8.0", "upgrade 7.1 to 8",
+                                  "upgrade 6.5.4 to 6.9"])
+def test_a_target_outside_7x_gets_support(text):
+    result = answer(text)
+    assert result.rule == "upgrade-target-not-in-table"
+    assert result.contact_support
+    assert "does not cover" in result.reason
+
+
+@pytest.mark.parametrize("text", ["upgrade 7.5 to 7.1", "upgrade 7.2 to 7.2"])
+def test_a_target_that_is_not_newer_gets_support(text):
+    result = answer(text)
+    assert result.rule == "upgrade-target-not-newer"
+    assert result.contact_support
+
+
+@pytest.mark.parametrize("text", ["upgrade", "upgrade to 7.1", "upgrade 6", "upgrade 6.x",
+                                  "how do I upgrade?"])
+def test_an_upgrade_without_an_exact_version_asks_for_it(text):
+    result = answer(text)
+    assert result.intent == "upgrade"
+    assert result.rule == "upgrade-no-version"
+    assert result.outcome == "help"
+    assert result.contact_support is False
+
+
+@pytest.mark.parametrize("text", ["upgrade 7", "upgrade 7.x"])
+def test_a_major_version_that_spans_one_row_is_answered(text):
+    assert answer(text).rule == ROW_7
+
+
+def test_a_huge_version_is_not_covered_rather_than_an_error():
+    result = answer("upgrade 99999999999999999999.1")
+    assert result.rule == "upgrade-8.0-or-later-not-in-table"
+    assert result.from_version == "99999999999999999999.1"
