@@ -70,14 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         config = Config.from_env()
-        return _dispatch(parser, args, config)
+        command = args.command or pick_mode(config)
+        # A server logs what it does; a command-line tool speaks only when something is wrong.
+        logging.basicConfig(
+            level=logging.INFO if command in ("serve", "socket") else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        return _dispatch(parser, args, command, config)
     except (ConfigError, RuleFileError) as exc:
         print(f"pambot: {exc}", file=sys.stderr)
         return 2
@@ -85,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config) -> int:
-    command = args.command or pick_mode(config)
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str,
+              config: Config) -> int:
     if command == "ask":
         from bot.ask import run_ask
 

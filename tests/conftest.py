@@ -12,6 +12,9 @@ import pytest
 
 from rules.load import packaged_rules_dir
 
+# The console script `pip install` put beside this interpreter.
+PAMBOT = str(Path(sys.executable).with_name("pambot"))
+
 # Variables that would make a test talk to a real workspace or pick a mode.
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
@@ -37,13 +40,19 @@ def pambot_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def pambot_script() -> str:
+    """The path of the installed `pambot` console script."""
+    return PAMBOT
+
+
+@pytest.fixture
 def run_pambot(pambot_env: dict[str, str], tmp_path: Path):
-    """Run the installed `pambot` command line in a subprocess."""
+    """Run the installed `pambot` console script in a subprocess, as a user would."""
 
     def run(*args: str, input: str | None = None, env: dict | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [PAMBOT, *args],
             input=input, capture_output=True, text=True, timeout=timeout,
             env={**pambot_env, **(env or {})}, cwd=tmp_path,
         )
