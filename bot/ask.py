@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -44,7 +43,7 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
 
 def format_answer(result: Answer, *, as_json: bool) -> str:
     if as_json:
-        return json.dumps(result.to_dict(), ensure_ascii=False)
+        return result.to_json()
     return result.text + "\n"
 
 

@@ -31,7 +31,7 @@ def evaluate(query: Query, ruleset: RuleSet | None = None) -> Answer:
     template = _answer_for(
         ruleset, query.intent, query.from_version, query.to_version, query.node, query.suggestion
     )
-    return replace(template, query=query.text)
+    return template.with_query(query.text)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -82,7 +82,9 @@ def _answer_for(ruleset: RuleSet, intent: str, from_version: str | None,
         support_checklist=settings.support_checklist if rule.contact_support else (),
         suggestion=suggestion,
     )
-    return replace(result, text=render_text(result, settings.support_contact))
+    result = replace(result, text=render_text(result, settings.support_contact))
+    result.to_json()  # build the shared JSON body once, here, not once per question
+    return result
 
 
 def _upgrade_rule(ruleset: RuleSet, from_version: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 
 INTENTS = ("upgrade", "restore", "backup", "help", "unknown")
@@ -53,6 +54,24 @@ class Answer:
     support_checklist: tuple[str, ...] = ()
     suggestion: str | None = None
     text: str = field(default="", compare=False)
+
+    def with_query(self, query: str) -> Answer:
+        """This answer for another question text; everything else, cached JSON too, is shared."""
+        copy = object.__new__(Answer)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["query"] = query
+        return copy
+
+    def to_json(self) -> str:
+        """`to_dict()` as one line of JSON. The part after the query is built once per answer."""
+        tail = self.__dict__.get("_json_tail")
+        if tail is None:
+            data = self.to_dict()
+            del data["query"]
+            tail = json.dumps(data, ensure_ascii=False)[1:]
+            # Not a field: a cache that with_query() copies along with the answer it belongs to.
+            object.__setattr__(self, "_json_tail", tail)
+        return '{"query": ' + json.dumps(self.query, ensure_ascii=False) + ", " + tail
 
     def to_dict(self) -> dict:
         """The JSON object of `pambot ask --json`, keys in field order."""

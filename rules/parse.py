@@ -9,6 +9,7 @@ Never raises: any string gives a Query, with intent "unknown" when nothing is re
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 
@@ -65,12 +66,19 @@ _TYPO_SCAN_WORDS = 30
 def normalize(text: str) -> str:
     """Lower-cased plain text: Slack markup, mentions, entities, marks and arrows tidied."""
     text = text[:MAX_PARSE_CHARS]
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _SLACK_REFERENCE.sub(" ", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = unicodedata.normalize("NFKC", text).translate(_CONTROL)
-    text = _INVISIBLE.sub("", text)
-    text = _ARROW.sub(" -> ", text)
+    # Each step is skipped where it cannot apply: most questions are short plain ASCII.
+    if "<" in text:
+        text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+        text = _SLACK_REFERENCE.sub(" ", text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    if not text.isprintable():
+        text = text.translate(_CONTROL)
+    if ">" in text or not ascii_only:
+        text = _ARROW.sub(" -> ", text)
     text = _MARKS.sub(" ", text)
     return " ".join(text.casefold().split())
 
@@ -165,7 +173,14 @@ def _near_miss(clean: str, words: list[str]) -> str | None:
     for word in words[:_TYPO_SCAN_WORDS]:
         if len(word) < 4 or word in _KNOWN_WORDS:
             continue
-        match = difflib.get_close_matches(word, _COMMAND_WORDS, n=1, cutoff=0.75)
+        match = _closest_command(word)
         if match:
-            return re.sub(rf"\b{re.escape(word)}\b", match[0], clean, count=1)
+            return re.sub(rf"\b{re.escape(word)}\b", match, clean, count=1)
     return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _closest_command(word: str) -> str | None:
+    """The command word `word` is a near miss of, if any. Cached: people repeat their typos."""
+    match = difflib.get_close_matches(word, _COMMAND_WORDS, n=1, cutoff=0.75)
+    return match[0] if match else None

@@ -1,0 +1,73 @@
+"""Pipe 20,000+ mixed questions through one `pambot ask --json` process.
+
+Reports answers per second next to a bare Python loop that only reads lines and
+writes one JSON object per line (the floor for any line-in, JSON-out tool).
+Goal: pambot within 3x of the bare loop. Run by hand:
+
+    python bench/bench_ask.py [--count 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUESTIONS = [
+    "upgrade {v}", "Upgrade v{v}?", "upgrade from {v} to 7.1", "upgrade to 7.2 from {v}",
+    "{v} -> 7.x", "we're on PAM {v}, what's the path to 7?", "<@U0LAN0Z89> *upgrade* `{v}`",
+    "restore leader", "leader is down, need to restore", "restore follower",
+    "follower node died", "restore", "backup", "help", "", "upgarde {v}", "what's for lunch",
+]
+VERSIONS = ["6.5.4", "7.0.0", "7.1", "6.1.4", "5.1.9", "6.5.5", "8.0", "7.9.9", "6.3"]
+
+BARE_LOOP = (
+    "import json, sys\n"
+    "for line in sys.stdin:\n"
+    "    sys.stdout.write(json.dumps({'query': line.rstrip('\\n')}) + '\\n')\n"
+)
+
+
+def questions(count: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    return [rng.choice(QUESTIONS).format(v=rng.choice(VERSIONS)) for _ in range(count)]
+
+
+def timed(command: list[str], stdin_path: Path, env: dict) -> tuple[float, int]:
+    with stdin_path.open() as stdin:
+        started = time.perf_counter()
+        result = subprocess.run(command, stdin=stdin, capture_output=True, env=env, check=True)
+        elapsed = time.perf_counter() - started
+    return elapsed, result.stdout.count(b"\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20_000)
+    args = parser.parse_args()
+    pambot = str(Path(sys.executable).with_name("pambot"))
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "questions.txt"
+        source.write_text("\n".join(questions(args.count)) + "\n")
+        env = {**os.environ, "PAMBOT_DB": str(Path(tmp) / "bench.db")}
+        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+            env.pop(name, None)
+        bare_s, bare_n = timed([sys.executable, "-c", BARE_LOOP], source, env)
+        ask_s, ask_n = timed([pambot, "ask", "--json"], source, env)
+        start_s, _ = timed([pambot, "ask", "--json"], Path(os.devnull), env)
+    assert bare_n == ask_n == args.count, (bare_n, ask_n)
+    print(f"questions: {args.count}")
+    print(f"{'':28}{'seconds':>10}{'answers/s':>12}")
+    print(f"{'bare read+json loop':28}{bare_s:>10.3f}{bare_n / bare_s:>12,.0f}")
+    print(f"{'pambot ask --json':28}{ask_s:>10.3f}{ask_n / ask_s:>12,.0f}")
+    print(f"{'  of which start-up':28}{start_s:>10.3f}")
+    print(f"ratio pambot/bare (wall time): {ask_s / bare_s:.2f}x (goal: within 3x)")
+
+
+if __name__ == "__main__":
+    main()
