@@ -29,10 +29,16 @@ _CONTROL = dict.fromkeys([*range(0, 32), *range(127, 160)], " ")
 _ARROW = re.compile(
     r"-+>|=+>|>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2b2f\u279c-\u27bf»]"
 )
-_VERSION = re.compile(r"(?<![\w.])(v?)(\d+(?:\.\d+){0,3})(\.[x*])?(?![\w])")
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_LABEL = re.compile(r"\b(from|on|running|at|to|into|onto|target)\b|->")
-_TO_LABELS = {"to", "into", "onto", "target", "->"}
+# A word, a version ("v6.5.4", "7.x") or an arrow, in the order they come.
+_TOKEN = re.compile(
+    r"(?<![\w.])(v?)(\d+(?:\.\d+){0,3})(\.[x*])?(?!\w)"  # tried first, so "v6.5.4" is one
+    r"|([a-z]+(?:'[a-z]+)?)"
+    r"|->"
+)
+_LABEL_WORDS = {
+    "from": "from", "on": "from", "running": "from", "at": "from",
+    "to": "to", "into": "to", "onto": "to", "target": "to",
+}
 # Words after which a bare number ("upgrade 7") is a version, not a count.
 _NUMBER_CUES = {"upgrade", "upgrading", "update", "pam", "version", "release", "osirium"}
 
@@ -88,9 +94,8 @@ def parse(text: str) -> Query:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     clean = normalize(text)
-    words = _WORD.findall(clean)
+    words, from_version, to_version = _scan(clean)
     wordset = set(words)
-    from_version, to_version = _versions(clean)
     has_version = from_version is not None or to_version is not None
     node = _node(wordset, clean)
 
@@ -124,41 +129,43 @@ def parse(text: str) -> Query:
     )
 
 
-def _versions(clean: str) -> tuple[str | None, str | None]:
-    """The (from, to) versions, by the words before each: "from X to Y", "X -> Y", "on X"."""
+def _scan(clean: str) -> tuple[list[str], str | None, str | None]:
+    """One pass over the text: its words, and the (from, to) versions.
+
+    A version's role comes from the last label since the previous version:
+    "from X to Y", "to Y from X", "X -> Y", "on X". Unlabelled ones fill from, then to.
+    """
+    words: list[str] = []
     found: list[tuple[str, str | None]] = []
-    previous_end = 0
-    for match in _VERSION.finditer(clean):
-        prefix, number, wildcard = match.groups()
-        segment = clean[previous_end:match.start()]
-        previous_end = match.end()
-        if any(len(part) > MAX_VERSION_DIGITS for part in number.split(".")):
+    label = None
+    last_word = None
+    for prefix, number, wildcard, word in _TOKEN.findall(clean):  # "" for a missing group
+        if word:
+            words.append(word)
+            last_word = word
+            if word in _LABEL_WORDS:
+                label = _LABEL_WORDS[word]
             continue
-        labels = _LABEL.findall(segment)
-        label = None
-        if labels:
-            last = labels[-1] or "->"
-            label = "to" if last in _TO_LABELS else "from"
-        elif not (prefix or wildcard or "." in number or _last_word(segment) in _NUMBER_CUES):
-            continue  # "3 followers", "2 nodes": a plain count is not a version
-        found.append((number + (".x" if wildcard else ""), label))
-        if len(found) >= 4:
-            break
-    from_version = next((v for v, label in found if label == "from"), None)
-    to_version = next((v for v, label in found if label == "to"), None)
-    for version, label in found:
-        if label is not None:
+        if not number:  # an arrow
+            label = "to"
+            continue
+        if len(found) >= 4 or any(len(p) > MAX_VERSION_DIGITS for p in number.split(".")):
+            label = last_word = None
+            continue
+        if label or prefix or wildcard or "." in number or last_word in _NUMBER_CUES:
+            found.append((number + (".x" if wildcard else ""), label))
+        # else: "3 followers", "2 nodes": a plain count is not a version
+        label = last_word = None
+    from_version = next((v for v, role in found if role == "from"), None)
+    to_version = next((v for v, role in found if role == "to"), None)
+    for version, role in found:
+        if role is not None:
             continue
         if from_version is None:
             from_version = version
         elif to_version is None and version != from_version:
             to_version = version
-    return from_version, to_version
-
-
-def _last_word(segment: str) -> str | None:
-    words = _WORD.findall(segment[-40:])
-    return words[-1] if words else None
+    return words, from_version, to_version
 
 
 def _node(wordset: set[str], clean: str) -> str | None:
