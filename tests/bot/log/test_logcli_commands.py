@@ -1,0 +1,136 @@
+"""`pambot log stats|export|prune` and `stats_text` on a log with known contents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import logcli, querylog
+from bot.config import Config
+
+TEN_DAYS_AGO = querylog.utc_iso(datetime.now(UTC) - timedelta(days=10))
+
+
+@pytest.fixture
+def known_log(db_path, open_log, make_answer):
+    """8 queries and 4 votes from now, 2 queries and 1 vote from ten days ago."""
+    log = open_log(db_path)
+
+    def ask(text, n=1, **fields):
+        return [log.record_query(make_answer(text, **fields), source="slash", elapsed_ms=2.0)
+                for _ in range(n)]
+
+    up = ask("upgrade 6.5.4", 3, rule="up-6")
+    support = ask("Upgrade 5.1 to 9", 2, rule="support-old", outcome="support")
+    ask("  upgrade 5.1 TO 9 ", rule="support-old", outcome="support")
+    ask("what is this", intent="unknown", rule="unknown", outcome="unknown")
+    ask("help", intent="help", rule="help", outcome="help")
+    log.record_feedback(up[0], helpful=True, user="U1")
+    log.record_feedback(up[0], helpful=False, user="U1")  # U1 changed their mind: this counts
+    log.record_feedback(up[0], helpful=True, user="U2")
+    log.record_feedback(support[0], helpful=False, user="U3")
+    assert log.flush()
+
+    db = querylog.connect(db_path)
+    db["queries"].insert_all([
+        {"id": f"old{n}", "ts": TEN_DAYS_AGO, "source": "dm", "text": "restore", "intent":
+         "restore", "rule": "restore-1", "outcome": "path"} for n in range(2)
+    ])
+    db["feedback"].insert({"id": "f-old", "query_id": "old0", "ts": TEN_DAYS_AGO, "helpful": 1,
+                           "user": "U4"})
+    db.close()
+    return {"up": up, "support": support}
+
+
+def test_summary_counts_the_last_seven_days_exactly(known_log, db_path):
+    db = querylog.open_existing(db_path)
+    since = querylog.utc_iso(logcli.parse_since("7d"))
+    summary = querylog.summarize(db, since)
+    db.close()
+    assert summary.total == 8
+    assert summary.by_intent == [("upgrade", 6), ("help", 1), ("unknown", 1)]
+    assert summary.by_outcome == [("path", 3), ("support", 3), ("help", 1), ("unknown", 1)]
+    assert summary.by_rule == [("support-old", 3), ("up-6", 3), ("help", 1), ("unknown", 1)]
+    assert summary.top_unanswered == [("upgrade 5.1 to 9", 3), ("what is this", 1)]
+    assert (summary.votes, summary.helpful_votes) == (3, 1)
+    assert summary.votes_by_rule == [("up-6", 2, 1), ("support-old", 1, 1)]
+
+
+def test_summary_since_thirty_days_includes_the_older_rows(known_log, db_path):
+    db = querylog.open_existing(db_path)
+    summary = querylog.summarize(db, querylog.utc_iso(logcli.parse_since("30d")))
+    db.close()
+    assert summary.total == 10
+    assert ("restore", 2) in summary.by_intent
+    assert (summary.votes, summary.helpful_votes) == (4, 2)
+
+
+def test_stats_text_is_a_readable_table(known_log, db_path):
+    text = logcli.stats_text(db_path, "7d")
+    assert text.splitlines()[0].startswith(f"Query log {db_path}: 8 queries since ")
+    assert "Outcome  Queries     %\npath           3  37.5\nsupport        3  37.5" in text
+    assert "Top unanswered questions (support/unknown)\nAsked  Question\n    3  upgrade 5.1 to 9" \
+        in text
+    assert "Helpful votes: 1 of 3 (33.3%)" in text
+    assert "up-6             2            1" in text
+    assert all(len(line) <= 80 for line in text.splitlines()[1:])
+
+
+def test_stats_text_without_a_log_or_with_a_bad_duration(tmp_path):
+    assert logcli.stats_text(tmp_path / "none.db") == (
+        f"no queries logged yet at {tmp_path / 'none.db'}")
+    with pytest.raises(ValueError, match="expected a duration"):
+        logcli.stats_text(tmp_path / "none.db", "last tuesday")
+
+
+def test_export_csv_and_json_have_every_query_and_its_votes(known_log, db_path, capsys):
+    config = Config(db_path=str(db_path))
+    assert logcli.export(config, fmt="csv", since=None) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 10
+    assert [r["id"] for r in rows[:2]] == ["old0", "old1"]
+    first = next(r for r in rows if r["id"] == known_log["up"][0])
+    assert (first["helpful_votes"], first["not_helpful_votes"]) == ("2", "1")
+    assert first["text"] == "upgrade 6.5.4" and first["source"] == "slash"
+
+    assert logcli.export(config, fmt="json", since="7d") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data) == 8
+    assert {d["rule"] for d in data} == {"up-6", "support-old", "unknown", "help"}
+    assert sum(d["not_helpful_votes"] for d in data) == 2
+
+
+def test_prune_deletes_exactly_the_older_rows(known_log, db_path, capsys, count_rows):
+    config = Config(db_path=str(db_path))
+    assert logcli.prune(config, older_than="5d") == 0
+    assert "Deleted 2 queries and 1 votes older than" in capsys.readouterr().out
+    assert count_rows(db_path) == 8
+    assert count_rows(db_path, "feedback") == 4
+    assert logcli.prune(config, older_than="5d") == 0
+    assert "Deleted 0 queries and 0 votes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("24h", datetime(2026, 11, 24, 12, tzinfo=UTC)),
+    ("7d", datetime(2026, 11, 18, 12, tzinfo=UTC)),
+    (" 4W ", datetime(2026, 10, 28, 12, tzinfo=UTC)),
+    ("90d", datetime(2026, 8, 27, 12, tzinfo=UTC)),
+    ("0d", datetime(2026, 11, 25, 12, tzinfo=UTC)),
+    ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+    ("2026-11-01T10:30", datetime(2026, 11, 1, 10, 30, tzinfo=UTC)),
+    ("2026-11-01T10:30+01:00", datetime(2026, 11, 1, 9, 30, tzinfo=UTC)),
+])
+def test_parse_since(text, expected):
+    assert logcli.parse_since(text, now=datetime(2026, 11, 25, 12, tzinfo=UTC)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "7", "d", "-7d", "7 days", "7y", "2026-13-01", "yesterday",
+                                  "9999999d"])
+def test_parse_since_rejects_with_one_line(text):
+    with pytest.raises(logcli.DurationError) as caught:
+        logcli.parse_since(text)
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,70 @@
+"""`pambot log ...` run as a user runs it: a subprocess with PAMBOT_DB and no Slack credentials."""
+
+from __future__ import annotations
+
+import json
+
+
+def _fill(db_path, open_log, make_answer):
+    log = open_log(db_path)
+    for n in range(5):
+        query_id = log.record_query(make_answer(f"upgrade 6.{n}"), source="cli", elapsed_ms=1.0)
+    log.record_query(make_answer("upgrade 2.0", outcome="support", rule="too-old"),
+                     source="slash", elapsed_ms=1.0)
+    log.record_feedback(query_id, helpful=True, user="U1")
+    log.close()
+
+
+def test_stats_export_and_prune(db_path, open_log, make_answer, pambot_log, count_rows):
+    _fill(db_path, open_log, make_answer)
+
+    stats = pambot_log("stats", "--since", "24h")
+    assert stats.returncode == 0, stats.stderr
+    assert f"Query log {db_path}: 6 queries since " in stats.stdout
+    assert "    1  upgrade 2.0" in stats.stdout
+    assert "Helpful votes: 1 of 1 (100.0%)" in stats.stdout
+
+    export = pambot_log("export", "--format", "json")
+    assert export.returncode == 0, export.stderr
+    assert sorted(row["text"] for row in json.loads(export.stdout)) == [
+        "upgrade 2.0", "upgrade 6.0", "upgrade 6.1", "upgrade 6.2", "upgrade 6.3", "upgrade 6.4"]
+
+    csv_export = pambot_log("export", "--since", "2000-01-01")
+    assert csv_export.returncode == 0
+    assert len(csv_export.stdout.splitlines()) == 7
+
+    prune = pambot_log("prune", "--older-than", "1d")
+    assert prune.returncode == 0
+    assert "Deleted 0 queries and 0 votes" in prune.stdout
+    assert count_rows(db_path) == 6
+
+
+def test_bad_durations_give_one_line_and_exit_2(db_path, open_log, make_answer, pambot_log):
+    _fill(db_path, open_log, make_answer)
+    for args in (["stats", "--since", "fortnight"], ["export", "--since", "7y"],
+                 ["prune", "--older-than", "soon"]):
+        result = pambot_log(*args)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith("pambot: --")
+        assert "expected a duration such as 24h, 7d or 4w" in line
+
+
+def test_no_log_yet_is_a_message_not_a_crash(db_path, pambot_log):
+    stats = pambot_log("stats")
+    assert stats.returncode == 0
+    assert stats.stdout.strip() == f"no queries logged yet at {db_path}"
+    export = pambot_log("export")
+    assert export.returncode == 1
+    assert export.stderr.strip() == f"pambot: no queries logged yet at {db_path}"
+    assert not db_path.exists()
+
+
+def test_a_file_that_is_not_a_database_is_a_message_not_a_crash(db_path, pambot_log):
+    db_path.write_text("not a database at all\n" * 100)
+    for args in (["stats"], ["export"], ["prune", "--older-than", "90d"]):
+        result = pambot_log(*args)
+        assert "Traceback" not in result.stdout + result.stderr
+        assert "not a database" in result.stdout + result.stderr
+        assert result.returncode == 1

@@ -1,0 +1,225 @@
+"""The writer: rows arrive; a bad path, a corrupt file or a lock never stops an answer."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot import querylog
+
+
+def _warnings(caplog, text: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "pambot.querylog"
+            and r.levelno == logging.WARNING and text in r.getMessage()]
+
+
+def test_a_query_and_its_vote_are_written_as_given(db_path, open_log, make_answer):
+    log = open_log(db_path)
+    answer = make_answer("Upgrade 6.5.4 please", outcome="support", rule="r-support")
+    query_id = log.record_query(answer, source="slash", elapsed_ms=12.3456, team="T1",
+                                channel="C1", user="U1", thread_ts="1.2", event_id="Ev1")
+    generated = log.record_query(answer, source="cli", elapsed_ms=1)
+    given = log.record_query(answer, source="dm", elapsed_ms=1, query_id="q-given")
+    log.record_feedback(query_id, helpful=False, user="U2", team="T1", channel="C1")
+    assert log.flush()
+    assert log.healthy
+
+    db = Database(db_path)
+    row = db["queries"].get(query_id)
+    assert {k: row[k] for k in ("source", "team", "channel", "user", "thread_ts", "event_id",
+                                "text", "intent", "from_version", "rule", "outcome",
+                                "elapsed_ms")} == {
+        "source": "slash", "team": "T1", "channel": "C1", "user": "U1", "thread_ts": "1.2",
+        "event_id": "Ev1", "text": "Upgrade 6.5.4 please", "intent": "upgrade",
+        "from_version": "6.5.4", "rule": "r-support", "outcome": "support",
+        "elapsed_ms": 12.346,
+    }
+    assert datetime.fromisoformat(row["ts"]) > datetime.now(UTC) - timedelta(minutes=1)
+    assert row["ts"].endswith("Z")
+    assert len(generated) == 32 and db["queries"].get(generated)["source"] == "cli"
+    assert given == "q-given"
+    [vote] = db["feedback"].rows
+    assert (vote["query_id"], vote["helpful"], vote["user"]) == (query_id, 0, "U2")
+
+
+def test_a_path_under_a_regular_file_warns_once_keeps_rows_and_recovers(
+    tmp_path, open_log, make_answer, count_rows, caplog
+):
+    blocker = tmp_path / "data"
+    blocker.write_text("a regular file where the directory should be")
+    path = blocker / "pambot.db"
+    log = open_log(path, max_pending=5)
+    ids = [log.record_query(make_answer(f"q{i}"), source="slash", elapsed_ms=1)
+           for i in range(8)]
+    for _ in range(3):  # each flush makes the writer try again at once
+        assert not log.flush(timeout=0.3)
+    assert not log.healthy
+    assert len(ids) == 8
+    assert len(_warnings(caplog, "cannot be written")) == 1
+    assert "data" in _warnings(caplog, "cannot be written")[0].getMessage()
+    assert _warnings(caplog, "dropped the 3 oldest")
+
+    blocker.unlink()
+    blocker.mkdir()
+    assert log.flush(timeout=10)
+    assert log.healthy
+    # The 5 newest were kept; the 3 oldest were dropped beyond max_pending.
+    assert [r["text"] for r in Database(path)["queries"].rows_where(order_by="ts, rowid")] == [
+        "q3", "q4", "q5", "q6", "q7"
+    ]
+    assert count_rows(path) == 5
+
+
+def test_a_directory_as_the_path_does_not_stop_answers(tmp_path, open_log, make_answer):
+    log = open_log(tmp_path)
+    assert log.record_query(make_answer(), source="shell", elapsed_ms=1)
+    log.record_feedback("x", helpful=True)
+    assert not log.flush(timeout=0.3)
+    assert not log.healthy
+    assert log.claim_event("Ev1") is True
+    assert log.claim_event("Ev1") is False
+
+
+def test_a_corrupt_file_is_reported_and_left_alone(db_path, open_log, make_answer, caplog):
+    garbage = b"this is not an SQLite database\n" * 200
+    db_path.write_bytes(garbage)
+    log = open_log(db_path)
+    assert log.record_query(make_answer(), source="slash", elapsed_ms=1)
+    assert not log.flush(timeout=0.3)
+    [warning] = _warnings(caplog, "cannot be written")
+    assert "not a database" in warning.getMessage()
+    log.close(timeout=1)
+    assert db_path.read_bytes() == garbage
+
+
+def test_a_locked_database_delays_rows_but_not_answers(db_path, open_log, make_answer,
+                                                       count_rows):
+    querylog.connect(db_path).close()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        log = open_log(db_path)
+        ids = [log.record_query(make_answer(), source="mention", elapsed_ms=1)
+               for _ in range(50)]
+        assert len(set(ids)) == 50
+        assert not log.flush(timeout=0.3)
+        assert count_rows(db_path) == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert log.flush(timeout=10)
+    assert count_rows(db_path) == 50
+
+
+def test_close_flushes_is_idempotent_and_later_records_do_not_raise(db_path, open_log,
+                                                                    make_answer, count_rows):
+    log = open_log(db_path)
+    for _ in range(20):
+        log.record_query(make_answer(), source="cli", elapsed_ms=1)
+    log.close()
+    log.close()
+    assert count_rows(db_path) == 20
+    assert log.record_query(make_answer(), source="cli", elapsed_ms=1)
+    log.record_feedback("q", helpful=True)
+    assert not log.flush(timeout=0.1) or log.pending == 0
+
+
+def test_retention_prunes_old_queries_and_their_votes(db_path, open_log, make_answer,
+                                                      count_rows):
+    db = querylog.connect(db_path)
+    old = querylog.utc_iso(datetime.now(UTC) - timedelta(days=40))
+    recent = querylog.utc_iso(datetime.now(UTC) - timedelta(days=5))
+    base = {"source": "slash", "text": "t", "outcome": "path"}
+    db["queries"].insert_all([{"id": "old", "ts": old, **base}, {"id": "new", "ts": recent,
+                                                                **base}])
+    db["feedback"].insert_all([
+        {"id": "f-old-query", "query_id": "old", "ts": recent, "helpful": 1},
+        {"id": "f-new", "query_id": "new", "ts": recent, "helpful": 0},
+    ])
+    db["events"].insert({"event_id": "Ev-old", "ts": old, "state": "answered"})
+    db.close()
+
+    log = open_log(db_path, retention_days=30)
+    log.record_query(make_answer(), source="cli", elapsed_ms=1)
+    assert log.flush()
+    db = Database(db_path)
+    assert db["queries"].count_where("id = 'old'") == 0
+    assert db["queries"].count_where("id = 'new'") == 1
+    assert count_rows(db_path) == 2
+    assert [r["id"] for r in db["feedback"].rows] == ["f-new"]
+    assert count_rows(db_path, "events") == 0
+
+
+def test_no_retention_keeps_everything(db_path, open_log, make_answer, count_rows):
+    db = querylog.connect(db_path)
+    db["queries"].insert({"id": "ancient", "ts": "2001-01-01T00:00:00.000Z", "source": "cli",
+                          "text": "t", "outcome": "path"})
+    db.close()
+    log = open_log(db_path)
+    log.record_query(make_answer(), source="cli", elapsed_ms=1)
+    assert log.flush()
+    assert count_rows(db_path) == 2
+
+
+def test_an_unexpected_source_is_recorded_and_warned_about_once(db_path, open_log, make_answer,
+                                                                caplog):
+    log = open_log(db_path)
+    for _ in range(3):
+        log.record_query(make_answer(), source="carrier-pigeon", elapsed_ms=1)
+    assert log.flush()
+    assert len(_warnings(caplog, "carrier-pigeon")) == 1
+
+
+def test_a_locked_database_still_dedupes_events_in_memory(db_path, open_log):
+    log = open_log(db_path)
+    assert log.flush()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert log.claim_event("Ev1") is True
+        assert log.claim_event("Ev1") is False
+        log.finish_event("Ev1", answered=False)  # the release waits in the queue
+        assert log.claim_event("Ev1") is True
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert log.flush(timeout=10)
+
+
+def test_a_claim_abandoned_by_a_dead_worker_can_be_taken_over(db_path, open_log):
+    log = open_log(db_path)
+    assert log.flush()
+    stale = querylog.utc_iso(datetime.now(UTC) - querylog.CLAIM_TTL - timedelta(seconds=5))
+    fresh = querylog.utc_iso(datetime.now(UTC))
+    db = Database(db_path)
+    db["events"].insert_all([{"event_id": "Ev-dead", "ts": stale, "state": "claimed"},
+                             {"event_id": "Ev-busy", "ts": fresh, "state": "claimed"},
+                             {"event_id": "Ev-done", "ts": stale, "state": "answered"}])
+    assert log.claim_event("Ev-dead") is True
+    assert log.claim_event("Ev-busy") is False
+    assert log.claim_event("Ev-done") is False
+
+
+def test_a_row_that_cannot_be_built_is_skipped_not_the_batch(db_path, open_log, make_answer,
+                                                             count_rows, caplog):
+    log = open_log(db_path)
+    log.record_query(make_answer("before"), source="cli", elapsed_ms=1)
+    log.record_query(object(), source="cli", elapsed_ms=1)  # not an Answer
+    log.record_query(make_answer("after"), source="cli", elapsed_ms="soon")  # not a number
+    log.record_query(make_answer("last"), source="cli", elapsed_ms=1)
+    assert log.flush()
+    assert log.healthy
+    assert sorted(r["text"] for r in Database(db_path)["queries"].rows) == ["before", "last"]
+    assert len([r for r in caplog.records if "could not be built" in r.getMessage()]) == 2
+
+
+def test_ids_are_uuid4_hex():
+    ids = {querylog.new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert (parsed.hex, parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)
