@@ -1,0 +1,164 @@
+"""Slack listeners, one module per surface: `commands`, `events`, `actions`.
+
+Every listener does the same four things: acknowledge, ask the engine, render, reply.
+None of them holds rule logic. `register_listeners(app, services)` wires them all.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.blocks import unescape
+from rules import Answer, RuleSet, answer
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.querylog import QueryLog
+
+logger = logging.getLogger("pambot.slack")
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+class Claims(Protocol):
+    """Slack event dedupe, as `QueryLog` provides it (or `bot.app.MemoryClaims`)."""
+
+    def claim_event(self, event_id: str) -> bool: ...
+
+    def finish_event(self, event_id: str, *, answered: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the listeners need besides Bolt's own arguments."""
+
+    ruleset: RuleSet
+    claims: Claims
+    querylog: QueryLog | None = None
+    admins: frozenset[str] = field(default_factory=frozenset)
+    db_path: str | None = None
+
+    @property
+    def command(self) -> str:
+        """The slash command, e.g. "/pam" (a rules setting)."""
+        return self.ruleset.settings.command
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question answered: the answer, the id the query log and buttons use, and when."""
+
+    answer: Answer
+    query_id: str | None
+    started: float
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+class ResponseUrlError(Exception):
+    """Slack refused a post to an interaction's `response_url`."""
+
+
+def register_listeners(app: App, services: Services) -> None:
+    """Attach every pambot listener to `app`."""
+    from bot.listeners import actions, commands, events
+
+    commands.register(app, services)
+    events.register(app, services)
+    actions.register(app, services)
+
+
+def question_text(text: str | None, bot_user_id: str | None = None) -> str:
+    """What the person asked: Slack's text with the bot's own mention removed and `&lt;` decoded.
+
+    >>> question_text("<@U0BOT> upgrade 6.5.4 &amp; then?", "U0BOT")
+    'upgrade 6.5.4 & then?'
+    """
+    text = text or ""
+    if bot_user_id:
+        text = _MENTION.sub(lambda m: " " if m.group(1) == bot_user_id else m.group(0), text)
+    return unescape(" ".join(text.split()))
+
+
+def ask(services: Services, text: str) -> Asked:
+    """Ask the engine; the query id is made here so buttons can carry it before logging."""
+    started = time.perf_counter()
+    result = answer(text, services.ruleset)
+    query_id = new_query_id() if services.querylog is not None else None
+    return Asked(result, query_id, started)
+
+
+def new_query_id() -> str:
+    """A random version-4 UUID as 32 hex digits, the query log's id format.
+
+    From `random`, not `os.urandom`: an id needs uniqueness, not secrecy (a vote still needs
+    Slack's signature), and urandom costs more than the rest of an answer on some hosts.
+    `random` is reseeded in every forked worker.
+    """
+    return uuid.UUID(int=random.getrandbits(128), version=4).hex
+
+
+def log_query(services: Services, asked: Asked, *, source: str, **where: str | None) -> None:
+    """Queue the query for the log (never blocks, never raises); `where`: team, channel, ..."""
+    if services.querylog is not None:
+        services.querylog.record_query(
+            asked.answer, source=source, elapsed_ms=asked.elapsed_ms(),
+            query_id=asked.query_id, **where,
+        )
+
+
+def checked(response: Any) -> Any:
+    """`response` from a response_url post, or ResponseUrlError if Slack did not accept it."""
+    if response.status_code != 200:
+        raise ResponseUrlError(
+            f"response_url post failed: HTTP {response.status_code} {str(response.body)[:200]}"
+        )
+    return response
+
+
+def report_error(error: BaseException, body: Mapping[str, Any] | None) -> None:
+    """The one place a failed listener is logged: what failed, for which request, traceback."""
+    logger.exception("pambot could not handle %s: %s: %s", describe(body),
+                     type(error).__name__, error, exc_info=error)
+
+
+def describe(body: Mapping[str, Any] | None) -> str:
+    """A short, user-text-free name for a Slack request, for logs."""
+    if not isinstance(body, Mapping):
+        return "a request"
+    if body.get("command"):
+        return f"command {body['command']} (channel {body.get('channel_id')})"
+    event = body.get("event")
+    if isinstance(event, Mapping):
+        return (f"event {event.get('type')} {body.get('event_id')} "
+                f"(channel {event.get('channel')})")
+    actions = body.get("actions")
+    if isinstance(actions, list) and actions and isinstance(actions[0], Mapping):
+        return f"action {actions[0].get('action_id')}"
+    return f"a {body.get('type') or 'request'}"
+
+
+def reported(func: Callable[..., None]) -> Callable[..., None]:
+    """`func`, a lazy listener, with its errors sent to `report_error`.
+
+    Bolt logs a failing lazy listener with its message only; this keeps the traceback.
+    """
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except Exception as error:
+            report_error(error, kwargs.get("body"))
+
+    return wrapper

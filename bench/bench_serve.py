@@ -1,0 +1,288 @@
+"""Load benchmark: signed slash commands from concurrent clients against `pambot serve`
+and against a bare Bolt app that only acknowledges, under the same gunicorn setup.
+
+    python bench/bench_serve.py [--requests 4000] [--rounds 4] [--clients 20] [--workers 1]
+
+Both servers are started here on 127.0.0.1 with the same gunicorn settings
+(`bot.server.run_gunicorn`: gthread workers, the same WSGI front with signature checks),
+and a local stand-in answers the Web API's auth.test, so nothing leaves the machine.
+`pambot serve` runs as users run it, query log included; a third server runs pambot's app
+with the query log off, to show what logging costs. Reports p50, p99 and throughput for
+each; the goal is `pambot serve`'s p99 within 1.5x of the bare app's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "benchbenchbenchbench0123456789ab"
+QUESTIONS = ("upgrade 6.5.4", "restore leader", "upgrade from 6.5.4 to 7.1", "backup",
+             "restore cluster", "upgrade 7.2", "help", "what is this")
+# Hard bounds, whatever the arguments say.
+MAX_REQUESTS = 20_000
+MAX_SECONDS_PER_RUN = 120
+
+
+def serve_unlogged(port: int) -> int:
+    """pambot's own app with the query log off, behind run_gunicorn: what logging costs."""
+    from bot.config import Config
+    from bot.server import create_wsgi_app, run_gunicorn
+
+    config = Config.from_env()
+    return run_gunicorn(functools.partial(create_wsgi_app, config, log_queries=False),
+                        host="127.0.0.1", port=port)
+
+
+def serve_bare(port: int) -> int:
+    """The baseline server: a Bolt app whose only listener acks /pam, behind run_gunicorn."""
+    from slack_bolt import App
+
+    from bot.app import build_client
+    from bot.config import Config
+    from bot.server import SlackWsgiApp, run_gunicorn
+
+    config = Config.from_env()
+
+    def build() -> SlackWsgiApp:
+        app = App(name="bare", client=build_client(config), process_before_response=True,
+                  signing_secret=config.slack_signing_secret)
+
+        @app.command("/pam")
+        def acknowledge(ack):
+            ack()
+
+        return SlackWsgiApp(app, config.slack_signing_secret)
+
+    return run_gunicorn(functools.partial(build), host="127.0.0.1", port=port)
+
+
+def start_auth_standin() -> ThreadingHTTPServer:
+    """The Web API, as far as booting needs it: auth.test."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            data = json.dumps({"ok": True, "team_id": "T0BENCH", "user_id": "U0BOT",
+                               "bot_id": "B0BOT", "user": "pambot", "team": "bench",
+                               "url": "https://bench.example/"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command} exited:\n{log.read_text()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{command} did not become healthy:\n{log.read_text()}")
+
+
+def command_body(n: int) -> bytes:
+    return urllib.parse.urlencode({
+        "command": "/pam", "text": QUESTIONS[n % len(QUESTIONS)], "team_id": "T0BENCH",
+        "channel_id": "C0BENCH", "user_id": f"U0{n % 50}", "api_app_id": "A0BENCH",
+        "response_url": "http://127.0.0.1:9/respond", "trigger_id": "1.2.3",
+    }).encode()
+
+
+def load(port: int, *, requests: int, clients: int) -> tuple[list[float], int, float]:
+    """`requests` signed slash commands from `clients` keep-alive connections.
+
+    Returns the latencies (seconds) of the 200 answers, the number of failures, the wall time.
+    """
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    deadline = time.monotonic() + MAX_SECONDS_PER_RUN
+
+    def client() -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed = 0
+        for n in counter:
+            if time.monotonic() > deadline:
+                break
+            body = command_body(n)
+            timestamp = str(int(time.time()))
+            signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body,
+                                         hashlib.sha256).hexdigest()
+            headers = {"Content-Type": "application/x-www-form-urlencoded",
+                       "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/slack/events", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                failed += 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors, time.perf_counter() - started
+
+
+def figures(latencies: list[float], errors: int, wall: float) -> dict:
+    latencies = sorted(latencies)
+    if not latencies:
+        return {"requests": 0, "errors": errors, "p50_ms": float("nan"),
+                "p99_ms": float("nan"), "throughput_rps": 0.0}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+        "throughput_rps": len(latencies) / wall if wall else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=4000, help="per server (default 4000)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternate the servers this many times, so drift in the "
+                        "machine's load hits both alike (default 4)")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (1)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-unlogged", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_bare:
+        return serve_bare(args.serve_bare)
+    if args.serve_unlogged:
+        return serve_unlogged(args.serve_unlogged)
+    requests = max(1, min(args.requests, MAX_REQUESTS))
+
+    standin = start_auth_standin()
+    processes: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="pambot-bench-") as tmp:
+        try:
+            ports = {"pambot serve": free_port(), "pambot, no log": free_port(),
+                     "bare Bolt ack": free_port()}
+            base_env = {k: v for k, v in os.environ.items()
+                        if not k.startswith(("SLACK_", "PAMBOT_", "GUNICORN_"))}
+            base_env.update(
+                SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+                SLACK_API_URL=f"http://127.0.0.1:{standin.server_address[1]}/api/",
+                PAMBOT_DB=str(Path(tmp) / "bench.db"),
+            )
+            commands = {
+                "pambot serve": [sys.executable, "-m", "bot.cli", "serve", "--port",
+                                 str(ports["pambot serve"])],
+                "pambot, no log": [sys.executable, str(Path(__file__).resolve()),
+                                   "--serve-unlogged", str(ports["pambot, no log"])],
+                "bare Bolt ack": [sys.executable, str(Path(__file__).resolve()),
+                                  "--serve-bare", str(ports["bare Bolt ack"])],
+            }
+            for name, command in commands.items():
+                env = {**base_env, "GUNICORN_CMD_ARGS":
+                       f"--bind 127.0.0.1:{ports[name]} --workers {args.workers}"}
+                processes.append(start(command, ports[name], env, Path(tmp) / f"{ports[name]}.log"))
+            for port in ports.values():  # warm up: imports, caches, connections
+                load(port, requests=200, clients=args.clients)
+            rounds = max(1, min(args.rounds, 20))
+            pooled = {name: ([], 0, 0.0) for name in ports}
+            for round_ in range(rounds):
+                # Rotate the order, so no server always runs right after another.
+                names = list(ports)
+                order = [(n, ports[n]) for n in names[round_ % 3:] + names[:round_ % 3]]
+                for name, port in order:
+                    latencies, errors, wall = load(port, requests=requests // rounds,
+                                                   clients=args.clients)
+                    done, failed, took = pooled[name]
+                    pooled[name] = (done + latencies, failed + errors, took + wall)
+            results = {name: figures(*pooled[name]) for name in ports}
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            standin.shutdown()
+
+    ratio = results["pambot serve"]["p99_ms"] / results["bare Bolt ack"]["p99_ms"]
+    unlogged_ratio = results["pambot, no log"]["p99_ms"] / results["bare Bolt ack"]["p99_ms"]
+    if args.json:
+        print(json.dumps({"clients": args.clients, "workers": args.workers, "rounds": rounds,
+                          **results, "p99_ratio": ratio,
+                          "p99_ratio_without_log": unlogged_ratio}, indent=2))
+    else:
+        print(f"{requests} signed slash commands per server in {rounds} alternating rounds, "
+              f"{args.clients} concurrent clients, gunicorn gthread, {args.workers} worker(s), "
+              f"{os.cpu_count()} CPUs")
+        print(f"{'server':<16}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}{'errors':>8}")
+        for name, row in results.items():
+            print(f"{name:<16}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}"
+                  f"{row['throughput_rps']:>10.0f}{row['errors']:>8}")
+        print(f"p99 ratio pambot serve/bare: {ratio:.2f} (goal: at most 1.5); "
+              f"without the query log: {unlogged_ratio:.2f}")
+    return 0 if ratio <= 1.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

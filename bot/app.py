@@ -1,0 +1,127 @@
+"""Build the Bolt app: one Web API client, one error handler, every listener.
+
+    >>> app = build_app(config, ruleset=default_ruleset(), querylog=QueryLog(config.db_path))
+
+The app processes each request before answering Slack's HTTP request
+(`process_before_response`): a slash command's answer *is* its acknowledgement, and an
+event's answer is posted before Slack hears back, so a failed post answers Slack with an
+error and Slack redelivers the event (`X-Slack-Retry-Num`). Redeliveries of an event that
+was answered are acknowledged and dropped by `event_id`; Bolt itself drops no retries.
+Button follow-ups run as lazy listeners, after their acknowledgement.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.blocks import escape
+from bot.config import Config
+from bot.listeners import Services, register_listeners, report_error
+
+if TYPE_CHECKING:
+    from bot.querylog import QueryLog
+    from rules import RuleSet
+
+# Seconds a Web API call may take; a thread waiting longer helps nobody.
+WEB_API_TIMEOUT = 10
+# Retries on HTTP 429 (after Retry-After) and on connection errors, per call.
+WEB_API_RETRIES = 2
+SORRY = "Sorry, something went wrong while answering. Please try again in a minute."
+
+
+def build_client(config: Config) -> WebClient:
+    """A Web API client for `SLACK_API_URL` that waits out rate limits and retries resets."""
+    return WebClient(
+        token=config.slack_bot_token,
+        base_url=config.slack_api_url,
+        timeout=WEB_API_TIMEOUT,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=WEB_API_RETRIES),
+            ConnectionErrorRetryHandler(max_retry_count=WEB_API_RETRIES),
+        ],
+    )
+
+
+def build_app(config: Config, *, ruleset: RuleSet, querylog: QueryLog | None,
+              socket_mode: bool = False) -> App:
+    """The pambot Bolt app; `querylog` None turns logging off (event dedupe stays, in memory).
+
+    Needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET for HTTP (`socket_mode` False) or
+    SLACK_APP_TOKEN for Socket Mode; calls `auth.test` to learn the bot's own user ID.
+    """
+    config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    # Bolt warns "`token` will be unused" when SLACK_BOT_TOKEN is set and a client is given:
+    # expected, the client carries that token (and SLACK_API_URL and the retry handlers).
+    app = App(
+        name="pambot",
+        client=build_client(config),
+        # Socket Mode requests are not signed; over HTTP every request is verified.
+        signing_secret=config.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        process_before_response=True,
+    )
+    app.error(on_error)
+    register_listeners(app, Services(
+        ruleset=ruleset,
+        claims=querylog if querylog is not None else MemoryClaims(),
+        querylog=querylog,
+        admins=config.admins,
+        db_path=config.db_path,
+    ))
+    return app
+
+
+def on_error(error: Exception, body: dict) -> BoltResponse | None:
+    """Bolt's global error handler: log with the traceback, then answer Slack sensibly.
+
+    A slash command gets an apology the user can see; anything else keeps Bolt's 500, so
+    Slack redelivers an event whose answer could not be posted.
+    """
+    report_error(error, body)
+    if isinstance(body, dict) and body.get("command"):
+        return BoltResponse(
+            status=200,
+            body={"response_type": "ephemeral", "text": escape(SORRY)},
+        )
+    return None
+
+
+class MemoryClaims:
+    """Slack event dedupe within this process, for when there is no query log.
+
+    Same interface as `QueryLog.claim_event` / `finish_event`; remembers the newest
+    `max_events` event ids.
+    """
+
+    def __init__(self, max_events: int = 10_000) -> None:
+        self.max_events = max_events
+        self._lock = threading.Lock()
+        self._events: OrderedDict[str, str] = OrderedDict()
+
+    def claim_event(self, event_id: str) -> bool:
+        """True if `event_id` was never claimed, or was released; it is now claimed."""
+        with self._lock:
+            if event_id in self._events:
+                return False
+            self._events[event_id] = "claimed"
+            while len(self._events) > self.max_events:
+                self._events.popitem(last=False)
+            return True
+
+    def finish_event(self, event_id: str, *, answered: bool) -> None:
+        """Keep an answered event; forget a failed one so its redelivery is answered."""
+        with self._lock:
+            if answered:
+                self._events[event_id] = "answered"
+            else:
+                self._events.pop(event_id, None)
+

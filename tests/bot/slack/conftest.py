@@ -1,0 +1,448 @@
+"""Fixtures for the Slack tests: a local stand-in for the Slack Web API and the real server.
+
+`standin` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`,
+`apps.connections.open` and posts to response_urls (`/respond/...`), and records every
+call. `pambot_server` is `pambot serve` itself (gunicorn, two workers) pointed at the
+stand-in through SLACK_API_URL; `slack` sends it correctly signed requests in the shapes
+Slack documents. Nothing here talks to slack.com.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+BOT_USER = "U0BOT"
+BOT_ID = "B0BOT"
+TEAM = "T0TEAM"
+ADMIN = "U0ADMIN"
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
+    "PAMBOT_DB", "PAMBOT_RULES", "PAMBOT_ADMINS", "PAMBOT_LOG_RETENTION_DAYS",
+    "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
+)
+
+
+@dataclass
+class Call:
+    """One request the stand-in received."""
+
+    path: str
+    method: str
+    headers: dict[str, str]
+    body: dict
+    failed: bool = False
+
+    @property
+    def api_method(self) -> str:
+        return self.path.removeprefix("/api/")
+
+
+@dataclass
+class StandIn:
+    """A local Slack Web API: records calls, can be told to fail the next few."""
+
+    url: str = ""
+    ws_url: str = "ws://127.0.0.1:9/unused"
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.url}/respond/{name}"
+
+    def fail_next(self, api_method: str, *, status: int = 200, body: dict | None = None,
+                  headers: dict | None = None) -> None:
+        """Answer the next call of `api_method` with this failure instead of success."""
+        with self.lock:
+            self.failures.setdefault(api_method, []).append(
+                (status, body or {"ok": False, "error": "internal_error"}, headers or {})
+            )
+
+    def posted(self, predicate: Callable[[Call], bool] = lambda c: True,
+               api_method: str = "chat.postMessage") -> list[Call]:
+        """Calls of `api_method` that succeeded and match `predicate`."""
+        with self.lock:
+            return [c for c in self.calls
+                    if c.api_method == api_method and not c.failed and predicate(c)]
+
+    def responses(self, name: str) -> list[Call]:
+        """Posts to the response_url `name`."""
+        with self.lock:
+            return [c for c in self.calls if c.path == f"/respond/{name}"]
+
+    def wait_for(self, find: Callable[[], list], count: int = 1, timeout: float = 15) -> list:
+        """`find()` once it returns at least `count` items (or what it returns at the deadline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = find()
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
+    def handle(self, path: str, method: str, headers: dict, raw: bytes) -> tuple[int, dict, dict]:
+        body = _parse(raw, headers.get("content-type", ""))
+        call = Call(path=path, method=method, headers=headers, body=body)
+        name = call.api_method
+        with self.lock:
+            self.calls.append(call)
+            queued = self.failures.get(name) or []
+            if queued:
+                call.failed = True
+                return queued.pop(0)
+        if path.startswith("/respond/"):
+            return 200, {"ok": True}, {}
+        if name == "auth.test":
+            return 200, {"ok": True, "url": "https://standin.example/", "team": "Test",
+                         "user": "pambot", "team_id": TEAM, "user_id": BOT_USER,
+                         "bot_id": BOT_ID, "is_enterprise_install": False}, {}
+        if name in ("chat.postMessage", "chat.postEphemeral"):
+            ts = f"1800000000.{next(self._ts):06d}"
+            return 200, {"ok": True, "channel": body.get("channel"), "ts": ts,
+                         "message_ts": ts, "message": {"text": body.get("text"), "ts": ts}}, {}
+        if name == "apps.connections.open":
+            return 200, {"ok": True, "url": self.ws_url}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+
+def _parse(raw: bytes, content_type: str) -> dict:
+    text = raw.decode("utf-8") if raw else ""
+    if "json" in content_type:
+        return json.loads(text or "{}")
+    return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+
+
+@pytest.fixture(scope="session")
+def standin():
+    """The Slack Web API stand-in on a free 127.0.0.1 port, for the whole session."""
+    state = StandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, body, extra = state.handle(self.path, "POST", headers, raw)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def slack_env(standin: StandIn, tmp_path: Path) -> dict[str, str]:
+    """The environment of a pambot process pointed at the stand-in, its log in tmp_path."""
+    return clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=standin.api_url,
+        PAMBOT_DB=str(tmp_path / "pambot.db"),
+        PAMBOT_ADMINS=ADMIN,
+    )
+
+
+@dataclass
+class Server:
+    """A running `pambot serve`."""
+
+    url: str
+    db_path: Path
+    process: subprocess.Popen
+    log_path: Path
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def healthy(self) -> bool:
+        return self.process.poll() is None and self.get("/healthz") == (200, "ok")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def rows(self, sql: str, params: tuple = (), *, count: int = 1,
+             timeout: float = 15) -> list[tuple]:
+        """Rows of `sql` in the query log once there are `count` (the writer is asynchronous)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows: list[tuple] = []
+            if self.db_path.exists():
+                with sqlite3.connect(self.db_path, timeout=5) as db:
+                    try:
+                        rows = db.execute(sql, params).fetchall()
+                    except sqlite3.OperationalError:
+                        rows = []
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+
+
+def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
+                 db_path: Path | None = None) -> Server:
+    """`python -m bot.cli serve --port N` on 127.0.0.1, waiting for /healthz."""
+    port = free_port()
+    db_path = db_path or tmp / "pambot.db"
+    log_path = tmp / "server.log"
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=standin.api_url,
+        PAMBOT_DB=str(db_path),
+        PAMBOT_ADMINS=ADMIN,
+        # gunicorn's own variable: listen on loopback only, two workers to share the dedupe.
+        GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{port} --workers {workers}",
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,
+                    log_path=log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pambot serve exited with {process.returncode}:\n{server.log()}")
+        try:
+            if server.get("/healthz") == (200, "ok"):
+                return server
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"pambot serve did not become healthy:\n{server.log()}")
+
+
+def stop_server(server: Server) -> int:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        return server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        return server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def pambot_server(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
+    """`pambot serve` for the whole session (the tests use distinct channels and ids)."""
+    server = start_server(standin, tmp_path_factory.mktemp("serve"))
+    yield server
+    stop_server(server)
+
+
+_IDS = itertools.count(1)
+
+
+@pytest.fixture
+def fresh_server(standin: StandIn, tmp_path: Path):
+    """Start a `pambot serve` of this test's own (`fresh_server()`); stopped afterwards."""
+    started: list[Server] = []
+
+    def start(db_path: Path | None = None) -> Server:
+        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path))
+        return started[-1]
+
+    start.stop = stop_server
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            stop_server(server)
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    """Slack's request signature: v0= HMAC-SHA256 of `v0:timestamp:body`."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+    headers: dict[str, str]
+
+    def json(self) -> dict:
+        return json.loads(self.text)
+
+
+class Slack:
+    """Sends signed requests to a server the way Slack does."""
+
+    BOT_USER = BOT_USER
+    BOT_ID = BOT_ID
+    ADMIN = ADMIN
+    SIGNING_SECRET = SIGNING_SECRET
+
+    def __init__(self, server: Server, standin: StandIn) -> None:
+        self.server = server
+        self.standin = standin
+
+    @staticmethod
+    def signature(body: bytes, timestamp: int) -> str:
+        """The X-Slack-Signature Slack would send for `body` at `timestamp`."""
+        return sign(body, timestamp)
+
+    def unique(self, prefix: str) -> str:
+        """An id no other test uses, e.g. a channel ID."""
+        return f"{prefix}0{next(_IDS)}"
+
+    def post(self, body: bytes, *, content_type: str, headers: dict | None = None,
+             timestamp: int | None = None, secret: str = SIGNING_SECRET,
+             signed: bool = True) -> Reply:
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        all_headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0"}
+        if signed:
+            all_headers["X-Slack-Request-Timestamp"] = str(timestamp)
+            all_headers["X-Slack-Signature"] = sign(body, timestamp, secret)
+        all_headers.update(headers or {})
+        request = urllib.request.Request(self.server.url + "/slack/events", data=body,
+                                         headers=all_headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, response.read().decode(), dict(response.headers))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.read().decode(), dict(error.headers))
+
+    def event_body(self, event: dict, *, event_id: str | None = None) -> dict:
+        """An Events API `event_callback` envelope around `event`."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": "A0PAMBOT",
+            "event": {"event_ts": event.get("ts", "1"), **event},
+            "type": "event_callback",
+            "event_id": event_id or self.unique("Ev"),
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
+
+    def event(self, event: dict, *, event_id: str | None = None, retry: int | None = None,
+              body: dict | None = None) -> Reply:
+        """Deliver an event (a redelivery when `retry` is a number, as Slack marks it)."""
+        body = body or self.event_body(event, event_id=event_id)
+        headers = {}
+        if retry is not None:
+            headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(body).encode(), content_type="application/json",
+                         headers=headers)
+
+    def command(self, text: str, *, user: str = "U0ASKER", channel: str = "C0CMD",
+                command: str = "/pam", response_url: str | None = None) -> Reply:
+        """A slash command, form-encoded as Slack sends it."""
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "example",
+            "channel_id": channel,
+            "channel_name": "incidents",
+            "user_id": user,
+            "user_name": "asker",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0PAMBOT",
+            "is_enterprise_install": "false",
+            "response_url": response_url or self.standin.response_url(self.unique("cmd")),
+            "trigger_id": "1.2.3",
+        }
+        return self.post(urllib.parse.urlencode(form).encode(),
+                         content_type="application/x-www-form-urlencoded")
+
+    def click(self, action_id: str, value: str, *, response_url: str, user: str = "U0CLICK",
+              channel: str = "C0CMD", ephemeral: bool = True) -> Reply:
+        """A `block_actions` payload for a button click, form-encoded as `payload=`."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "clicker", "name": "clicker", "team_id": TEAM},
+            "api_app_id": "A0PAMBOT",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": "1800000000.000001",
+                          "channel_id": channel, "is_ephemeral": ephemeral},
+            "trigger_id": "1.2.3",
+            "team": {"id": TEAM, "domain": "example"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "incidents"},
+            "response_url": response_url,
+            "actions": [{"action_id": action_id, "block_id": "pam_actions", "value": value,
+                         "type": "button", "action_ts": f"{time.time():.6f}",
+                         "text": {"type": "plain_text", "text": "x"}}],
+        }
+        if not ephemeral:
+            payload["message"] = {"type": "message", "ts": "1800000000.000001", "text": "x"}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, content_type="application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def slack(pambot_server: Server, standin: StandIn) -> Slack:
+    """Signed requests to the session's `pambot serve`."""
+    return Slack(pambot_server, standin)
+
+
+@pytest.fixture
+def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
+    """Signed requests to a server of the test's own: `slack_to(server).event(...)`."""
+    return lambda server: Slack(server, standin)
