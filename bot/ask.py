@@ -18,11 +18,20 @@ def ruleset_for(config: Config) -> RuleSet:
     return load_ruleset(config.rules_path) if config.rules_path else default_ruleset()
 
 
-def open_querylog(config: Config):
+def open_querylog(config: Config, *, max_pending: int = 10_000):
     """The query log for this process (see bot.querylog); writing never blocks an answer."""
     from bot.querylog import QueryLog
 
-    return QueryLog(config.db_path, retention_days=config.log_retention_days)
+    return QueryLog(config.db_path, retention_days=config.log_retention_days,
+                    max_pending=max_pending)
+
+
+# A batch of piped questions waits for the log writer now and then, rather than outrun it:
+# nobody is waiting on any one answer there, and no row may fall out of the log's queue.
+BACKPRESSURE_EVERY = 1000
+# Rows `pambot ask` may queue ahead of the writer (a few MB): a pipe of questions runs
+# ahead while the writer catches up, and waits only past this.
+ASK_MAX_PENDING = 100_000
 
 
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
@@ -30,6 +39,9 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
     """Answer every line in order (blank ones too), writing one answer per line."""
     count = 0
     for line in lines:
+        if querylog is not None and count % BACKPRESSURE_EVERY == BACKPRESSURE_EVERY - 1 \
+                and querylog.healthy and querylog.pending > querylog.max_pending * 3 // 4:
+            querylog.flush()
         started = time.perf_counter()
         result = answer(line.rstrip("\r\n"), ruleset)
         out.write(format_answer(result, as_json=as_json) + "\n")
@@ -49,7 +61,7 @@ def format_answer(result: Answer, *, as_json: bool) -> str:
 
 def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
     ruleset = ruleset_for(config)
-    querylog = open_querylog(config)
+    querylog = open_querylog(config, max_pending=ASK_MAX_PENDING)
     try:
         if words:
             answer_lines([" ".join(words)], ruleset, sys.stdout, as_json=as_json, source="cli",

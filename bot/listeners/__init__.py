@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.blocks import unescape
+from bot.querylog import new_id
 from rules import Answer, RuleSet, answer
 
 if TYPE_CHECKING:
@@ -94,18 +93,8 @@ def ask(services: Services, text: str) -> Asked:
     """Ask the engine; the query id is made here so buttons can carry it before logging."""
     started = time.perf_counter()
     result = answer(text, services.ruleset)
-    query_id = new_query_id() if services.querylog is not None else None
+    query_id = new_id() if services.querylog is not None else None
     return Asked(result, query_id, started)
-
-
-def new_query_id() -> str:
-    """A random version-4 UUID as 32 hex digits, the query log's id format.
-
-    From `random`, not `os.urandom`: an id needs uniqueness, not secrecy (a vote still needs
-    Slack's signature), and urandom costs more than the rest of an answer on some hosts.
-    `random` is reseeded in every forked worker.
-    """
-    return uuid.UUID(int=random.getrandbits(128), version=4).hex
 
 
 def log_query(services: Services, asked: Asked, *, source: str, **where: str | None) -> None:

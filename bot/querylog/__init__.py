@@ -1,0 +1,58 @@
+"""The query log: every question, answer and vote in one SQLite file, written off the answer's path.
+
+    >>> log = QueryLog("pambot.db", retention_days=90)
+    >>> query_id = log.record_query(answer, source="slash", elapsed_ms=3.2, user="U123")
+    >>> log.record_feedback(query_id, helpful=False, user="U123")
+    >>> log.close()
+
+`QueryLog` hands rows to a background writer thread and returns at once; the writer inserts them
+in batches, one transaction each. The file is in WAL mode with a busy timeout, so several worker
+processes can share it. When the file cannot be written (bad path, locked, disk full, corrupt)
+the bot keeps answering: the writer says so once in the log, keeps up to `max_pending` rows in
+memory (dropping the oldest beyond that) and retries with backoff.
+
+This package owns the database, and nothing else in pambot writes SQL:
+`schema` (the file, its migrations), `writer` (QueryLog), `claims` (Slack event dedupe) and
+`read` (what `pambot log` and `/pam stats` show).
+"""
+
+from bot.querylog.claims import CLAIM_TTL
+from bot.querylog.read import (
+    UNANSWERED_OUTCOMES,
+    NoLog,
+    Summary,
+    export_rows,
+    open_existing,
+    prune,
+    summarize,
+)
+from bot.querylog.schema import (
+    SCHEMA_VERSION,
+    connect,
+    migrate,
+    schema_version,
+    utc_iso,
+    write_transaction,
+)
+from bot.querylog.writer import SOURCES, QueryLog, install_signal_flush, new_id
+
+__all__ = [
+    "CLAIM_TTL",
+    "SCHEMA_VERSION",
+    "SOURCES",
+    "UNANSWERED_OUTCOMES",
+    "NoLog",
+    "QueryLog",
+    "Summary",
+    "connect",
+    "export_rows",
+    "install_signal_flush",
+    "migrate",
+    "new_id",
+    "open_existing",
+    "prune",
+    "schema_version",
+    "summarize",
+    "utc_iso",
+    "write_transaction",
+]
