@@ -4,7 +4,7 @@
     pambot ask [--json] [TEXT]  answer TEXT, or every line of standard input
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
-    pambot serve [--port N]     Slack over HTTP (gunicorn + Bolt's WSGI adapter)
+    pambot serve [--port N] [--host ADDR]  Slack over HTTP (gunicorn + Bolt's WSGI adapter)
     pambot socket               Slack over Socket Mode
     pambot log stats|export|prune
 """
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="Slack over HTTP at POST /slack/events")
     serve.add_argument("--port", type=int, help="port (default: PORT, else 3000)")
+    serve.add_argument("--host", default="0.0.0.0",
+                       help="address to listen on (default 0.0.0.0; 127.0.0.1 for local only)")
 
     sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
 
@@ -107,7 +109,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command
     if command == "serve":
         from bot.server import serve
 
-        return serve(config, port=args.port if getattr(args, "port", None) else config.port)
+        if args.command is None:  # bare `pambot` with SLACK_SIGNING_SECRET set
+            return serve(config, port=config.port)
+        return serve(config, port=args.port or config.port, host=args.host)
     if command == "socket":
         from bot.socket_mode import run_socket
 

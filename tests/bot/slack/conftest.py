@@ -240,7 +240,7 @@ class Server:
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
                  db_path: Path | None = None) -> Server:
-    """`python -m bot.cli serve --port N` on 127.0.0.1, waiting for /healthz."""
+    """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
     log_path = tmp / "server.log"
@@ -250,12 +250,12 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         SLACK_API_URL=standin.api_url,
         PAMBOT_DB=str(db_path),
         PAMBOT_ADMINS=ADMIN,
-        # gunicorn's own variable: listen on loopback only, two workers to share the dedupe.
-        GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{port} --workers {workers}",
+        # gunicorn's own variable: two workers, to share the dedupe.
+        GUNICORN_CMD_ARGS=f"--workers {workers}",
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,
