@@ -46,6 +46,19 @@ def timed(command: list[str], stdin_path: Path, env: dict) -> tuple[float, int]:
     return elapsed, result.stdout.count(b"\n")
 
 
+def engine_only(lines: list[str]) -> float:
+    """Seconds for the same answers in this process with the query log off: the engine's share."""
+    from bot.ask import answer_lines
+    from rules import default_ruleset
+
+    ruleset = default_ruleset()
+    with open(os.devnull, "w") as out:
+        answer_lines(lines[:200], ruleset, out, as_json=True, source="cli")  # warm up
+        started = time.perf_counter()
+        answer_lines(lines, ruleset, out, as_json=True, source="cli")
+        return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
@@ -53,20 +66,25 @@ def main() -> None:
     pambot = str(Path(sys.executable).with_name("pambot"))
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "questions.txt"
-        source.write_text("\n".join(questions(args.count)) + "\n")
+        lines = questions(args.count)
+        source.write_text("\n".join(lines) + "\n")
         env = {**os.environ, "PAMBOT_DB": str(Path(tmp) / "bench.db")}
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
             env.pop(name, None)
         bare_s, bare_n = timed([sys.executable, "-c", BARE_LOOP], source, env)
         ask_s, ask_n = timed([pambot, "ask", "--json"], source, env)
         start_s, _ = timed([pambot, "ask", "--json"], Path(os.devnull), env)
+        engine_s = engine_only([line + "\n" for line in lines])
     assert bare_n == ask_n == args.count, (bare_n, ask_n)
     print(f"questions: {args.count}")
     print(f"{'':28}{'seconds':>10}{'answers/s':>12}")
     print(f"{'bare read+json loop':28}{bare_s:>10.3f}{bare_n / bare_s:>12,.0f}")
     print(f"{'pambot ask --json':28}{ask_s:>10.3f}{ask_n / ask_s:>12,.0f}")
     print(f"{'  of which start-up':28}{start_s:>10.3f}")
+    print(f"{'  engine only, no log':28}{engine_s:>10.3f}{args.count / engine_s:>12,.0f}"
+          "   (in this process: parse, rules, JSON)")
     print(f"ratio pambot/bare (wall time): {ask_s / bare_s:.2f}x (goal: within 3x)")
+    print(f"ratio engine only/bare:        {engine_s / bare_s:.2f}x")
 
 
 if __name__ == "__main__":
