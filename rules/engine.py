@@ -53,6 +53,7 @@ def _answer_for(ruleset: RuleSet, intent: str, from_version: str | None,
         "node": node or "(not given)",
         "command": settings.command,
         "support_contact": settings.support_contact,
+        "docs_url": settings.docs_url or "(no documentation link set)",
         "nearest_rows": " and ".join(f'"{row}"' for row in nearest) or "(none)",
     }
 

@@ -32,7 +32,9 @@ TOP_KEYS = {"settings", "sources", "rules"}
 SOURCE_KEYS = {"title", "url"}
 # Upgrade questions that the `from` ranges cannot answer alone.
 UPGRADE_CASES = ("no-version", "target-not-covered", "target-not-newer")
-PLACEHOLDERS = {"from_version", "to_version", "node", "command", "support_contact", "nearest_rows"}
+PLACEHOLDERS = {
+    "from_version", "to_version", "node", "command", "support_contact", "docs_url", "nearest_rows",
+}
 TEXT_KEYS = ("verdict", "summary", "reason")
 LIST_KEYS = ("steps", "warnings", "nearest_rows")
 BOOL_KEYS = ("fallback", "follower_rebuild", "contact_support")

@@ -162,3 +162,10 @@ def test_settings_are_data(rules_copy):
     result = answer("upgrade 5.0", ruleset)
     assert result.verdict == "Contact #pam-escalations"
     assert "Have this ready for #pam-escalations" in result.text
+
+
+def test_the_documentation_link_is_a_setting(rules_copy):
+    edit(rules_copy / "settings.yaml", "docs_url: https://osirium.com/documentation/pam/",
+         "docs_url: https://wiki.example.com/pam")
+    result = answer("help", load_ruleset(rules_copy))
+    assert "https://wiki.example.com/pam" in result.text
