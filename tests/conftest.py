@@ -22,6 +22,20 @@ SLACK_VARIABLES = (
 )
 
 
+# The keys of `pambot ask --json` that other tools depend on (the rules engine issue).
+JSON_CONTRACT_KEYS = frozenset({
+    "query", "intent", "from_version", "to_version", "node", "rule", "source",
+    "backup_restore_required", "follower_rebuild", "contact_support", "steps", "warnings",
+    "text",
+})
+
+
+@pytest.fixture(scope="session")
+def contract_keys() -> frozenset[str]:
+    """The JSON keys every `pambot ask --json` answer must have, by these exact names."""
+    return JSON_CONTRACT_KEYS
+
+
 @pytest.fixture
 def rules_copy(tmp_path: Path) -> Path:
     """A writable copy of the packaged rule files, to break in a test."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.querylog.schema import now_iso, utc_iso
+from bot.querylog.schema import close_quietly, now_iso, utc_iso
 
 logger = logging.getLogger("pambot.querylog")
 
@@ -104,11 +104,7 @@ class EventClaims:
         return changed
 
     def _disconnect(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                logger.debug("query log %s: error closing", self.path, exc_info=True)
-            self._db = None
+        close_quietly(self._db, self.path)
+        self._db = None
 
 

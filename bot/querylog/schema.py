@@ -183,3 +183,11 @@ def prune_queries(db: Database, before: str) -> tuple[int, int]:
     return queries, feedback
 
 
+def close_quietly(db: Database | None, path: str) -> None:
+    """Close `db` if open; an error closing a connection we are giving up on is only logged."""
+    if db is None:
+        return
+    try:
+        db.close()
+    except sqlite3.Error:
+        logger.debug("query log %s: error closing", path, exc_info=True)

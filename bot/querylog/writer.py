@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from bot.querylog.claims import EventClaims
 from bot.querylog.schema import (
+    close_quietly,
     connect,
     prune_events,
     prune_queries,
@@ -478,12 +479,8 @@ class QueryLog:
             return None
 
     def _close_db(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                logger.debug("query log %s: error closing", self.path, exc_info=True)
-            self._db = None
+        close_quietly(self._db, self.path)
+        self._db = None
 
 
 
