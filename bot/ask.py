@@ -29,9 +29,14 @@ def open_querylog(config: Config, *, max_pending: int = 10_000):
 # A batch of piped questions waits for the log writer now and then, rather than outrun it:
 # nobody is waiting on any one answer there, and no row may fall out of the log's queue.
 BACKPRESSURE_EVERY = 1000
-# Rows `pambot ask` may queue ahead of the writer (a few MB): a pipe of questions runs
-# ahead while the writer catches up, and waits only past this.
+# Rows `pambot ask` may queue ahead of the writer: a pipe of questions runs ahead while the
+# writer catches up, and waits past AHEAD_OF_WRITER, so what is left to write at exit is small.
+# The bound itself (a few MB) only matters while the file cannot be written.
 ASK_MAX_PENDING = 100_000
+AHEAD_OF_WRITER = 20_000
+# At exit, how long the last rows may take to reach the file (a full AHEAD_OF_WRITER takes
+# seconds on a slow disk); a file that cannot be written gives up at once, not after this.
+CLOSE_TIMEOUT_S = 60.0
 
 
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
@@ -40,7 +45,7 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
     count = 0
     for line in lines:
         if querylog is not None and count % BACKPRESSURE_EVERY == BACKPRESSURE_EVERY - 1 \
-                and querylog.healthy and querylog.pending > querylog.max_pending * 3 // 4:
+                and querylog.healthy and querylog.pending > AHEAD_OF_WRITER:
             querylog.flush()
         started = time.perf_counter()
         result = answer(line.rstrip("\r\n"), ruleset)
@@ -75,7 +80,7 @@ def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
         # the interpreter's final flush does not complain either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
-        querylog.close()
+        querylog.close(timeout=CLOSE_TIMEOUT_S)
     return 0
 
 

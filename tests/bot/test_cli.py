@@ -152,3 +152,15 @@ def _read_until(fd: int, marker: str, timeout: float = 20) -> str:
         if ready:
             seen += os.read(fd, 4096).decode(errors="replace")
     return seen
+
+
+def test_a_long_pipe_of_questions_is_logged_in_full(run_pambot, pambot_env):
+    # More questions than the log writer can keep up with: pambot waits for it, drops nothing.
+    count = 25_000
+    lines = "".join(f"upgrade 6.5.{n % 9}\n" for n in range(count))
+    result = run_pambot("ask", "--json", input=lines, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == count
+    assert "dropped" not in result.stderr
+    with sqlite3.connect(pambot_env["PAMBOT_DB"]) as db:
+        assert db.execute("select count(*) from queries").fetchone() == (count,)
