@@ -18,7 +18,6 @@ This package owns the database, and nothing else in pambot writes SQL:
 
 from bot.querylog.claims import CLAIM_TTL
 from bot.querylog.read import (
-    UNANSWERED_OUTCOMES,
     NoLog,
     Summary,
     export_rows,
@@ -28,6 +27,7 @@ from bot.querylog.read import (
 )
 from bot.querylog.schema import (
     SCHEMA_VERSION,
+    UNANSWERED_OUTCOMES,
     connect,
     migrate,
     schema_version,

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.querylog.schema import BUSY_TIMEOUT_S, connect, prune_queries, write_transaction
-
-# Outcomes the stats call "unanswered": the bot fell back to the support prompt or understood
-# nothing.
-UNANSWERED_OUTCOMES = ("support", "unknown")
+from bot.querylog.schema import (
+    BUSY_TIMEOUT_S,
+    UNANSWERED_INDEX,
+    UNANSWERED_WHERE,
+    connect,
+    prune_queries,
+    write_transaction,
+)
 
 
 class NoLog(Exception):
@@ -83,15 +86,7 @@ def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
         ).fetchall()))
         for column in ("intent", "outcome", "rule")
     }
-    marks = ", ".join("?" for _ in UNANSWERED_OUTCOMES)
-    unanswered = [
-        (question, count) for question, count in db.execute(
-            "SELECT lower(trim(text)) AS question, count(*) AS asked FROM queries "
-            f"WHERE outcome IN ({marks}) AND {since_sql} "
-            "GROUP BY question ORDER BY asked DESC, question LIMIT ?",
-            [*UNANSWERED_OUTCOMES, *params, top],
-        )
-    ]
+    unanswered = _top_unanswered(db, since_sql, params, top)
     votes: Counter[str] = Counter()
     not_helpful: Counter[str] = Counter()
     for helpful, rule in db.execute(
@@ -118,6 +113,28 @@ def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
             key=lambda r: (-r[2], -r[1], r[0]),
         ),
     )
+
+
+def _top_unanswered(db: Database, since_sql: str, params: list, top: int) -> list[tuple[str, int]]:
+    """The questions most often left unanswered, through the partial index where there is one.
+
+    SQLite's planner prefers the (outcome, ts) index and then sorts every matching row;
+    the partial index (schema version 3) is already grouped, so it is named. A file opened
+    read-only before its upgrade has no such index: then the plain query answers.
+    """
+    query = (
+        "SELECT lower(trim(text)) AS question, count(*) AS asked FROM queries {hint}"
+        f"WHERE {UNANSWERED_WHERE} AND {since_sql} "
+        "GROUP BY question ORDER BY asked DESC, question LIMIT ?"
+    )
+    arguments = [*params, top]
+    if UNANSWERED_INDEX in {index.name for index in db["queries"].indexes}:
+        try:
+            return db.execute(query.format(hint=f"INDEXED BY {UNANSWERED_INDEX} "),
+                              arguments).fetchall()
+        except sqlite3.OperationalError:
+            pass  # the index no longer fits the query: the plain plan still answers
+    return db.execute(query.format(hint=""), arguments).fetchall()
 
 
 def _ranked(counts: dict[str | None, int]) -> list[tuple[str, int]]:

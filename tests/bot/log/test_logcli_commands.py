@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -134,3 +135,21 @@ def test_parse_since_rejects_with_one_line(text):
     with pytest.raises(logcli.DurationError) as caught:
         logcli.parse_since(text)
     assert "\n" not in str(caught.value)
+
+
+def test_top_unanswered_is_the_same_with_or_without_the_partial_index(known_log, db_path):
+    since = querylog.utc_iso(logcli.parse_since("7d"))
+    db = querylog.open_existing(db_path)
+    assert "idx_queries_unanswered" in {index.name for index in db["queries"].indexes}
+    through_index = querylog.summarize(db, since).top_unanswered
+    db.close()
+    # A file from before schema version 3, read without upgrading it (as `pambot log stats` does).
+    raw = sqlite3.connect(db_path)
+    raw.execute("DROP INDEX idx_queries_unanswered")
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    db = querylog.open_existing(db_path)
+    without_index = querylog.summarize(db, since).top_unanswered
+    db.close()
+    assert through_index == without_index == [("upgrade 5.1 to 9", 3), ("what is this", 1)]
