@@ -111,8 +111,8 @@ def _upgrade_rule(ruleset: RuleSet, from_version: str | None,
     if rule.to_spec is not None and not all(
         rule.to_spec.contains(v, prereleases=True) for v in target
     ):
-        return ruleset.rule_for("upgrade", case="target-not-covered"), (rule.row,) if rule.row \
-            else ()
+        nearest = (rule.row,) if rule.row else ()
+        return ruleset.rule_for("upgrade", case="target-not-covered"), nearest
     return rule, ()
 
 

@@ -226,6 +226,8 @@ class _Builder:
         self.sources: dict[str, Source] = {}
         self.settings: dict = {}
         self.settings_where: str | None = None
+        # The rules that are not version lookups, by the question each answers.
+        self.by_key: dict[tuple, Rule] = {}
 
     def problem(self, file: Path | str, line: int | None, message: str) -> None:
         self.problems.append(Problem(str(file), line, message))
@@ -418,13 +420,8 @@ class _Builder:
         self.check_whole_set()
         if self.problems:
             return None, self.problems
-        settings = Settings(**self.settings)
-        by_key = {}
-        for rule in self.rules:
-            if rule.from_spec is None and not rule.fallback:
-                by_key[(rule.intent, _node_key(rule), rule.case)] = rule
-        ruleset = RuleSet(settings=settings, sources=dict(self.sources),
-                          rules=tuple(self.rules), origin=origin, _by_key=by_key)
+        ruleset = RuleSet(settings=Settings(**self.settings), sources=dict(self.sources),
+                          rules=tuple(self.rules), origin=origin, _by_key=self.by_key)
         return ruleset, []
 
     def check_whole_set(self) -> None:
@@ -436,7 +433,7 @@ class _Builder:
         if not self.settings_where:
             self.problem(where_settings, None, "no 'settings' section in any rule file")
         ids: dict[str, Rule] = {}
-        keys: dict[tuple, Rule] = {}
+        keys = self.by_key
         rows = {r.row for r in self.rules if r.row}
         for rule in self.rules:
             if rule.id in ids:
