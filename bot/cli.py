@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="Slack over HTTP at POST /slack/events")
     serve.add_argument("--port", type=int, help="port (default: PORT, else 3000)")
-    serve.add_argument("--host", default="0.0.0.0",
-                       help="address to listen on (default 0.0.0.0; 127.0.0.1 for local only)")
+    serve.add_argument("--host", help="address to listen on (default: all, 0.0.0.0; "
+                       "127.0.0.1 for local only)")
 
     sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
 
@@ -109,9 +109,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command
     if command == "serve":
         from bot.server import serve
 
-        if args.command is None:  # bare `pambot` with SLACK_SIGNING_SECRET set
-            return serve(config, port=config.port)
-        return serve(config, port=args.port or config.port, host=args.host)
+        # Bare `pambot` (SLACK_SIGNING_SECRET set) has no --port or --host: the defaults.
+        host = getattr(args, "host", None)
+        return serve(config, port=getattr(args, "port", None) or config.port,
+                     **({"host": host} if host else {}))
     if command == "socket":
         from bot.socket_mode import run_socket
 
