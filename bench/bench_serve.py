@@ -4,7 +4,7 @@ and against a bare Bolt app that only acknowledges, under the same gunicorn setu
     python bench/bench_serve.py [--requests 4000] [--rounds 4] [--clients 20] [--workers 1]
 
 Both servers are started here on 127.0.0.1 with the same gunicorn settings
-(`bot.server.run_gunicorn`: gthread workers, the same WSGI front with signature checks),
+(`bot.server.run_gunicorn`: uvicorn workers, the same front with signature checks),
 and a local stand-in answers the Web API's auth.test, so nothing leaves the machine.
 `pambot serve` runs as users run it, query log included; a third server runs pambot's app
 with the query log off, to show what logging costs. Reports p50, p99 and throughput for
@@ -44,10 +44,10 @@ MAX_SECONDS_PER_RUN = 120
 def serve_unlogged(port: int) -> int:
     """pambot's own app with the query log off, behind run_gunicorn: what logging costs."""
     from bot.config import Config
-    from bot.server import create_wsgi_app, run_gunicorn
+    from bot.server import create_app, run_gunicorn
 
     config = Config.from_env()
-    return run_gunicorn(functools.partial(create_wsgi_app, config, log_queries=False),
+    return run_gunicorn(functools.partial(create_app, config, log_queries=False),
                         host="127.0.0.1", port=port)
 
 
@@ -57,21 +57,21 @@ def serve_bare(port: int) -> int:
 
     from bot.app import build_client
     from bot.config import Config
-    from bot.server import SlackWsgiApp, run_gunicorn
+    from bot.server import SlackAsgiApp, SlackEdge, run_gunicorn
 
     config = Config.from_env()
 
-    def build() -> SlackWsgiApp:
+    def build(threads: int) -> SlackAsgiApp:
         app = App(name="bare", client=build_client(config), process_before_response=True,
-                  signing_secret=config.slack_signing_secret)
+                  request_verification_enabled=False)
 
         @app.command("/pam")
         def acknowledge(ack):
             ack()
 
-        return SlackWsgiApp(app, config.slack_signing_secret)
+        return SlackAsgiApp(SlackEdge(app, config.slack_signing_secret), threads=threads)
 
-    return run_gunicorn(functools.partial(build), host="127.0.0.1", port=port)
+    return run_gunicorn(build, host="127.0.0.1", port=port)
 
 
 def start_auth_standin() -> ThreadingHTTPServer:
@@ -184,6 +184,54 @@ def load(port: int, *, requests: int, clients: int) -> tuple[list[float], int, f
     return latencies, errors, time.perf_counter() - started
 
 
+class SlowClients:
+    """`count` connections to each port that send part of a request and then wait, reopened
+    whenever the server drops one (a slowloris), until `stop()`."""
+
+    def __init__(self, ports: list[int], count: int) -> None:
+        self.ports = ports
+        self.count = count
+        self.stopping = threading.Event()
+        self.reopened = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        if count:
+            self.thread.start()
+
+    def _open(self, port: int) -> socket.socket | None:
+        try:
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(b"POST /slack/events HTTP/1.1\r\nHost: bench\r\nContent-Ty")
+            conn.setblocking(False)
+            return conn
+        except OSError:
+            return None
+
+    def _run(self) -> None:
+        held = [(port, self._open(port)) for port in self.ports for _ in range(self.count)]
+        deadline = time.monotonic() + MAX_SECONDS_PER_RUN * 20
+        while not self.stopping.wait(0.2) and time.monotonic() < deadline:
+            for n, (port, conn) in enumerate(held):
+                try:
+                    if conn is not None and conn.recv(1) == b"":
+                        raise ConnectionResetError
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                if conn is not None:
+                    conn.close()
+                held[n] = (port, self._open(port))
+                self.reopened += 1
+        for _, conn in held:
+            if conn is not None:
+                conn.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.count:
+            self.thread.join(10)
+
+
 def figures(latencies: list[float], errors: int, wall: float) -> dict:
     latencies = sorted(latencies)
     if not latencies:
@@ -206,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                         "machine's load hits both alike (default 4)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (1)")
+    parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
+                        help="hold N half-sent requests open against each server during the "
+                        "load, reopening any the server drops (default 0)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-unlogged", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -243,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 processes.append(start(command, ports[name], env, Path(tmp) / f"{ports[name]}.log"))
             for port in ports.values():  # warm up: imports, caches, connections
                 load(port, requests=200, clients=args.clients)
+            slow = SlowClients(list(ports.values()), max(0, min(args.slow_clients, 500)))
             rounds = max(1, min(args.rounds, 20))
             pooled = {name: ([], 0, 0.0) for name in ports}
             for round_ in range(rounds):
@@ -254,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                                                    clients=args.clients)
                     done, failed, took = pooled[name]
                     pooled[name] = (done + latencies, failed + errors, took + wall)
+            slow.stop()
             results = {name: figures(*pooled[name]) for name in ports}
         finally:
             for process in processes:
@@ -273,8 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                           "p99_ratio_without_log": unlogged_ratio}, indent=2))
     else:
         print(f"{requests} signed slash commands per server in {rounds} alternating rounds, "
-              f"{args.clients} concurrent clients, gunicorn gthread, {args.workers} worker(s), "
-              f"{os.cpu_count()} CPUs")
+              f"{args.clients} concurrent clients, gunicorn + uvicorn, {args.workers} worker(s), "
+              f"{os.cpu_count()} CPUs, {args.slow_clients} slow clients per server "
+              f"(reopened {slow.reopened} times)")
         print(f"{'server':<16}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}{'errors':>8}")
         for name, row in results.items():
             print(f"{name:<16}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}"

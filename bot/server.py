@@ -1,31 +1,42 @@
-"""`pambot serve`: Slack over HTTP, Bolt's WSGI adapter behind gunicorn.
+"""`pambot serve`: Slack over HTTP, the Bolt app behind uvicorn workers run by gunicorn.
 
     POST /slack/events   events, slash commands and interactivity, all on one URL
     GET  /healthz        200 "ok" once this worker's app is built
 
-gunicorn runs gthread workers. Each worker builds its own query log and Bolt app after the
-fork (a writer thread does not survive a fork) and closes the log when it exits, so a
-SIGTERM flushes queued rows. gunicorn's own GUNICORN_CMD_ARGS (e.g. "--workers 4
---threads 16", or "--bind 127.0.0.1:3000") is applied after pambot's defaults.
+Each gunicorn worker is one uvicorn event loop, so a slow or idle connection costs a socket,
+never a thread, and one that has not sent its request headers (or its body) within
+IDLE_TIMEOUT_S is dropped. Bolt's listeners are synchronous (they wait on Slack's Web API),
+so each request's Bolt work runs on a pool of threads (gunicorn's `--threads`, default
+THREADS). Each worker builds its own query log and Bolt app after the fork and closes the log
+when it stops, so a SIGTERM flushes queued rows. gunicorn reads its own GUNICORN_CMD_ARGS
+(e.g. "--workers 4 --threads 16") and gunicorn.conf.py over pambot's defaults.
+
+pambot's own part is small: the body limit, /healthz, the early 401 for a request without a
+valid signature, and the body parser (defect: Bolt's own reads any form whose text contains
+the word "payload" as an interactivity payload). Bolt does the rest, including Slack's
+`ssl_check` and `url_verification`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
-import io
+import json
 import logging
-import urllib.parse
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
+from urllib.parse import parse_qsl
 
-from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from gunicorn.app.base import Application
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn_worker import UvicornWorker
 
 from bot.app import build_app, build_client
 from bot.ask import open_querylog, ruleset_for
@@ -43,61 +54,47 @@ HEALTH_PATH = "/healthz"
 DEFAULT_HOST = "0.0.0.0"
 # Slack's largest payloads (a long message with blocks) are far below this.
 MAX_BODY_BYTES = 1 << 20
-# The listeners wait on Slack's Web API; threads keep a worker busy meanwhile.
+# Threads per worker for Bolt's listeners, which wait on Slack's Web API.
 THREADS = 8
+# Slack sends a request at once; a client that pauses this long mid-request is not Slack.
+IDLE_TIMEOUT_S = 5.0
 TIMEOUT_S = 30
 GRACEFUL_TIMEOUT_S = 10
 
-StartResponse = Callable[..., Any]
 
+class SlackEdge:
+    """One request, start to finish, on a pool thread: signature, body, then Bolt's dispatch."""
 
-class SlackWsgiApp:
-    """The WSGI app: health, then the signature check, then Bolt's adapter; 404 elsewhere.
-
-    Requests are verified here before Bolt parses them, so a forged or garbled request gets
-    401 and never reaches a listener (Bolt verifies again); a signed body that is not a
-    Slack payload gets 400.
-    """
-
-    def __init__(self, app: App, signing_secret: str, *,
-                 on_close: Callable[[], None] | None = None) -> None:
-        self.bolt = _BoltHandler(app, path=EVENTS_PATH)
+    def __init__(self, app: App, signing_secret: str) -> None:
+        self.app = app
         self.verifier = SignatureVerifier(signing_secret)
-        self._on_close = on_close
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO") or "/"
-        method = environ.get("REQUEST_METHOD", "GET")
-        if path == HEALTH_PATH:
-            if method not in ("GET", "HEAD"):
-                return _plain(start_response, "405 Method Not Allowed", "use GET",
-                              [("Allow", "GET, HEAD")])
-            return _plain(start_response, "200 OK", "ok")
-        if path != EVENTS_PATH:
-            return _plain(start_response, "404 Not Found", "not found")
-        if method != "POST":
-            return _plain(start_response, "405 Method Not Allowed", "use POST",
-                          [("Allow", "POST")])
-        body = _read_body(environ)
-        if body is None:
-            return _plain(start_response, "413 Content Too Large", "request body too large")
-        if _is_ssl_check(body, environ.get("CONTENT_TYPE")):
-            # Slack's certificate check is unsigned; it needs a 200 and nothing else.
-            return _plain(start_response, "200 OK", "")
-        headers = {key[5:].replace("_", "-").lower(): value
-                   for key, value in environ.items() if key.startswith("HTTP_")}
+    def handle(self, body: bytes, headers: dict[str, str], query: str) -> BoltResponse:
         if not self._signed(body, headers):
+            if _is_ssl_check(body, headers):
+                # Slack's certificate check is unsigned; Bolt answers it, and only it, with 200.
+                return self._dispatch(_form(body), headers, query)
             log.warning("rejected a request to %s with a missing, wrong or stale signature",
                         EVENTS_PATH)
-            return _plain(start_response, "401 Unauthorized", "invalid signature")
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        return self.bolt(environ, start_response)
+            return BoltResponse(status=401, body="invalid signature")
+        try:
+            payload = parse_body(body, headers.get("content-type"))
+        except ValueError as exc:
+            log.warning("rejected a signed request to %s: %s", EVENTS_PATH, exc)
+            return BoltResponse(status=400, body={"ok": False, "error": "malformed payload"})
+        return self._dispatch(payload, headers, query)
 
-    def close(self) -> None:
-        """Release what the app holds (flushes the query log)."""
-        if self._on_close is not None:
-            self._on_close()
+    def _dispatch(self, payload: dict, headers: dict[str, str], query: str) -> BoltResponse:
+        # Bolt takes a parsed body as its "socket_mode" request (for Bolt, the only difference
+        # is that it does not check the signature again); it is verified above.
+        request = BoltRequest(body=payload, query=query, headers=headers, mode="socket_mode")
+        try:
+            return self.app.dispatch(request)
+        except Exception:
+            # Bolt's own error path can fail on a payload Slack would never send (for example
+            # block_actions with an empty actions list); answer for it here.
+            log.exception("Bolt could not dispatch a signed request to %s", EVENTS_PATH)
+            return BoltResponse(status=500, body={"ok": False, "error": "internal error"})
 
     def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
         try:
@@ -107,9 +104,128 @@ class SlackWsgiApp:
             return False
 
 
-def create_wsgi_app(config: Config, *, ruleset: RuleSet | None = None,
-                    log_queries: bool = True) -> SlackWsgiApp:
-    """This process's WSGI app: query log (unless `log_queries` is False), Bolt app, front.
+def parse_body(body: bytes, content_type: str | None) -> dict:
+    """Slack's request body as a dict: JSON, an interactivity form (`payload=` JSON) or a form.
+
+    Only a form whose *field* is named `payload` carries JSON; a slash command's text, channel
+    or user name may contain the word itself. ValueError for anything that is not a JSON
+    object, a form, or nested too deeply to parse.
+    """
+    text = body.decode("utf-8")
+    try:
+        if (content_type or "").startswith("application/json") or text.startswith("{"):
+            payload = json.loads(text)
+        else:
+            form = _form(body)
+            payload = json.loads(form["payload"]) if "payload" in form else form
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object or a form")
+    return payload
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _is_ssl_check(body: bytes, headers: dict[str, str]) -> bool:
+    return (headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+            and _form(body).get("ssl_check") == "1")
+
+
+class SlackAsgiApp:
+    """The ASGI app: health on the event loop; Slack requests read whole, then on the pool."""
+
+    def __init__(self, edge: SlackEdge, *, threads: int = THREADS,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.edge = edge
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-http")
+        self._on_close = on_close
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == HEALTH_PATH:
+            if method not in ("GET", "HEAD"):
+                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                return
+            await _respond(send, 200, "ok")
+            return
+        if path != EVENTS_PATH:
+            await _respond(send, 404, "not found")
+            return
+        if method != "POST":
+            await _respond(send, 405, "use POST", [("allow", "POST")])
+            return
+        try:
+            body = await _read_body(receive)
+        except TimeoutError:
+            await _respond(send, 408, "request body too slow", [("connection", "close")])
+            return
+        if body is None:
+            await _respond(send, 413, "request body too large", [("connection", "close")])
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"").decode("latin-1")
+        response = await asyncio.get_running_loop().run_in_executor(
+            self.pool, self.edge.handle, body, headers, query)
+        await _respond(send, response.status, response.body,
+                       [(k, v) for k, values in response.headers.items() for v in values])
+
+    def close(self) -> None:
+        """Finish the requests in hand, then release what the app holds (flushes the log)."""
+        self.pool.shutdown(wait=True)
+        if self._on_close is not None:
+            self._on_close()
+
+    async def _lifespan(self, receive: Callable, send: Callable) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.get_running_loop().run_in_executor(None, self.close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(receive: Callable) -> bytes | None:
+    """The request body; None past MAX_BODY_BYTES; TimeoutError if the client stalls."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await asyncio.wait_for(receive(), IDLE_TIMEOUT_S)
+        if message["type"] == "http.disconnect":
+            raise TimeoutError("client went away mid-body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Callable, status: int, text: str,
+                   headers: list[tuple[str, str]] | None = None) -> None:
+    data = text.encode("utf-8")
+    if not any(k.lower() == "content-type" for k, _ in headers or ()):
+        headers = [("content-type", "text/plain; charset=utf-8"), *(headers or ())]
+    await send({"type": "http.response.start", "status": status, "headers": [
+        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
+        (b"content-length", str(len(data)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def create_app(config: Config, *, ruleset: RuleSet | None = None, log_queries: bool = True,
+               threads: int = THREADS) -> SlackAsgiApp:
+    """This process's ASGI app: query log (unless `log_queries` is False), Bolt app, edge.
 
     Build it after any fork. Needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
     """
@@ -122,7 +238,7 @@ def create_wsgi_app(config: Config, *, ruleset: RuleSet | None = None,
         if querylog is not None:
             querylog.close()
         raise
-    return SlackWsgiApp(app, config.slack_signing_secret,
+    return SlackAsgiApp(SlackEdge(app, config.slack_signing_secret), threads=threads,
                         on_close=querylog.close if querylog is not None else None)
 
 
@@ -137,7 +253,7 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     check_bot_token(config)
     log.info("pambot serve: Slack requests at POST %s, health at GET %s",
              EVENTS_PATH, HEALTH_PATH)
-    return run_gunicorn(functools.partial(create_wsgi_app, config, ruleset=ruleset),
+    return run_gunicorn(functools.partial(create_app, config, ruleset=ruleset),
                         host=host, port=port)
 
 
@@ -157,107 +273,77 @@ def check_bot_token(config: Config) -> None:
         ) from None
 
 
-def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int) -> int:
-    """Serve the WSGI app each worker gets from `factory()` (called after the fork)."""
-    options = {
-        "bind": f"{host}:{port}",
-        "worker_class": "gthread",
-        "threads": THREADS,
-        "timeout": TIMEOUT_S,
-        "graceful_timeout": GRACEFUL_TIMEOUT_S,
-        "proc_name": "pambot",
-        "preload_app": False,
-        "worker_exit": _close_worker_app,
-    }
+def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int) -> int:
+    """Serve the ASGI app each worker gets from `factory(threads=N)` (called after the fork)."""
+    argv = sys.argv
+    # gunicorn reads its command line from sys.argv; pambot's own has been read already.
+    sys.argv = argv[:1]
     try:
-        _Gunicorn(factory, options).run()
+        _Gunicorn(factory, {
+            "bind": f"{host}:{port}",
+            "worker_class": "bot.server.Worker",
+            "threads": THREADS,
+            "timeout": TIMEOUT_S,
+            "graceful_timeout": GRACEFUL_TIMEOUT_S,
+            "proc_name": "pambot",
+            # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
+            # servers on one host would fight over it.
+            "control_socket_disable": True,
+        }).run()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = argv
     return 0
 
 
-class _Gunicorn(BaseApplication):
-    """gunicorn, configured in code rather than from its command line."""
+class _Gunicorn(Application):
+    """gunicorn with pambot's defaults under its own GUNICORN_CMD_ARGS and config file."""
 
-    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+    def __init__(self, factory: Callable[..., Any], defaults: dict[str, Any]) -> None:
         self.factory = factory
-        self.options = options
+        self.defaults = defaults
         super().__init__()
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-        if "control_socket_disable" in self.cfg.settings:
-            # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
-            # servers on one host would fight over it.
-            self.cfg.set("control_socket_disable", True)
-        # gunicorn's own documented variable, for operators: applied after our defaults.
-        parser = self.cfg.parser()
-        for key, value in vars(parser.parse_args(self.cfg.get_cmd_args_from_env())).items():
-            if value is not None and key not in ("args", "config"):
-                self.cfg.set(key.lower(), value)
+    def init(self, parser: Any, opts: Any, args: Any) -> dict[str, Any]:
+        return {k: v for k, v in self.defaults.items() if k in self.cfg.settings}
 
     def load(self) -> Any:
-        return self.factory()
+        return self.factory(threads=max(self.cfg.threads, 1))
 
 
-def _close_worker_app(server: Any, worker: Any) -> None:
-    app = getattr(worker, "wsgi", None)
-    if isinstance(app, SlackWsgiApp):
-        app.close()
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1, also dropping a connection that sends no complete request headers
+    within IDLE_TIMEOUT_S of opening or of its last answer (uvicorn waits for them forever).
+    """
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        self._header_timer = self.loop.call_later(IDLE_TIMEOUT_S, self._headers_late)
+
+    def _headers_late(self) -> None:
+        waiting_for_headers = self.cycle is None or self.cycle.response_complete
+        if waiting_for_headers and not self.transport.is_closing():
+            self.transport.close()
 
 
-def _read_body(environ: dict) -> bytes | None:
-    """The request body, or None if it is larger than MAX_BODY_BYTES."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        length = -1
-    if length > MAX_BODY_BYTES:
-        return None
-    body = stream.read(length) if length >= 0 else stream.read(MAX_BODY_BYTES + 1)
-    return body if len(body) <= MAX_BODY_BYTES else None
+class Worker(UvicornWorker):
+    """gunicorn's worker for pambot: one uvicorn event loop with `_Protocol`."""
 
-
-def _is_ssl_check(body: bytes, content_type: str | None) -> bool:
-    """True for Slack's SSL check (`ssl_check=1&token=...`, form-encoded)."""
-    if b"ssl_check=" not in body or not (content_type or "").startswith(
-            "application/x-www-form-urlencoded"):
-        return False
-    try:
-        form = urllib.parse.parse_qs(body.decode("utf-8"), strict_parsing=True)
-    except (UnicodeDecodeError, ValueError):
-        return False
-    return form.get("ssl_check") == ["1"]
-
-
-class _BoltHandler(SlackRequestHandler):
-    """Bolt's WSGI adapter, answering 400 to a body Bolt cannot parse instead of raising."""
-
-    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        try:
-            bolt_request = BoltRequest(body=request.get_body(), query=request.query_string,
-                                       headers=request.get_headers())
-        except (ValueError, AttributeError, TypeError, KeyError, IndexError):
-            # Bolt's parser on JSON that is not an object, or an object of the wrong shape.
-            log.warning("rejected a signed request to %s whose body is not a Slack payload",
-                        EVENTS_PATH)
-            return BoltResponse(status=400, body="malformed payload")
-        try:
-            return self.app.dispatch(bolt_request)
-        except Exception:
-            # Bolt's own error path can fail on a payload Slack would never send (for
-            # example block_actions with an empty actions list); answer for it here.
-            log.exception("Bolt could not dispatch a signed request to %s", EVENTS_PATH)
-            return BoltResponse(status=500, body="")
-
-
-def _plain(start_response: StartResponse, status: str, text: str,
-           headers: list[tuple[str, str]] | None = None) -> list[bytes]:
-    data = text.encode("utf-8")
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(data))), *(headers or [])])
-    return [data]
+    CONFIG_KWARGS = {"loop": "asyncio", "http": _Protocol, "lifespan": "on"}

@@ -28,11 +28,14 @@ log = logging.getLogger("pambot.socket")
 
 CHECK_EVERY_S = 5.0
 DISCONNECTED_LIMIT_S = 120.0
+# How often the client pings Slack; a missed pong is how it notices a dead socket.
+PING_INTERVAL_S = 10.0
 
 
 def run_socket(config: Config, *, stop: threading.Event | None = None,
                check_every: float = CHECK_EVERY_S,
-               disconnected_limit: float = DISCONNECTED_LIMIT_S) -> int:
+               disconnected_limit: float = DISCONNECTED_LIMIT_S,
+               ping_interval: float = PING_INTERVAL_S) -> int:
     """Answer Slack over Socket Mode until `stop` is set or SIGTERM; the exit status."""
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     ruleset = ruleset_for(config)
@@ -42,7 +45,8 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
     handler = None
     try:
         app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
-        handler = SocketModeHandler(app, app_token=config.slack_app_token)
+        handler = SocketModeHandler(app, app_token=config.slack_app_token,
+                                    ping_interval=ping_interval)
         handler.client.on_close_listeners.append(_log_close)
         try:
             handler.connect()

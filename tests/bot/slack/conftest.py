@@ -390,8 +390,9 @@ class Slack:
                          headers=headers)
 
     def command(self, text: str, *, user: str = "U0ASKER", channel: str = "C0CMD",
-                command: str = "/pam", response_url: str | None = None) -> Reply:
-        """A slash command, form-encoded as Slack sends it."""
+                command: str = "/pam", response_url: str | None = None,
+                **fields: str) -> Reply:
+        """A slash command, form-encoded as Slack sends it; `fields` override the form's."""
         form = {
             "token": "legacy-verification-token",
             "team_id": TEAM,
@@ -406,6 +407,7 @@ class Slack:
             "is_enterprise_install": "false",
             "response_url": response_url or self.standin.response_url(self.unique("cmd")),
             "trigger_id": "1.2.3",
+            **fields,
         }
         return self.post(urllib.parse.urlencode(form).encode(),
                          content_type="application/x-www-form-urlencoded")

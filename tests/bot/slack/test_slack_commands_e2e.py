@@ -36,6 +36,22 @@ def test_slash_command_answers_privately_in_the_ack(slack, standin):
     assert set(buttons(message)) == {"pam_share", "pam_helpful", "pam_not_helpful"}
 
 
+@pytest.mark.parametrize("field, value", [
+    ("text", "upgrade 6.5.4 payload"),
+    ("channel_name", "payload-war-room"),
+    ("user_name", "payload.person"),
+    ("team_domain", "payloadco"),
+    ("text", "upgrade 6.5.4 payload={}"),
+])
+def test_the_word_payload_anywhere_in_a_command_does_not_stop_the_answer(slack, field, value):
+    if field == "text":
+        reply = slack.command(value)
+    else:
+        reply = slack.command("upgrade 6.5.4", **{field: value})
+    assert reply.status == 200
+    assert "upgrade-6.5.4" in all_text(reply.json())
+
+
 def test_bare_command_and_help_show_usage_with_examples(slack):
     for text in ("", "help", "  HELP "):
         message = slack.command(text).json()

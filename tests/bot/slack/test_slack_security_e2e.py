@@ -88,6 +88,20 @@ def test_events_with_missing_or_odd_fields_do_not_crash(slack, standin, pambot_s
     assert pambot_server.healthy()
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_deeply_nested_json_gets_400_with_a_json_error(slack, pambot_server, content_type):
+    nested = "[" * 100_000 + "]" * 100_000
+    if content_type == "application/json":
+        body = ('{"type": "event_callback", "event": ' + nested + "}").encode()
+    else:
+        body = urllib.parse.urlencode({"payload": '{"type": "block_actions", "x": ' + nested
+                                       + "}"}).encode()
+    reply = slack.post(body, content_type=content_type)
+    assert reply.status == 400
+    assert reply.json() == {"ok": False, "error": "malformed payload"}
+    assert pambot_server.healthy()
+
+
 def test_event_envelope_without_an_event_does_not_crash(slack, pambot_server):
     body = {"type": "event_callback", "team_id": "T0TEAM", "event_id": slack.unique("Ev")}
     reply = slack.post(json.dumps(body).encode(), content_type="application/json")

@@ -212,7 +212,7 @@ def test_socket_mode_exits_when_the_connection_cannot_be_kept(standin, websocket
     config = Config.from_env(slack_env)
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(run_socket(
-        config, check_every=0.05, disconnected_limit=0.5)), daemon=True)
+        config, check_every=0.05, disconnected_limit=0.5, ping_interval=0.5)), daemon=True)
     thread.start()
     assert websocket.connected.wait(20)
     # Slack drops the socket and will not hand out a new one.
@@ -237,7 +237,8 @@ def test_socket_mode_reconnects_when_slack_closes_the_socket(standin, websocket,
     stop = threading.Event()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(run_socket(
-        config, stop=stop, check_every=0.05, disconnected_limit=30)), daemon=True)
+        config, stop=stop, check_every=0.05, disconnected_limit=30, ping_interval=0.5)),
+        daemon=True)
     thread.start()
     try:
         assert websocket.connected.wait(20)
