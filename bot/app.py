@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.blocks import escape
 from bot.config import Config
 from bot.listeners import Services, register_listeners, report_error
+from bot.querylog.claims import EventClaimBusy
 
 if TYPE_CHECKING:
     from bot.querylog import QueryLog
@@ -84,8 +85,12 @@ def on_error(error: Exception, body: dict) -> BoltResponse | None:
     """Bolt's global error handler: log with the traceback, then answer Slack sensibly.
 
     A slash command gets an apology the user can see; anything else keeps Bolt's 500, so
-    Slack redelivers an event whose answer could not be posted.
+    Slack redelivers an event whose answer could not be posted; an event whose claim store
+    is locked gets 503, and is redelivered too.
     """
+    if isinstance(error, EventClaimBusy):
+        # Already logged with the policy; Slack redelivers an event that gets an error.
+        return BoltResponse(status=503, body="")
     report_error(error, body)
     if isinstance(body, dict) and body.get("command"):
         return BoltResponse(

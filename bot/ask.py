@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.config import Config
+from bot.querylog.schema import storable
 from rules import Answer, RuleSet, answer, check_rules, default_ruleset, load_ruleset
 from rules.load import packaged_rules_dir
 
@@ -18,24 +19,22 @@ def ruleset_for(config: Config) -> RuleSet:
     return load_ruleset(config.rules_path) if config.rules_path else default_ruleset()
 
 
-def open_querylog(config: Config, *, max_pending: int = 10_000):
+def open_querylog(config: Config, *, max_pending: int = 10_000, wait_for_room: bool = False):
     """The query log for this process (see bot.querylog); writing never blocks an answer."""
+    from datetime import timedelta
+
     from bot.querylog import QueryLog
 
     return QueryLog(config.db_path, retention_days=config.log_retention_days,
-                    max_pending=max_pending)
+                    max_pending=max_pending, wait_for_room=wait_for_room,
+                    claim_lease=timedelta(seconds=config.event_lease_seconds))
 
 
-# A batch of piped questions waits for the log writer now and then, rather than outrun it:
-# nobody is waiting on any one answer there, and no row may fall out of the log's queue.
-BACKPRESSURE_EVERY = 1000
-# Rows `pambot ask` may queue ahead of the writer: a pipe of questions runs ahead while the
-# writer catches up, and waits past AHEAD_OF_WRITER, so what is left to write at exit is small.
-# The bound itself (a few MB) only matters while the file cannot be written.
-ASK_MAX_PENDING = 100_000
-AHEAD_OF_WRITER = 20_000
-# At exit, how long the last rows may take to reach the file (a full AHEAD_OF_WRITER takes
-# seconds on a slow disk); a file that cannot be written gives up at once, not after this.
+# `pambot ask` waits for the log writer when this many rows are queued, rather than drop any:
+# nobody waits on any one answer of a piped batch.
+ASK_MAX_PENDING = 20_000
+# At exit, how long the last rows may take to reach the file (a full queue takes seconds on a
+# slow disk); a file that cannot be written gives up at once, not after this.
 CLOSE_TIMEOUT_S = 60.0
 
 
@@ -44,9 +43,6 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
     """Answer every line in order (blank ones too), writing one answer per line."""
     count = 0
     for line in lines:
-        if querylog is not None and count % BACKPRESSURE_EVERY == BACKPRESSURE_EVERY - 1 \
-                and querylog.healthy and querylog.pending > AHEAD_OF_WRITER:
-            querylog.flush()
         started = time.perf_counter()
         result = answer(line.rstrip("\r\n"), ruleset)
         out.write(format_answer(result, as_json=as_json) + "\n")
@@ -66,11 +62,14 @@ def format_answer(result: Answer, *, as_json: bool) -> str:
 
 def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
     ruleset = ruleset_for(config)
-    querylog = open_querylog(config, max_pending=ASK_MAX_PENDING)
+    querylog = open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
+    # Bytes that are not UTF-8 (in an argument, or piped in) become U+FFFD, never a traceback;
+    # so do lone surrogates, which a terminal cannot print either.
+    tolerate_bad_text(sys.stdin, sys.stdout)
     try:
         if words:
-            answer_lines([" ".join(words)], ruleset, sys.stdout, as_json=as_json, source="cli",
-                         querylog=querylog)
+            answer_lines([_from_argv(" ".join(words))], ruleset, sys.stdout, as_json=as_json,
+                         source="cli", querylog=querylog)
         else:
             answer_lines(sys.stdin, ruleset, sys.stdout, as_json=as_json, source="cli",
                          querylog=querylog)
@@ -82,6 +81,24 @@ def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
     finally:
         querylog.close(timeout=CLOSE_TIMEOUT_S)
     return 0
+
+
+def _from_argv(text: str) -> str:
+    """An argument as typed: bytes that are not UTF-8 (which Python keeps as surrogates)
+    become U+FFFD."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return storable(text)
+
+
+def tolerate_bad_text(*streams) -> None:
+    """Text streams that read and write bytes that are not UTF-8 as U+FFFD, never raising."""
+    for stream in streams:
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
 
 
 def run_rules_check(config: Config, path: str | None) -> int:

@@ -15,6 +15,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DB = "pambot.db"
 DEFAULT_RETENTION_DAYS = 90
+DEFAULT_EVENT_LEASE_SECONDS = 30
 
 
 class ConfigError(Exception):
@@ -32,6 +33,7 @@ class Config:
     rules_path: str | None = None
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     admins: frozenset[str] = field(default_factory=frozenset)
+    event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -70,6 +72,9 @@ class Config:
                 env, "PAMBOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1, 36500
             ),
             admins=frozenset(re.split(r"[\s,]+", text("PAMBOT_ADMINS") or "")) - {""},
+            event_lease_seconds=_int(
+                env, "PAMBOT_EVENT_LEASE_SECONDS", DEFAULT_EVENT_LEASE_SECONDS, 1, 86_400
+            ),
         )
 
     def require(self, *names: str) -> None:

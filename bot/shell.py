@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.ask import answer_lines, open_querylog, ruleset_for
+from bot.ask import answer_lines, open_querylog, ruleset_for, tolerate_bad_text
 from bot.config import Config
 from rules import answer
 
@@ -24,6 +24,7 @@ QUIT_WORDS = {"quit", "exit", ":q"}
 def run_shell(config: Config, stdin=None, stdout=None) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    tolerate_bad_text(stdin, stdout)
     ruleset = ruleset_for(config)
     querylog = open_querylog(config)
     try:

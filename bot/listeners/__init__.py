@@ -93,7 +93,7 @@ def ask(services: Services, text: str) -> Asked:
     """Ask the engine; the query id is made here so buttons can carry it before logging."""
     started = time.perf_counter()
     result = answer(text, services.ruleset)
-    query_id = new_id() if services.querylog is not None else None
+    query_id = str(new_id()) if services.querylog is not None else None
     return Asked(result, query_id, started)
 
 

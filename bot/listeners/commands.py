@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.blocks import answer_blocks, answer_text, code_blocks, escape, notice_blocks
 from bot.listeners import Services, ask, log_query, question_text
-from bot.logcli import DurationError, stats_text
+from bot.querylog import DurationError, stats_text
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App

@@ -5,42 +5,39 @@
     >>> log.record_feedback(query_id, helpful=False, user="U123")
     >>> log.close()
 
-`QueryLog` hands rows to a background writer thread and returns at once; the writer inserts them
-in batches, one transaction each. The file is in WAL mode with a busy timeout, so several worker
-processes can share it. When the file cannot be written (bad path, locked, disk full, corrupt)
-the bot keeps answering: the writer says so once in the log, keeps up to `max_pending` rows in
-memory (dropping the oldest beyond that) and retries with backoff.
+`QueryLog` hands rows to a background writer thread through a bounded queue and returns at
+once; the writer inserts them in batches, one transaction each. The file is in WAL mode with a
+busy timeout, so several worker processes can share it. When the file cannot be written (bad
+path, locked, disk full, corrupt) the bot keeps answering: the writer says so once in the log
+and retries with backoff while rows wait in the queue.
 
 This package owns the database, and nothing else in pambot writes SQL:
-`schema` (the file, its migrations), `writer` (QueryLog), `claims` (Slack event dedupe) and
-`read` (what `pambot log` and `/pam stats` show).
+`schema` (the file, its migrations, ids), `writer` (QueryLog), `claims` (Slack event dedupe),
+`read` (queries behind `pambot log` and `/pam stats`) and `report` (the stats table, durations).
 """
 
-from bot.querylog.claims import CLAIM_TTL
-from bot.querylog.read import (
-    NoLog,
-    Summary,
-    export_rows,
-    open_existing,
-    prune,
-    summarize,
-)
+from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy
+from bot.querylog.read import NoLog, Summary, export_rows, open_existing, prune, summarize
+from bot.querylog.report import DurationError, parse_since, printable, stats_text
 from bot.querylog.schema import (
     SCHEMA_VERSION,
     UNANSWERED_OUTCOMES,
     connect,
     migrate,
+    new_id,
     schema_version,
     utc_iso,
     write_transaction,
 )
-from bot.querylog.writer import SOURCES, QueryLog, install_signal_flush, new_id
+from bot.querylog.writer import SOURCES, QueryLog, install_signal_flush
 
 __all__ = [
-    "CLAIM_TTL",
+    "CLAIM_LEASE",
     "SCHEMA_VERSION",
     "SOURCES",
     "UNANSWERED_OUTCOMES",
+    "DurationError",
+    "EventClaimBusy",
     "NoLog",
     "QueryLog",
     "Summary",
@@ -50,8 +47,11 @@ __all__ = [
     "migrate",
     "new_id",
     "open_existing",
+    "parse_since",
+    "printable",
     "prune",
     "schema_version",
+    "stats_text",
     "summarize",
     "utc_iso",
     "write_transaction",

@@ -1,4 +1,21 @@
-"""Slack event dedupe across worker processes, with a bounded in-memory fallback."""
+"""Slack event dedupe across the processes that share one log file.
+
+Each Slack event is claimed in the `events` table before it is answered, so of all the
+processes on one `PAMBOT_DB` exactly one answers it. The policy when the table cannot say:
+
+- locked for longer than CLAIM_WAIT_S (another process holds a long write): the event is not
+  answered now (`EventClaimBusy`: Slack gets an error and redelivers it within a minute), so
+  that two processes never both answer it;
+- unusable (no file can be created there, not a database, disk error): no process can record
+  claims, so each one dedupes what it receives in memory and answers; a redelivery that
+  reaches another process may then be answered twice. Said once in the log when it starts.
+
+A claim that is never finished belongs to a process that died mid-answer. After `lease`
+(PAMBOT_EVENT_LEASE_SECONDS, default CLAIM_LEASE) a redelivery may take it over: a short
+lease answers sooner after a crash; if the dead process had already posted its answer, the
+message is answered twice. A lease longer than Slack's retries (about 6 minutes) never
+answers twice, but leaves unanswered a message whose process died before posting.
+"""
 
 from __future__ import annotations
 
@@ -12,45 +29,47 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.querylog.schema import close_quietly, now_iso, utc_iso
+from bot.querylog.schema import close_quietly, connect, file_id, now_iso, utc_iso
 
 logger = logging.getLogger("pambot.querylog")
 
-# `claim_event` is on the answer's path (before Slack's 3-second deadline), so it may not wait
-# long for a lock.
-CLAIM_BUSY_TIMEOUT_S = 0.05
-# A claim this old, never finished, belongs to a worker that died mid-answer; Slack's retry
-# (the first comes within a minute) may take it over.
-CLAIM_TTL = timedelta(seconds=30)
+# On the answer's path: Slack wants its answer within 3 seconds.
+CLAIM_WAIT_S = 2.0
+CLAIM_LEASE = timedelta(seconds=30)
 LOCAL_CLAIMS_MAX = 10_000
-# How long the very first claims of a process wait for the writer to create the schema.
-WRITER_READY_WAIT_S = 0.5
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class EventClaimBusy(Exception):
+    """The claim store stayed locked past CLAIM_WAIT_S; leave the event to Slack's redelivery."""
 
 
 class EventClaims:
-    """Slack event dedupe: the `events` table when usable, a bounded in-memory map always."""
+    """Claims in the `events` table of the log at `path`; in memory only when it is unusable."""
 
-    def __init__(self, path: str, writer_ready: threading.Event) -> None:
+    def __init__(self, path: str, *, lease: timedelta = CLAIM_LEASE) -> None:
         self.path = path
-        self._writer_ready = writer_ready
+        self.lease = lease
         self._lock = threading.Lock()
         self._db: Database | None = None
+        self._opened: tuple[int, int] | None = None
         self._local: OrderedDict[str, str] = OrderedDict()
-        self._outage = False
+        self._unusable = False
 
     def claim(self, event_id: str) -> bool:
+        """True if this process should answer `event_id`, which is now claimed for it."""
         with self._lock:
             if event_id in self._local:
                 return False
-            in_file = self._run(
+            changed = self._run(
                 "INSERT INTO events (event_id, ts, state) VALUES (?, ?, 'claimed') "
                 "ON CONFLICT (event_id) DO UPDATE SET ts = excluded.ts, state = 'claimed' "
                 "WHERE events.state = 'released' "
                 "OR (events.state = 'claimed' AND events.ts < ?)",
-                [event_id, now_iso(), utc_iso(datetime.now(UTC) - CLAIM_TTL)],
+                [event_id, now_iso(), utc_iso(datetime.now(UTC) - self.lease)],
+                busy_raises=True,
             )
-            # None: the file is unusable, so this process decides alone.
-            granted = in_file is None or in_file == 1
+            granted = changed is None or changed == 1
             if granted:
                 self._local[event_id] = "claimed"
                 while len(self._local) > LOCAL_CLAIMS_MAX:
@@ -58,53 +77,65 @@ class EventClaims:
             return granted
 
     def finish(self, event_id: str, *, answered: bool) -> bool:
-        """Record the end of a claim; False if the file could not be updated."""
+        """Record the end of a claim; False if the file could not be updated just now."""
         state = "answered" if answered else "released"
         with self._lock:
             if answered:
                 self._local[event_id] = state
             else:
                 self._local.pop(event_id, None)
-            changed = self._run(
-                "UPDATE events SET state = ?, ts = ? WHERE event_id = ?",
-                [state, now_iso(), event_id],
-            )
+            changed = self._run("UPDATE events SET state = ?, ts = ? WHERE event_id = ?",
+                                [state, now_iso(), event_id])
             return changed is not None
+
+    def reopen(self) -> None:
+        """Forget the connection (the file was replaced); the next claim opens it again."""
+        with self._lock:
+            self._disconnect()
 
     def close(self) -> None:
         with self._lock:
             self._disconnect()
 
-    def _run(self, sql: str, params: list[Any]) -> int | None:
-        """Run one write; its row count, or None if the file is unusable right now."""
-        if self._db is None and not self._writer_ready.wait(WRITER_READY_WAIT_S):
-            # Only in a process's first moments: the writer is still creating the schema.
-            logger.debug("query log %s: not open yet; deduping in memory", self.path)
-            return None
+    def _run(self, sql: str, params: list[Any], *, busy_raises: bool = False) -> int | None:
+        """One write's row count; None if the file is unusable (the in-memory policy)."""
         try:
+            if self._db is not None and file_id(self.path) != self._opened:
+                self._disconnect()
             if self._db is None:
-                if not os.path.isfile(self.path):
-                    # Only the writer creates the file (and its schema).
-                    raise sqlite3.OperationalError("the database file does not exist")
-                self._db = Database(sqlite3.connect(
-                    self.path, timeout=CLAIM_BUSY_TIMEOUT_S, check_same_thread=False
-                ))
+                self._db = connect(self.path, busy_timeout=CLAIM_WAIT_S)
+                self._opened = file_id(self.path)
             changed = self._db.execute(sql, params).rowcount
-        except (sqlite3.Error, OSError) as exc:
-            self._disconnect()
-            if not self._outage:
-                self._outage = True
-                logger.warning("query log %s: Slack event dedupe works within this process only "
-                               "(%s: %s)", self.path, type(exc).__name__, exc)
-            return None
-        if self._outage:
-            self._outage = False
-            logger.info("query log %s: Slack event dedupe across processes works again",
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES:
+                if not busy_raises:
+                    return None
+                logger.warning(
+                    "query log %s: the Slack event claims were locked for over %.1f s; not "
+                    "answering this event now, so that no process answers it twice (Slack "
+                    "redelivers it)", self.path, CLAIM_WAIT_S)
+                raise EventClaimBusy(str(exc)) from None
+            return self._unusable_now(exc)
+        except OSError as exc:
+            return self._unusable_now(exc)
+        if self._unusable:
+            self._unusable = False
+            logger.info("query log %s: Slack event claims are shared across processes again",
                         self.path)
         return changed
+
+    def _unusable_now(self, exc: Exception) -> None:
+        self._disconnect()
+        if not self._unusable:
+            self._unusable = True
+            logger.warning(
+                "query log %s cannot record Slack event claims (%s: %s); until it can, this "
+                "process dedupes the events it receives in memory, so a redelivery that "
+                "reaches another process may be answered twice", os.fspath(self.path),
+                type(exc).__name__, exc)
+        return None
 
     def _disconnect(self) -> None:
         close_quietly(self._db, self.path)
         self._db = None
-
-
+        self._opened = None

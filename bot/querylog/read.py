@@ -12,7 +12,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.querylog.schema import (
+    APPLICATION_ID,
     BUSY_TIMEOUT_S,
+    QUERY_COLUMNS,
+    SCHEMA_VERSION,
     UNANSWERED_INDEX,
     UNANSWERED_WHERE,
     connect,
@@ -38,9 +41,12 @@ def open_existing(path: str | os.PathLike, *, write: bool = False) -> Database:
     path = Path(path)
     if not path.exists():
         raise NoLog(path)
-    if write:
+    if write or not _current(path):
+        # A file from an older pambot is brought up to date once, then read as usual.
         db = connect(path)
-    else:
+        if not write:
+            db.close()
+    if not write:
         uri = path.resolve().as_uri() + "?mode=ro"
         db = Database(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S))
     try:
@@ -52,6 +58,20 @@ def open_existing(path: str | os.PathLike, *, write: bool = False) -> Database:
         db.close()
         raise NoLog(path)
     return db
+
+
+def _current(path: Path) -> bool:
+    """True if the file at `path` is a query log of this pambot's schema (or not one at all)."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    try:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        has_queries = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'queries'").fetchone()
+    finally:
+        conn.close()
+    return not has_queries or (application_id == APPLICATION_ID and version >= SCHEMA_VERSION)
 
 
 @dataclass(frozen=True)
@@ -142,15 +162,9 @@ def _ranked(counts: dict[str | None, int]) -> list[tuple[str, int]]:
     return sorted(((k or "-", n) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
 
 
-EXPORT_COLUMNS = (
-    "id", "ts", "source", "team", "channel", "user", "thread_ts", "event_id", "text", "intent",
-    "from_version", "to_version", "node", "rule", "outcome", "verdict", "elapsed_ms",
-)
-
-
 def export_rows(db: Database, since: str | None) -> tuple[list[str], Iterator[tuple]]:
     """Column names and the queries (oldest first) with their helpful / not helpful vote counts."""
-    columns = [c for c in EXPORT_COLUMNS if c in db["queries"].columns_dict]
+    columns = list(QUERY_COLUMNS)
     where, params = ("WHERE q.ts >= ?", [since]) if since else ("", [])
     selected = ", ".join(f'q."{c}"' for c in columns)
     cursor = db.execute(

@@ -1,14 +1,25 @@
-"""The query log's file: connecting, the versioned schema and its migrations, timestamps.
+"""The query log's file: connecting, the versioned schema and its migrations, ids, timestamps.
 
-The version lives in `PRAGMA user_version`. MIGRATIONS[n] upgrades a file from version n - 1
-to n. Never edit a released step: add a new one, so every old file takes the same path.
+A pambot log is marked with `PRAGMA application_id` and versioned with `PRAGMA user_version`.
+`MIGRATIONS[n]` brings a file from version n - 1 to n; version 1 creates the schema. A file
+written before the first release (no application id, versions 1 to 3) is converted to
+version 1 in place, its rows kept. To change the schema, add a step: never edit a released
+one, so every old file takes the same path.
+
+Version 1, measured in bench/bench_querylog.py: `queries` has an integer key and two indexes
+(time, and the unanswered questions as `log stats` groups them), so a row costs about a
+fifth of what a text key and seven indexes did.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
+import re
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,15 +29,21 @@ from sqlite_utils import Database
 
 logger = logging.getLogger("pambot.querylog")
 
+APPLICATION_ID = 0x70616D62  # "pamb"
 # The writer is off the answer's path, so it can afford to wait for another process's write.
 BUSY_TIMEOUT_S = 5.0
 # Outcomes the stats call "unanswered": the bot fell back to the support prompt or understood
-# nothing. Migration 3 indexes exactly these.
+# nothing. The partial index covers exactly these.
 UNANSWERED_OUTCOMES = ("support", "unknown")
 # As SQL text, not bound parameters: only then can SQLite see that a query's WHERE matches the
 # partial index's. Our own constants, never user input.
 UNANSWERED_WHERE = "outcome IN ({})".format(", ".join(f"'{o}'" for o in UNANSWERED_OUTCOMES))
 UNANSWERED_INDEX = "idx_queries_unanswered"
+QUERY_COLUMNS = (
+    "id", "ts", "source", "team", "channel", "user", "thread_ts", "event_id", "text", "intent",
+    "from_version", "to_version", "node", "rule", "outcome", "verdict", "elapsed_ms",
+)
+FEEDBACK_COLUMNS = ("query_id", "ts", "helpful", "user", "team", "channel")
 
 
 def utc_iso(moment: datetime) -> str:
@@ -44,94 +61,116 @@ def now_iso() -> str:
     return utc_iso(datetime.now(UTC))
 
 
+# Query ids: milliseconds since 2026 in the high bits, 22 random bits below, so a new row goes
+# to the end of the table (random keys cost 3-4 times as much per row on a large log), the id
+# is known before the row is written (Slack's buttons carry it) and processes sharing a file
+# do not collide. Within a process ids only increase.
+_ID_EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+_id_lock = threading.Lock()
+_last_id = 0
 
 
-def _schema_v1(db: Database) -> None:
-    """Queries and the votes on them."""
+def new_id() -> int:
+    """A new query id (a positive 63-bit integer)."""
+    global _last_id
+    stamp = (time.time_ns() // 1_000_000 - _ID_EPOCH_MS) << 22 | random.getrandbits(22)
+    with _id_lock:
+        _last_id = max(_last_id + 1, stamp)
+        return _last_id
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` with any lone surrogate (from `\\ud800` in JSON, or bytes that are not UTF-8 in
+    a command-line argument) replaced by U+FFFD, so SQLite can store it.
+
+    >>> storable("upgrade \\udcff6.5.4")
+    'upgrade \\ufffd6.5.4'
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _version_1(db: Database) -> None:
+    """Queries, the votes on them, and the Slack event claims that dedupe retries."""
     db.create_table(
         "queries",
-        {
-            "id": str,
-            "ts": str,
-            "source": str,
-            "team": str,
-            "channel": str,
-            "user": str,
-            "thread_ts": str,
-            "text": str,
-            "intent": str,
-            "from_version": str,
-            "to_version": str,
-            "node": str,
-            "rule": str,
-            "outcome": str,
-            "verdict": str,
-            "elapsed_ms": float,
-        },
+        {"id": int, "ts": str, "source": str, "team": str, "channel": str, "user": str,
+         "thread_ts": str, "event_id": str, "text": str, "intent": str, "from_version": str,
+         "to_version": str, "node": str, "rule": str, "outcome": str, "verdict": str,
+         "elapsed_ms": float},
         pk="id",
         not_null=["ts", "source", "text", "outcome"],
-        if_not_exists=True,
     )
-    db["queries"].create_index(["ts"], if_not_exists=True)
-    # (column, ts): each count in `summarize` is one scan of one small covering index.
-    for column in ("intent", "outcome", "rule"):
-        db["queries"].create_index([column, "ts"], if_not_exists=True)
-    db.create_table(
-        "feedback",
-        {
-            "id": str,
-            "query_id": str,
-            "ts": str,
-            "helpful": int,
-            "user": str,
-            "team": str,
-            "channel": str,
-        },
-        pk="id",
-        not_null=["query_id", "ts", "helpful"],
-        foreign_keys=[("query_id", "queries", "id")],
-        if_not_exists=True,
-    )
-    for column in ("query_id", "ts"):
-        db["feedback"].create_index([column], if_not_exists=True)
-
-
-def _schema_v2(db: Database) -> None:
-    """Slack event ids: on each query, and the cross-process claims that dedupe Slack retries."""
-    if "event_id" not in db["queries"].columns_dict:
-        db["queries"].add_column("event_id", str)
-    db["queries"].create_index(["event_id"], if_not_exists=True)
-    db.create_table(
-        "events",
-        {"event_id": str, "ts": str, "state": str},
-        pk="event_id",
-        not_null=["ts", "state"],
-        if_not_exists=True,
-    )
-    db["events"].create_index(["ts"], if_not_exists=True)
-
-
-def _schema_v3(db: Database) -> None:
-    """The unanswered questions, grouped as `log stats` groups them, in a small partial index.
-
-    Without it, the top unanswered questions over a large log are a sort of every matching
-    row. `read` names it only while its WHERE is still UNANSWERED_WHERE.
-    """
+    db["queries"].create_index(["ts"])
     db.execute(
-        f"CREATE INDEX IF NOT EXISTS {UNANSWERED_INDEX} ON queries (lower(trim(text)), ts) "
+        f"CREATE INDEX {UNANSWERED_INDEX} ON queries (lower(trim(text)), ts) "
         "WHERE outcome IN ('support', 'unknown')"  # a released step: never derive it
     )
+    db.create_table(
+        "feedback",
+        {"id": int, "query_id": int, "ts": str, "helpful": int, "user": str, "team": str,
+         "channel": str},
+        pk="id",
+        not_null=["ts", "helpful"],
+        foreign_keys=[("query_id", "queries", "id")],
+    )
+    db["feedback"].create_index(["query_id"])
+    db["feedback"].create_index(["ts"])
+    db.create_table("events", {"event_id": str, "ts": str, "state": str}, pk="event_id",
+                    not_null=["ts", "state"])
+    db["events"].create_index(["ts"])
 
 
-MIGRATIONS: dict[int, Callable[[Database], None]] = {
-    1: _schema_v1, 2: _schema_v2, 3: _schema_v3,
-}
+def _from_prerelease(db: Database) -> None:
+    """A file from before the first release (text ids, seven indexes) to version 1, rows kept.
+
+    Old rows keep their order; their new ids are their old row numbers (far below any new
+    id). Votes follow their query.
+    """
+    old = {name: f"_old_{name}" for name in ("queries", "feedback", "events")
+           if db[name].exists()}
+    for name, renamed in old.items():
+        db.execute(f"ALTER TABLE {name} RENAME TO {renamed}")
+        for index in db[renamed].indexes:
+            if not index.name.startswith("sqlite_autoindex"):
+                db.execute(f'DROP INDEX "{index.name}"')
+    _version_1(db)
+    if "queries" in old:
+        columns = [c for c in QUERY_COLUMNS[1:] if c in db["_old_queries"].columns_dict]
+        names = ", ".join(f'"{c}"' for c in columns)
+        db.execute(f"INSERT INTO queries (id, {names}) SELECT rowid, {names} "
+                   "FROM _old_queries ORDER BY rowid")
+    if "feedback" in old:
+        lookup = ("(SELECT q.rowid FROM _old_queries q WHERE q.id = f.query_id)"
+                  if "queries" in old else "NULL")
+        db.execute("INSERT INTO feedback (query_id, ts, helpful, user, team, channel) "
+                   f"SELECT {lookup}, f.ts, f.helpful, f.user, f.team, f.channel "
+                   "FROM _old_feedback f ORDER BY f.rowid")
+    if "events" in old:
+        db.execute("INSERT INTO events SELECT event_id, ts, state FROM _old_events")
+    for renamed in old.values():
+        db.execute(f"DROP TABLE {renamed}")
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def schema_version(db: Database) -> int:
     """The schema version recorded in the file (0 for a file pambot never opened)."""
     return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _application_id(db: Database) -> int:
+    return db.execute("PRAGMA application_id").fetchone()[0]
 
 
 @contextmanager
@@ -144,24 +183,32 @@ def write_transaction(db: Database) -> Iterator[Database]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
-        db.commit()
+        db.conn.commit()
     except BaseException:
-        db.rollback()
+        db.conn.rollback()
         raise
 
 
 def migrate(db: Database) -> int:
-    """Bring the file up to `SCHEMA_VERSION`; return the version it had before.
+    """Bring the file up to SCHEMA_VERSION; return the version it had before (0: new file).
 
     Re-reads the version inside the write transaction, so two processes starting on a fresh
     file at once cannot both apply a step.
     """
-    found = schema_version(db)
-    if found >= SCHEMA_VERSION:
-        return found
+    if _application_id(db) == APPLICATION_ID and schema_version(db) >= SCHEMA_VERSION:
+        return schema_version(db)
     with write_transaction(db):
         found = schema_version(db)
-        for version in range(found + 1, SCHEMA_VERSION + 1):
+        if _application_id(db) == APPLICATION_ID:
+            first = found + 1
+        else:
+            # A new file, one with only tables of its own, or one from before the release.
+            found, first = 0, 1
+            if db["queries"].exists():
+                _from_prerelease(db)
+                first = 2
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+        for version in range(first, SCHEMA_VERSION + 1):
             MIGRATIONS[version](db)
         # PRAGMA takes no parameters; the value is our own integer.
         db.execute(f"PRAGMA user_version = {max(found, SCHEMA_VERSION):d}")
@@ -172,7 +219,8 @@ def connect(path: str | os.PathLike, *, busy_timeout: float = BUSY_TIMEOUT_S) ->
     """Open (creating if needed) the log at `path` in WAL mode with its schema up to date."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False))
+    db = Database(sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
+                                  isolation_level=None))
     try:
         db.enable_wal()
         # Safe in WAL mode: a crash of the process loses nothing, a power cut at most the last
@@ -180,15 +228,24 @@ def connect(path: str | os.PathLike, *, busy_timeout: float = BUSY_TIMEOUT_S) ->
         db.execute("PRAGMA synchronous = NORMAL")
         found = migrate(db)
     except BaseException:
-        db.close()
+        close_quietly(db, os.fspath(path))
         raise
     if found < SCHEMA_VERSION:
-        logger.info("query log %s: schema upgraded from version %d to %d",
-                    path, found, SCHEMA_VERSION)
+        logger.info("query log %s: schema version %d (was %d)", path, SCHEMA_VERSION, found)
     if schema_version(db) > SCHEMA_VERSION:
         logger.warning("query log %s has schema version %d, newer than this pambot's %d; "
                        "writing to it anyway", path, schema_version(db), SCHEMA_VERSION)
     return db
+
+
+def file_id(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None if there is none: tells a log file that
+    was deleted or replaced from the one a connection still has open."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def prune_events(db: Database, before: str) -> int:

@@ -3,35 +3,38 @@
 from __future__ import annotations
 
 import atexit
-import functools
-import itertools
+import contextlib
 import logging
 import os
-import random
+import queue
 import signal
 import sqlite3
 import threading
 import time
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
-from bot.querylog.claims import EventClaims
+from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy, EventClaims
 from bot.querylog.schema import (
+    FEEDBACK_COLUMNS,
+    QUERY_COLUMNS,
     close_quietly,
     connect,
+    file_id,
+    new_id,
+    now_iso,
     prune_events,
     prune_queries,
+    storable,
     utc_iso,
     write_transaction,
 )
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from rules.model import Answer
 
 logger = logging.getLogger("pambot.querylog")
@@ -40,161 +43,63 @@ SOURCES = frozenset({"slash", "mention", "dm", "cli", "shell"})
 # Slack stops retrying an event within the hour; claims are kept a day, then pruned.
 EVENT_KEEP = timedelta(days=1)
 BATCH_ROWS = 1_000
-# How often the writer looks for queued rows (sooner when a batch fills up).
-FLUSH_INTERVAL_S = 0.1
 # Longer text is cut: a question longer than this is not a question, and rows stay small.
 MAX_TEXT_CHARS = 4_000
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 60.0
 MAINTENANCE_EVERY_S = 24 * 3600.0
+# How often an idle writer wakes to see whether maintenance is due.
+IDLE_WAKE_S = 60.0
+# How long a producer that waits for room (`pambot ask`) waits before dropping a row.
+WAIT_FOR_ROOM_S = 30.0
 
-
-
-class _Item(NamedTuple):
-    """One queued write, as the writer reads it; producers queue plain tuples (cheaper).
-
-    `seq` numbers items in the order they were queued, so the writer can count the ones the
-    bounded queue dropped. `data` becomes a row in the writer thread, off the answer's path.
-    """
-
-    seq: int
-    table: str
-    ts: float
-    data: tuple
-
-
-# uuid.UUID(int=..., version=4) sets these bits; done here on the int, it costs a fraction.
-_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))
-_UUID4_SET = (0x4 << 76) | (0x2 << 62)
-
-
-def new_id() -> str:
-    """A random (version 4) UUID as 32 hex digits, like `uuid.uuid4().hex`.
-
-    From `random`, not `os.urandom`: a query id needs to be unique, not secret (a vote still
-    carries Slack's signature), and on some hosts the urandom system call costs more than the
-    rest of an answer. `random` is reseeded in every forked worker.
-    """
-    return (random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()
-
-
-def _iso_from_epoch(seconds: float) -> str:
-    return utc_iso(datetime.fromtimestamp(seconds, UTC))
-
-
-def _query_row(item: _Item) -> tuple:
-    query_id, answer, source, elapsed_ms, team, channel, user, thread_ts, event_id = item.data
-    return (
-        query_id, _iso_from_epoch(item.ts), source, team, channel, user, thread_ts, event_id,
-        str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
-        answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
-        round(float(elapsed_ms), 3),
-    )
-
-
-def _feedback_row(item: _Item) -> tuple:
-    vote_id, query_id, helpful, user, team, channel = item.data
-    return (vote_id, query_id, _iso_from_epoch(item.ts), int(bool(helpful)), user, team, channel)
-
-
-def _event_row(item: _Item) -> tuple:
-    event_id, state = item.data
-    return (event_id, _iso_from_epoch(item.ts), state)
-
-
-# Rows per INSERT statement: one statement for many rows, since the sqlite3 module gives up
-# the interpreter lock for every statement it steps and must wait to get it back while answers
-# keep the interpreter busy; per row, that wait would be the writer's whole cost. 17 columns
-# x 500 rows stays far below SQLite's limit on bound parameters.
-ROWS_PER_STATEMENT = 500
-
-
-@dataclass(frozen=True)
-class _Write:
-    """How one table's queued items become rows and an INSERT for many rows at once."""
-
-    table: str
-    columns: tuple[str, ...]
-    conflict: str
-    row: Callable[[_Item], tuple]
-
-    @functools.cache  # noqa: B019 - three writes live for the process
-    def statement(self, rows: int) -> str:
-        names = ", ".join(f'"{c}"' for c in self.columns)
-        values = "(" + ", ".join("?" for _ in self.columns) + ")"
-        return (f"INSERT INTO {self.table} ({names}) VALUES "
-                f"{', '.join(itertools.repeat(values, rows))} {self.conflict}")
-
-    def run(self, db: Database, rows: list[tuple]) -> None:
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start:start + ROWS_PER_STATEMENT]
-            db.conn.execute(self.statement(len(chunk)),
-                            list(itertools.chain.from_iterable(chunk)))
-
-
-# The schema is sqlite-utils'; these inserts are plain SQL so the hot path stays in SQLite's
-# C code. A batch retried after an unclear failure is not doubled (DO NOTHING on the same id).
-_WRITES: dict[str, _Write] = {
-    "queries": _Write("queries", (
-        "id", "ts", "source", "team", "channel", "user", "thread_ts", "event_id", "text",
-        "intent", "from_version", "to_version", "node", "rule", "outcome", "verdict",
-        "elapsed_ms"), "ON CONFLICT (id) DO NOTHING", _query_row),
-    "feedback": _Write("feedback", (
-        "id", "query_id", "ts", "helpful", "user", "team", "channel"),
-        "ON CONFLICT (id) DO NOTHING", _feedback_row),
-    "events": _Write("events", ("event_id", "ts", "state"),
-                     "ON CONFLICT (event_id) DO UPDATE SET ts = excluded.ts, "
-                     "state = excluded.state", _event_row),
+_INSERT = {
+    "queries": "INSERT INTO queries ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING".format(
+        ", ".join(f'"{c}"' for c in QUERY_COLUMNS), ", ".join("?" * len(QUERY_COLUMNS))),
+    "feedback": "INSERT INTO feedback ({}) VALUES ({})".format(
+        ", ".join(f'"{c}"' for c in FEEDBACK_COLUMNS), ", ".join("?" * len(FEEDBACK_COLUMNS))),
+    "events": "INSERT INTO events (event_id, ts, state) VALUES (?, ?, ?) "
+              "ON CONFLICT (event_id) DO UPDATE SET ts = excluded.ts, state = excluded.state",
 }
+# Errors of one row (SQLite refused its values); any other sqlite3.Error or OSError is the
+# file's, and the whole batch waits and is retried.
+_ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError,
+               sqlite3.DataError, ValueError, TypeError, OverflowError)
+
+
+class _Stop:
+    """Queued by `close`: write what came before, then end the writer."""
 
 
 class QueryLog:
     """Records queries and votes in the SQLite file at `path` without slowing anyone down.
 
     Every public method returns promptly and never raises: a logging problem must never cost
-    an answer. `retention_days` (None: keep everything) prunes older rows on open and daily.
+    an answer. Rows wait in a queue of at most `max_pending`; when it is full a new row is
+    dropped (and counted), unless `wait_for_room` (for `pambot ask`, where nobody waits on
+    one answer), which waits while the file is writable. `retention_days` (None: keep
+    everything) prunes older rows on open and daily. `claim_lease`: see `claim_event`.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        retention_days: int | None = None,
-        max_pending: int = 10_000,
-    ) -> None:
+    def __init__(self, path: str | os.PathLike, *, retention_days: int | None = None,
+                 max_pending: int = 10_000, wait_for_room: bool = False,
+                 claim_lease: timedelta = CLAIM_LEASE) -> None:
         self.path = os.fspath(path)
         self.retention_days = retention_days
         self.max_pending = max(1, int(max_pending))
-        # Producers only append here: deque appends are atomic, and at maxlen the oldest row
-        # falls out, so queueing costs an answer no lock. The writer counts what fell out
-        # from the gaps in `seq`.
-        self._queue: deque[tuple] = deque(maxlen=self.max_pending)
-        self._seqs = itertools.count(1)
-        self._stopping = False
-        self._warned_closed = False
-        self._retry_now = False
-        # Cuts the writer's sleep short: for a full batch, `flush` and `close`.
-        self._wake = threading.Event()
-        # Notified by the writer whenever rows are written or an attempt ends; for `flush`.
-        # The writer moves rows from the queue into the batch under it, so `flush` never sees
-        # a row in neither.
-        self._progress = threading.Condition(threading.Lock())
-        # Owned by the writer thread:
-        self._batch: list[_Item] = []
-        self._next_seq = 1
-        self._dropped = 0
-        self._dropped_reported = 0
-        self._db: Database | None = None
-        self._next_maintenance = 0.0
-        self._outage = False
+        self.wait_for_room = wait_for_room
+        self._queue: queue.Queue = queue.Queue(maxsize=self.max_pending)
+        self._closed = False
         self._healthy = True
+        self._drops = 0
+        self._drops_lock = threading.Lock()
+        # Cuts a retry's backoff short: `flush` and `close` want the rows now.
+        self._wake = threading.Event()
+        self._ready = threading.Event()  # the writer has first tried to open the file
+        self._claims = EventClaims(self.path, lease=claim_lease)
         self._warned_sources: set[str] = set()
-        # Set once the writer has first tried to open the file and create the schema.
-        self._ready = threading.Event()
-        self._claims = EventClaims(self.path, self._ready)
-        self._thread = threading.Thread(
-            target=self._run, name=f"pambot-querylog:{self.path}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"pambot-querylog:{self.path}",
+                                        daemon=True)
         self._thread.start()
         _OPEN_LOGS.add(self)
 
@@ -205,283 +110,233 @@ class QueryLog:
 
     @property
     def pending(self) -> int:
-        """Rows waiting to be written."""
-        with self._progress:
-            return len(self._queue) + len(self._batch)
+        """Rows (and markers) waiting in the queue."""
+        return self._queue.qsize()
 
-    def record_query(
-        self,
-        answer: Answer,
-        *,
-        source: str,
-        elapsed_ms: float,
-        team: str | None = None,
-        channel: str | None = None,
-        user: str | None = None,
-        thread_ts: str | None = None,
-        event_id: str | None = None,
-        query_id: str | None = None,
-    ) -> str:
-        """Queue one answered question; return its id (`query_id`, or a new uuid4 hex)."""
+    def record_query(self, answer: Answer, *, source: str, elapsed_ms: float,
+                     team: str | None = None, channel: str | None = None,
+                     user: str | None = None, thread_ts: str | None = None,
+                     event_id: str | None = None, query_id: int | str | None = None) -> int:
+        """Queue one answered question; return its id (`query_id`, or a new one)."""
         try:
-            query_id = query_id or new_id()
+            query_id = int(query_id) if query_id is not None else new_id()
             if source not in SOURCES and source not in self._warned_sources:
                 self._warned_sources.add(source)
                 logger.warning("query log: unexpected source %r (expected one of %s)",
                                source, ", ".join(sorted(SOURCES)))
-            # Only a tuple here; the writer thread builds the row.
-            self._put("queries", (query_id, answer, source, elapsed_ms, team, channel, user,
-                                  thread_ts, event_id))
+            self._put("queries", (
+                query_id, now_iso(), source, team, channel, user, thread_ts, event_id,
+                str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
+                answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
+                round(float(elapsed_ms), 3)))
         except Exception:
-            logger.exception("query log: could not queue query %s", query_id)
+            logger.exception("query log %s: skipped a query row that could not be built",
+                             self.path)
         return query_id
 
-    def record_feedback(
-        self,
-        query_id: str,
-        *,
-        helpful: bool,
-        user: str | None = None,
-        team: str | None = None,
-        channel: str | None = None,
-    ) -> None:
+    def record_feedback(self, query_id: int | str, *, helpful: bool, user: str | None = None,
+                        team: str | None = None, channel: str | None = None) -> None:
         """Queue one Helpful / Not helpful vote on the query `query_id`."""
         try:
-            self._put("feedback", (new_id(), query_id, helpful, user, team, channel))
+            self._put("feedback", (int(query_id), now_iso(), int(bool(helpful)), user, team,
+                                   channel))
+        except ValueError:
+            logger.warning("query log %s: a vote on %r, which is not a query id, is not kept",
+                           self.path, str(query_id)[:40])
         except Exception:
-            logger.exception("query log: could not queue feedback on %s", query_id)
+            logger.exception("query log %s: could not queue a vote", self.path)
 
     def claim_event(self, event_id: str) -> bool:
-        """True if this process should answer the Slack event `event_id`.
+        """True if this process should answer the Slack event `event_id` (see EventClaims).
 
-        Across processes through the `events` table (waiting at most ~50 ms for a lock); within
-        this process also through memory, which is all that is left when the file is unusable.
+        Raises `EventClaimBusy` when the claim store is locked past its wait: the event is
+        then left for Slack's redelivery rather than risk answering it twice.
         """
         try:
             return self._claims.claim(event_id)
+        except EventClaimBusy:
+            raise
         except Exception:
-            logger.exception("query log: could not claim event %s; answering it", event_id)
+            logger.exception("query log %s: could not claim event %s; answering it", self.path,
+                             event_id)
             return True
 
     def finish_event(self, event_id: str, *, answered: bool) -> None:
         """Mark a claimed event done; `answered=False` releases it so Slack's retry is answered."""
         try:
-            if not self._claims.finish(event_id, answered=answered) and not answered:
-                # The release must reach the file eventually, or other workers refuse the retry.
-                self._put("events", (event_id, "released"))
+            if not self._claims.finish(event_id, answered=answered):
+                # The end of the claim must reach the file eventually: a release, or other
+                # processes refuse the retry; an answer, or one takes it over after the lease.
+                self._put("events", (event_id, now_iso(), "answered" if answered else "released"))
         except Exception:
-            logger.exception("query log: could not finish event %s", event_id)
+            logger.exception("query log %s: could not finish event %s", self.path, event_id)
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued row is written; False if `timeout` seconds pass first.
+        """Wait until every row queued so far is written; False if `timeout` seconds pass first.
 
         Also waits for the writer's first attempt to open the file and create the schema.
         """
-        deadline = time.monotonic() + timeout
-        # Whoever flushes wants the rows now, not after the current backoff or interval.
-        self._retry_now = True
+        if self._closed or not self._thread.is_alive():
+            return self._queue.empty()
+        written = threading.Event()
+        try:
+            self._queue.put(written, timeout=timeout)
+        except queue.Full:
+            return False
         self._wake.set()
-        with self._progress:
-            while self._queue or self._batch or not self._ready.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
-                    return False
-                self._progress.wait(remaining)
-            return True
+        return written.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (waiting up to `timeout` seconds), then stop. Idempotent."""
-        self._stopping = True
-        self._wake.set()
+        if not self._closed:
+            self._closed = True
+            # Wakes the writer; it stops once the queue is empty (or the file is unusable).
+            with contextlib.suppress(queue.Full):
+                self._queue.put(_Stop(), timeout=timeout)
+            self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        left = self.pending
         if self._thread.is_alive():
             logger.warning("query log %s: writer still busy after %.1f s; %d rows not written",
-                           self.path, timeout, left)
-        elif left:
-            logger.warning("query log %s: %d rows could not be written and are lost",
-                           self.path, left)
+                           self.path, timeout, self.pending)
         self._claims.close()
         _OPEN_LOGS.discard(self)
 
-    # -- queue ----------------------------------------------------------------------------------
+    # -- producers ------------------------------------------------------------------------------
 
-    def _put(self, table: str, data: tuple) -> None:
-        if self._stopping:
-            if not self._warned_closed:
-                self._warned_closed = True
-                logger.warning("query log %s is closed; rows recorded now are not kept",
-                               self.path)
+    def _put(self, table: str, row: tuple) -> None:
+        if self._closed:
+            logger.debug("query log %s is closed; a %s row is not kept", self.path, table)
             return
-        queue = self._queue
-        queue.append((next(self._seqs), table, time.time(), data))
-        if len(queue) % BATCH_ROWS == 0:
-            # Once per full batch, not on every row past it: setting the event takes a lock,
-            # and a burst of answers would queue up on it behind the writer.
-            self._wake.set()
+        try:
+            if self.wait_for_room and self._healthy:
+                self._queue.put((table, row), timeout=WAIT_FOR_ROOM_S)
+            else:
+                self._queue.put_nowait((table, row))
+        except queue.Full:
+            with self._drops_lock:
+                self._drops += 1
 
     # -- writer thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
+        db: Database | None = None
+        opened: tuple[int, int] | None = None
+        next_maintenance = 0.0
         backoff = 0.0
-        next_try = 0.0
+        outage = False
+        warned_gone = False
+        batch: list = []
+        limit = min(BATCH_ROWS, self.max_pending)
         while True:
-            stopping = self._wait_for_work(next_try)
-            if self._attempt():
-                backoff, next_try = 0.0, 0.0
-            else:
-                backoff = min(max(backoff * 2, RETRY_MIN_S), RETRY_MAX_S)
-                next_try = time.monotonic() + backoff
-            self._report_drops()
-            with self._progress:
-                self._ready.set()
-                self._progress.notify_all()
-            if stopping:
-                break
-        self._close_db()
-
-    def _wait_for_work(self, next_try: float) -> bool:
-        """Sleep until there is something to do; return True if this is the final round.
-
-        Polls every FLUSH_INTERVAL_S rather than being woken for each row: queueing a row
-        then costs the answer no more than an append, and rows arriving together share a
-        transaction.
-        """
-        while True:
-            if self._stopping or self._retry_now:
-                self._retry_now = False
-                return self._stopping
-            now = time.monotonic()
-            if now >= next_try and (
-                self._queue or self._batch or self._db is None or now >= self._next_maintenance
-            ):
-                return False
-            self._wake.wait(min(max(next_try - now, 0.0), FLUSH_INTERVAL_S) or FLUSH_INTERVAL_S)
-            self._wake.clear()
-
-    def _attempt(self) -> bool:
-        """Open if needed, prune if due, write everything queued. False on failure."""
-        try:
-            if self._db is None:
-                self._db = connect(self.path)
-            if time.monotonic() >= self._next_maintenance:
-                self._maintain()
-            self._write_pending()
-        except (sqlite3.Error, OSError) as exc:
-            self._failed(f"{type(exc).__name__}: {exc}")
-            return False
-        except Exception:
-            # A bug, not the disk: keep the traceback, but only once per outage.
-            if not self._outage:
-                logger.exception("query log %s: unexpected error in the writer", self.path)
-            self._failed("unexpected error (see the traceback above)")
-            return False
-        if self._outage:
-            logger.info("query log %s is writable again", self.path)
-            self._outage = False
-        self._healthy = True
-        return True
-
-    def _failed(self, reason: str) -> None:
-        self._healthy = False
-        self._close_db()
-        self._hold_within_bound()
-        if self._outage:
-            logger.debug("query log %s still not writable: %s", self.path, reason)
-            return
-        self._outage = True
-        logger.warning(
-            "query log %s cannot be written (%s); answers go on, up to %d rows wait in memory "
-            "and writing is retried",
-            self.path, reason, self.max_pending,
-        )
-
-    def _report_drops(self) -> None:
-        dropped = self._dropped
-        if dropped > self._dropped_reported:
-            logger.warning(
-                "query log %s: dropped the %d oldest unwritten rows (%d in all) to stay within "
-                "%d in memory", self.path, dropped - self._dropped_reported, dropped,
-                self.max_pending,
-            )
-            self._dropped_reported = dropped
-
-    def _take(self, limit: int) -> None:
-        """Move rows from the queue into the batch until it holds `limit`, counting gaps."""
-        with self._progress:
-            while len(self._batch) < limit:
+            if not batch:
+                with contextlib.suppress(queue.Empty):
+                    batch.append(self._queue.get(timeout=IDLE_WAKE_S))
+            while len(batch) < limit:
                 try:
-                    item = _Item(*self._queue.popleft())
-                except IndexError:
-                    return
-                if item.seq >= self._next_seq:
-                    # Rows numbered in between fell out of the full queue.
-                    self._dropped += item.seq - self._next_seq
-                    self._next_seq = item.seq + 1
-                else:
-                    # Two producers appended in the opposite order to their numbers; this one
-                    # was counted as a gap a moment ago.
-                    self._dropped -= 1
-                self._batch.append(item)
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = self._closed
+            try:
+                if db is not None and file_id(self.path) != opened:
+                    # Deleted or replaced under us: writing on would go to a file nobody sees.
+                    if not warned_gone:
+                        warned_gone = True
+                        logger.warning("query log %s was deleted or replaced while pambot was "
+                                       "running; recreating it", self.path)
+                    close_quietly(db, self.path)
+                    db = None
+                    self._claims.reopen()
+                if db is None:
+                    db = connect(self.path)
+                    opened = file_id(self.path)
+                if time.monotonic() >= next_maintenance:
+                    self._maintain(db)
+                    next_maintenance = time.monotonic() + MAINTENANCE_EVERY_S
+                self._write(db, batch)
+            except Exception as exc:
+                if not isinstance(exc, sqlite3.Error | OSError) and not outage:
+                    logger.exception("query log %s: unexpected error in the writer", self.path)
+                close_quietly(db, self.path)
+                db = None
+                self._healthy = False
+                self._ready.set()
+                if not outage:
+                    outage = True
+                    logger.warning(
+                        "query log %s cannot be written (%s: %s); answers go on, up to %d rows "
+                        "wait in memory and writing is retried",
+                        self.path, type(exc).__name__, exc, self.max_pending)
+                if stopping:
+                    lost = sum(isinstance(item, tuple) for item in batch) + self.pending
+                    logger.warning("query log %s: %d rows could not be written and are lost",
+                                   self.path, lost)
+                    break
+                backoff = min(max(backoff * 2, RETRY_MIN_S), RETRY_MAX_S)
+                self._wake.wait(backoff)
+                self._wake.clear()
+                continue
+            if outage:
+                outage = False
+                logger.info("query log %s is writable again", self.path)
+            self._healthy = True
+            self._ready.set()
+            backoff = 0.0
+            for item in batch:
+                if isinstance(item, threading.Event):
+                    item.set()
+            batch.clear()
+            self._report_drops()
+            if stopping and self._queue.empty():
+                break
+        close_quietly(db, self.path)
 
-    def _hold_within_bound(self) -> None:
-        """While writing fails, keep at most `max_pending` rows, dropping the oldest."""
-        self._take(self.max_pending)
-        with self._progress:
-            excess = len(self._batch) + len(self._queue) - self.max_pending
-            if excess > 0:
-                del self._batch[:excess]
-                self._dropped += excess
+    def _write(self, db: Database, batch: list) -> None:
+        """Write the rows in `batch` in one transaction; a row SQLite refuses is set aside."""
+        by_table: dict[str, list[tuple]] = {}
+        for item in batch:
+            if isinstance(item, tuple):
+                table, row = item
+                by_table.setdefault(table, []).append(
+                    tuple(storable(v) if isinstance(v, str) else v for v in row))
+        if not by_table:
+            return
+        with write_transaction(db):
+            for table, rows in by_table.items():
+                try:
+                    with db.atomic():  # a savepoint: a refused row undoes only this table's part
+                        db.conn.executemany(_INSERT[table], rows)
+                except _ROW_ERRORS:
+                    self._write_one_by_one(db, table, rows)
 
-    def _maintain(self) -> None:
-        db = self._db
+    def _write_one_by_one(self, db: Database, table: str, rows: list[tuple]) -> None:
+        for row in rows:
+            try:
+                with db.atomic():
+                    db.execute(_INSERT[table], row)
+            except _ROW_ERRORS as exc:
+                logger.warning("query log %s: set aside a %s row that SQLite refused (%s: %s)",
+                               self.path, table, type(exc).__name__, exc)
+
+    def _maintain(self, db: Database) -> None:
         now = datetime.now(UTC)
         with write_transaction(db):
-            events = prune_events(db, utc_iso(now - EVENT_KEEP))
+            prune_events(db, utc_iso(now - EVENT_KEEP))
             queries = feedback = 0
             if self.retention_days is not None:
                 queries, feedback = prune_queries(
-                    db, utc_iso(now - timedelta(days=self.retention_days))
-                )
+                    db, utc_iso(now - timedelta(days=self.retention_days)))
         if queries or feedback:
             logger.info("query log %s: retention removed %d queries and %d votes older than "
                         "%d days", self.path, queries, feedback, self.retention_days)
-        logger.debug("query log %s: pruned %d old event claims", self.path, events)
-        self._next_maintenance = time.monotonic() + MAINTENANCE_EVERY_S
 
-    def _write_pending(self) -> None:
-        db = self._db
-        while True:
-            # After a failure the batch may hold more than BATCH_ROWS; write those first.
-            self._take(BATCH_ROWS)
-            if not self._batch:
-                return
-            by_table: dict[str, list[tuple]] = {}
-            for item in self._batch:
-                row = self._row(item)
-                if row is not None:
-                    by_table.setdefault(item.table, []).append(row)
-            with write_transaction(db):
-                for table, rows in by_table.items():
-                    _WRITES[table].run(db, rows)
-            with self._progress:
-                self._batch.clear()
-                self._progress.notify_all()
-
-    def _row(self, item: _Item) -> tuple | None:
-        """The row for `item`, or None (logged) if the caller passed something unusable."""
-        try:
-            return _WRITES[item.table].row(item)
-        except Exception:
-            logger.exception("query log %s: skipped a %s row that could not be built",
-                             self.path, item.table)
-            return None
-
-    def _close_db(self) -> None:
-        close_quietly(self._db, self.path)
-        self._db = None
-
+    def _report_drops(self) -> None:
+        with self._drops_lock:
+            drops, self._drops = self._drops, 0
+        if drops:
+            logger.warning("query log %s: dropped %d new rows while %d were waiting to be "
+                           "written", self.path, drops, self.max_pending)
 
 
 # Logs still open at interpreter exit get flushed, so `pambot ask` and a SIGTERM lose nothing.
@@ -510,5 +365,3 @@ def install_signal_flush(
 
     for sig in signals:
         signal.signal(sig, _exit)
-
-

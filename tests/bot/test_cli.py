@@ -188,3 +188,23 @@ def test_a_long_pipe_of_questions_is_logged_in_full(run_pambot, pambot_env):
     assert "dropped" not in result.stderr
     with sqlite3.connect(pambot_env["PAMBOT_DB"]) as db:
         assert db.execute("select count(*) from queries").fetchone() == (count,)
+
+
+@pytest.mark.slow
+def test_an_argument_that_is_not_utf8_is_answered_and_logged(run_pambot, pambot_env):
+    # "\udcff" is how Python hands over the byte 0xff; subprocess sends the byte itself.
+    result = run_pambot("ask", "--json", "upgrade \udcff 6.5.4")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["query"] == "upgrade \ufffd 6.5.4"
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(pambot_env["PAMBOT_DB"]) as db:
+        assert db.execute("select text from queries").fetchall() == [("upgrade \ufffd 6.5.4",)]
+
+
+def test_piped_lines_that_are_not_utf8_are_answered_and_logged(pambot_cli, tmp_path):
+    result = pambot_cli("ask", "--json", input=b"upgrade \xff 6.5.4\nrestore leader\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["query"] for line in result.stdout.splitlines()] == [
+        "upgrade \ufffd 6.5.4", "restore leader"]
+    with sqlite3.connect(tmp_path / "pambot.db") as db:
+        assert db.execute("select count(*) from queries").fetchone() == (2,)

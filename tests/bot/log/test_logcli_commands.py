@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import logcli, querylog
+from bot import querylog
 
 TEN_DAYS_AGO = querylog.utc_iso(datetime.now(UTC) - timedelta(days=10))
 
@@ -37,18 +37,17 @@ def known_log(db_path, open_log, make_answer):
 
     db = querylog.connect(db_path)
     db["queries"].insert_all([
-        {"id": f"old{n}", "ts": TEN_DAYS_AGO, "source": "dm", "text": "restore", "intent":
-         "restore", "rule": "restore-1", "outcome": "path"} for n in range(2)
+        {"id": n, "ts": TEN_DAYS_AGO, "source": "dm", "text": "restore", "intent":
+         "restore", "rule": "restore-1", "outcome": "path"} for n in (1, 2)
     ])
-    db["feedback"].insert({"id": "f-old", "query_id": "old0", "ts": TEN_DAYS_AGO, "helpful": 1,
-                           "user": "U4"})
+    db["feedback"].insert({"query_id": 1, "ts": TEN_DAYS_AGO, "helpful": 1, "user": "U4"})
     db.close()
     return {"up": up, "support": support}
 
 
 def test_summary_counts_the_last_seven_days_exactly(known_log, db_path):
     db = querylog.open_existing(db_path)
-    since = querylog.utc_iso(logcli.parse_since("7d"))
+    since = querylog.utc_iso(querylog.parse_since("7d"))
     summary = querylog.summarize(db, since)
     db.close()
     assert summary.total == 8
@@ -62,7 +61,7 @@ def test_summary_counts_the_last_seven_days_exactly(known_log, db_path):
 
 def test_summary_since_thirty_days_includes_the_older_rows(known_log, db_path):
     db = querylog.open_existing(db_path)
-    summary = querylog.summarize(db, querylog.utc_iso(logcli.parse_since("30d")))
+    summary = querylog.summarize(db, querylog.utc_iso(querylog.parse_since("30d")))
     db.close()
     assert summary.total == 10
     assert ("restore", 2) in summary.by_intent
@@ -70,21 +69,22 @@ def test_summary_since_thirty_days_includes_the_older_rows(known_log, db_path):
 
 
 def test_stats_text_is_a_readable_table(known_log, db_path):
-    text = logcli.stats_text(db_path, "7d")
+    text = querylog.stats_text(db_path, "7d")
     assert text.splitlines()[0].startswith(f"Query log {db_path}: 8 queries since ")
-    assert "Outcome  Queries     %\npath           3  37.5\nsupport        3  37.5" in text
-    assert "Top unanswered questions (support/unknown)\nAsked  Question\n    3  upgrade 5.1 to 9" \
+    assert "Outcome      Queries     %\npath               3  37.5\nsupport            3  37.5" \
         in text
+    assert ("Top unanswered questions (support/unknown)\n  Asked  Question\n"
+            "      3  upgrade 5.1 to 9") in text
     assert "Helpful votes: 1 of 3 (33.3%)" in text
-    assert "up-6             2            1" in text
+    assert "up-6               2              1" in text
     assert all(len(line) <= 80 for line in text.splitlines()[1:])
 
 
 def test_stats_text_without_a_log_or_with_a_bad_duration(tmp_path):
-    assert logcli.stats_text(tmp_path / "none.db") == (
+    assert querylog.stats_text(tmp_path / "none.db") == (
         f"no queries logged yet at {tmp_path / 'none.db'}")
     with pytest.raises(ValueError, match="expected a duration"):
-        logcli.stats_text(tmp_path / "none.db", "last tuesday")
+        querylog.stats_text(tmp_path / "none.db", "last tuesday")
 
 
 def test_export_csv_and_json_have_every_query_and_its_votes(known_log, pambot_log):
@@ -92,8 +92,8 @@ def test_export_csv_and_json_have_every_query_and_its_votes(known_log, pambot_lo
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 10
-    assert [r["id"] for r in rows[:2]] == ["old0", "old1"]
-    first = next(r for r in rows if r["id"] == known_log["up"][0])
+    assert [r["id"] for r in rows[:2]] == ["1", "2"]
+    first = next(r for r in rows if r["id"] == str(known_log["up"][0]))
     assert (first["helpful_votes"], first["not_helpful_votes"]) == ("2", "1")
     assert first["text"] == "upgrade 6.5.4" and first["source"] == "slash"
 
@@ -126,19 +126,19 @@ def test_prune_deletes_exactly_the_older_rows(known_log, db_path, pambot_log, co
     ("2026-11-01T10:30+01:00", datetime(2026, 11, 1, 9, 30, tzinfo=UTC)),
 ])
 def test_parse_since(text, expected):
-    assert logcli.parse_since(text, now=datetime(2026, 11, 25, 12, tzinfo=UTC)) == expected
+    assert querylog.parse_since(text, now=datetime(2026, 11, 25, 12, tzinfo=UTC)) == expected
 
 
 @pytest.mark.parametrize("text", ["", "7", "d", "-7d", "7 days", "7y", "2026-13-01", "yesterday",
                                   "9999999d"])
 def test_parse_since_rejects_with_one_line(text):
-    with pytest.raises(logcli.DurationError) as caught:
-        logcli.parse_since(text)
+    with pytest.raises(querylog.DurationError) as caught:
+        querylog.parse_since(text)
     assert "\n" not in str(caught.value)
 
 
 def test_top_unanswered_is_the_same_with_or_without_the_partial_index(known_log, db_path):
-    since = querylog.utc_iso(logcli.parse_since("7d"))
+    since = querylog.utc_iso(querylog.parse_since("7d"))
     db = querylog.open_existing(db_path)
     assert "idx_queries_unanswered" in {index.name for index in db["queries"].indexes}
     through_index = querylog.summarize(db, since).top_unanswered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -89,3 +91,49 @@ def test_the_console_script_runs_log_stats_and_export(db_path, open_log, make_an
     bad = pambot_log_process("prune", "--older-than", "soon")
     assert bad.returncode == 2
     assert bad.stderr.startswith("pambot: --older-than: expected a duration")
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+1", "-2+3", "@SUM(A1)",
+            "\tleading tab", "\rleading return"]
+
+
+def test_csv_export_never_starts_a_cell_with_a_formula(db_path, open_log, make_answer,
+                                                       pambot_log):
+    log = open_log(db_path)
+    for text in FORMULAS:
+        log.record_query(make_answer(text), source="cli", elapsed_ms=1.0)
+    log.close()
+    result = pambot_log("export", "--format", "csv")
+    assert result.exit_code == 0
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert sorted(texts) == sorted("'" + t.replace("\r", "\\x0d") for t in FORMULAS)
+    # JSON is data, not a spreadsheet: the text as asked.
+    exported = json.loads(pambot_log("export", "--format", "json").stdout)
+    assert sorted(row["text"] for row in exported) == sorted(FORMULAS)
+
+
+def test_terminal_escapes_in_logged_text_never_reach_the_terminal(db_path, open_log,
+                                                                  make_answer, pambot_log):
+    log = open_log(db_path)
+    evil = "upgrade 9.9 \x1b]0;owned\x07\x1b[2J\x9b31m"
+    log.record_query(make_answer(evil, outcome="support", rule="too-new\x1b[5m"), source="cli",
+                     elapsed_ms=1.0)
+    log.close()
+    for args in (["stats"], ["export", "--format", "csv"]):
+        result = pambot_log(*args)
+        assert result.exit_code == 0
+        assert not any(c in result.stdout for c in "\x1b\x07\x9b"), args
+        assert "\\x1b]0;owned" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["stats", "--since", "999999w"],
+                                  ["export", "--since", "999999w"],
+                                  ["prune", "--older-than", "999999w"]])
+def test_a_duration_reaching_before_year_one_is_one_line_and_exit_2(db_path, open_log,
+                                                                    make_answer, pambot_log,
+                                                                    args):
+    _fill(db_path, open_log, make_answer)
+    result = pambot_log(*args)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"pambot: {args[1]}: 999999w reaches back before the year 1")

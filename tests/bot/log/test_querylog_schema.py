@@ -1,4 +1,4 @@
-"""The schema: created on a fresh file, and an older file upgraded in place with its rows kept."""
+"""The schema: created on a fresh file, and a file from before the release converted in place."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from bot import querylog
 
-# Version 1 of the schema, written out by hand as an old pambot would have left it.
+# A file from before the first release (text ids), as an early pambot left it.
 V1_SQL = """
 CREATE TABLE queries (id TEXT PRIMARY KEY, ts TEXT NOT NULL, source TEXT NOT NULL, team TEXT,
     channel TEXT, user TEXT, thread_ts TEXT, text TEXT NOT NULL, intent TEXT, from_version TEXT,
@@ -35,18 +35,20 @@ def test_a_fresh_file_gets_the_whole_schema_in_wal_mode(db_path, open_log, make_
     log.record_query(make_answer(), source="cli", elapsed_ms=1.0)
     assert log.flush()
     db = Database(db_path)
-    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
+    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION == 1
+    assert db.execute("PRAGMA application_id").fetchone()[0] == 0x70616D62
     assert db.journal_mode == "wal"
     assert {"queries", "feedback", "events"} <= set(db.table_names())
-    assert {("ts",), ("intent", "ts"), ("outcome", "ts"), ("rule", "ts"),
-            ("event_id",)} <= _indexes(db, "queries")
+    assert db["queries"].pks == ["id"] and db["queries"].columns_dict["id"] is int
+    # Two indexes on queries: time, and the unanswered questions for `log stats`.
+    assert [i.name for i in db["queries"].indexes] == ["idx_queries_unanswered",
+                                                       "idx_queries_ts"]
     assert {("query_id",), ("ts",)} <= _indexes(db, "feedback")
     assert db["feedback"].foreign_keys[0].other_table == "queries"
-    assert db["queries"].pks == ["id"]
 
 
-def test_a_version_1_file_upgrades_itself_and_keeps_its_rows(db_path, open_log, make_answer,
-                                                              count_rows):
+def test_a_file_from_before_the_release_is_converted_and_keeps_its_rows(
+        db_path, open_log, make_answer, count_rows):
     conn = sqlite3.connect(db_path)
     conn.executescript(V1_SQL)
     conn.close()
@@ -57,14 +59,26 @@ def test_a_version_1_file_upgrades_itself_and_keeps_its_rows(db_path, open_log, 
 
     db = Database(db_path)
     assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
-    assert "event_id" in db["queries"].columns_dict
-    assert ("event_id",) in _indexes(db, "queries")
     assert db["events"].exists()
-    assert db["queries"].get("old1")["text"] == "upgrade 5.1"
-    assert db["queries"].get("old2")["outcome"] == "path"
+    rows = {r["text"]: r for r in db["queries"].rows}
+    assert set(rows) == {"upgrade 5.1", "restore", "upgrade 6.5.4"}
+    assert rows["upgrade 5.1"]["outcome"] == "support" and rows["restore"]["source"] == "dm"
     assert db["queries"].get(new_id)["event_id"] == "Ev9"
-    assert db["feedback"].get("f1")["query_id"] == "old1"
+    [vote] = db["feedback"].rows
+    assert vote["query_id"] == rows["upgrade 5.1"]["id"] and vote["user"] == "U1"
     assert count_rows(db_path) == 3
+    assert [i.name for i in db["queries"].indexes] == ["idx_queries_unanswered",
+                                                       "idx_queries_ts"]
+
+
+def test_log_stats_reads_a_file_from_before_the_release(db_path, pambot_log):
+    conn = sqlite3.connect(db_path)
+    conn.executescript(V1_SQL)
+    conn.close()
+    result = pambot_log("stats", "--since", "2026-01-01")
+    assert result.exit_code == 0, result.output
+    assert "2 queries since" in result.stdout
+    assert "Helpful votes: 0 of 1" in result.stdout
 
 
 def test_a_file_with_other_tables_keeps_them(db_path, open_log, make_answer, count_rows):

@@ -139,6 +139,12 @@ def test_stats_with_a_bad_duration_says_how_to_write_one(slack):
     assert "```" not in shown and "7d" in shown
 
 
+def test_stats_with_an_out_of_range_duration_says_how_to_write_one(slack):
+    message = slack.command("stats 999999w", user=slack.ADMIN).json()
+    shown = all_text(message)
+    assert "before the year 1" in shown and "7d" in shown and "```" not in shown
+
+
 def test_stats_for_anyone_else_is_a_polite_refusal(slack):
     message = slack.command("stats", user="U0NOBODY").json()
     assert message["response_type"] == "ephemeral"

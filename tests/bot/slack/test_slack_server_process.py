@@ -73,15 +73,21 @@ def test_a_locked_query_log_costs_no_answer(fresh_server, slack_to, standin):
     slack = slack_to(server)
     assert slack.command("backup").status == 200  # the log file and its schema exist now
     server.rows("SELECT id FROM queries")
+    mention = slack.event_body({"type": "app_mention", "user": "U0ASKER", "channel": "C0LOCKED",
+                                "ts": "1700000061.000100", "text": "<@U0BOT> restore leader"})
     with sqlite3.connect(server.db_path, timeout=0, isolation_level=None) as db:
         db.execute("BEGIN EXCLUSIVE")
         try:
             reply = slack.command("upgrade 6.5.4")
             assert reply.status == 200 and "upgrade-6.5.4" in reply.text
-            slack.event({"type": "app_mention", "user": "U0ASKER", "channel": "C0LOCKED",
-                         "ts": "1700000061.000100", "text": "<@U0BOT> restore leader"})
-            assert len(standin.posted(lambda c: c.body.get("channel") == "C0LOCKED")) == 1
+            # The event cannot be claimed: it is left for Slack's redelivery, not risked twice.
+            assert slack.event({}, body=mention).status == 503
+            assert standin.posted(lambda c: c.body.get("channel") == "C0LOCKED") == []
         finally:
             db.execute("ROLLBACK")
+    assert slack.event({}, body=mention, retry=1).status == 200
+    assert slack.event({}, body=mention, retry=2).status == 200
+    assert len(standin.posted(lambda c: c.body.get("channel") == "C0LOCKED")) == 1
     # Once the lock is gone, the queued rows are written.
     assert server.rows("SELECT id FROM queries WHERE channel = 'C0LOCKED'")
+    assert "not answering this event now" in server.log()

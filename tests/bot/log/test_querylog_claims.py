@@ -1,0 +1,99 @@
+"""Slack event claims: one answer per event across the processes that share a log file."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlite_utils import Database
+
+from bot import querylog
+from bot.config import Config
+
+
+def _stale_claims(db_path, age: timedelta) -> None:
+    old = querylog.utc_iso(datetime.now(UTC) - age)
+    fresh = querylog.utc_iso(datetime.now(UTC))
+    Database(db_path)["events"].insert_all([
+        {"event_id": "Ev-dead", "ts": old, "state": "claimed"},
+        {"event_id": "Ev-busy", "ts": fresh, "state": "claimed"},
+        {"event_id": "Ev-done", "ts": old, "state": "answered"},
+    ])
+
+
+def test_a_claim_abandoned_by_a_dead_worker_is_taken_over_after_the_lease(db_path, open_log):
+    log = open_log(db_path)
+    assert log.flush()
+    _stale_claims(db_path, querylog.CLAIM_LEASE + timedelta(seconds=5))
+    assert log.claim_event("Ev-dead") is True
+    assert log.claim_event("Ev-busy") is False
+    assert log.claim_event("Ev-done") is False
+
+
+def test_the_lease_is_configurable(db_path, open_log, monkeypatch):
+    config = Config.from_env({"PAMBOT_EVENT_LEASE_SECONDS": "600"})
+    assert config.event_lease_seconds == 600
+    log = open_log(db_path, claim_lease=timedelta(seconds=config.event_lease_seconds))
+    assert log.flush()
+    _stale_claims(db_path, timedelta(seconds=60))  # a retry a minute after a worker died
+    assert log.claim_event("Ev-dead") is False
+
+
+def test_a_lock_held_longer_than_50_ms_does_not_let_two_processes_answer(db_path, open_log):
+    # Two QueryLogs on one file behave as two worker processes do.
+    first, second = open_log(db_path), open_log(db_path)
+    assert first.flush() and second.flush()
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write
+    threading.Timer(0.5, holder.execute, ["ROLLBACK"]).start()
+    granted = [first.claim_event("Ev1")]
+    granted.append(second.claim_event("Ev1"))
+    holder.close()
+    assert granted == [True, False]
+
+
+def test_a_claim_store_locked_past_the_wait_leaves_the_event_to_slacks_retry(
+        db_path, open_log, caplog, monkeypatch):
+    monkeypatch.setattr("bot.querylog.claims.CLAIM_WAIT_S", 0.2)
+    log = open_log(db_path)
+    assert log.flush()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(querylog.EventClaimBusy):
+            log.claim_event("Ev1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert any("not answering this event now" in r.getMessage() for r in caplog.records
+               if r.levelno == logging.WARNING)
+    # Slack's redelivery, once the lock is gone, is answered, once.
+    assert log.claim_event("Ev1") is True
+    assert log.claim_event("Ev1") is False
+
+
+def test_an_unusable_claim_store_dedupes_in_memory_and_says_so(tmp_path, open_log, caplog):
+    log = open_log(tmp_path)  # a directory: no log file can be made there
+    assert log.claim_event("Ev1") is True
+    assert log.claim_event("Ev1") is False
+    [warning] = [r for r in caplog.records if "cannot record Slack event claims" in r.getMessage()]
+    assert "may be answered twice" in warning.getMessage()
+
+
+def test_a_finished_claim_reaches_the_file_even_when_it_was_locked_at_the_time(
+        db_path, open_log, monkeypatch):
+    monkeypatch.setattr("bot.querylog.claims.CLAIM_WAIT_S", 0.1)
+    log = open_log(db_path)
+    assert log.claim_event("Ev1") is True
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    log.finish_event("Ev1", answered=True)  # cannot update now: queued for the writer
+    time.sleep(0.2)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert log.flush(timeout=10)
+    assert Database(db_path)["events"].get("Ev1")["state"] == "answered"
