@@ -38,6 +38,8 @@ ACTION_NOT_HELPFUL = "pam_not_helpful"
 
 TRIMMED = "… (trimmed to fit in Slack)"
 _ELLIPSIS = "…"
+# Stands in for a backtick inside code, where a real one would end it (or a ``` block).
+_GRAVE = "ˋ"
 _PRIVATE_OUTCOMES = frozenset({"help", "unknown"})
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _SAFE_URL = re.compile(r"https?://[^\s<>|]+")
@@ -51,6 +53,16 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """The inverse of `escape`, for text Slack sends us (it arrives escaped)."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def literal(text: str, limit: int) -> str:
+    """Text a user typed, shown as typed: escaped, in inline code so that `*bold*`, `_x_` or
+    `~x~` stay characters, and with its own backticks (which would end the code) made ˋ.
+
+    >>> literal("upgrade *6.5.4* `now`", 100)
+    '`upgrade *6.5.4* ˋnowˋ`'
+    """
+    return "`" + fit(text.replace("`", _GRAVE), limit - 2) + "`"
 
 
 def fit(text: str, limit: int, *, note: str = _ELLIPSIS) -> str:
@@ -89,7 +101,7 @@ def answer_blocks(answer: Answer, *, query_id: str | None = None, shareable: boo
     verdict = answer.verdict if _present(answer.verdict) else "No answer"
     body = [_section(f"*{fit(verdict.strip(), SECTION_TEXT_LIMIT - 2)}*")]
     if _present(answer.suggestion):
-        body.append(_context([f"Did you mean *{fit(answer.suggestion, 200)}*?"]))
+        body.append(_context([f"Did you mean {literal(answer.suggestion, 200)}?"]))
     if _present(answer.summary):
         body.append(_section(fit(answer.summary, SECTION_TEXT_LIMIT, note=TRIMMED)))
     if _present(answer.reason):
@@ -122,9 +134,11 @@ def notice_blocks(text: str) -> list[dict]:
 
 
 def code_blocks(text: str) -> list[dict]:
-    """`text` (escaped) in a code block, e.g. the `/pam stats` summary."""
+    """`text` (escaped, its backticks made ˋ so none ends the block) in a code block, e.g. the
+    `/pam stats` summary."""
     fence = "```"
-    return [_section(fence + fit(text, SECTION_TEXT_LIMIT - 2 * len(fence), note="\n…") + fence)]
+    inside = fit(text.replace("`", _GRAVE), SECTION_TEXT_LIMIT - 2 * len(fence), note="\n…")
+    return [_section(fence + inside + fence)]
 
 
 def share_value(answer: Answer, query_id: str | None) -> str | None:
@@ -197,7 +211,7 @@ def _source_context(answer: Answer, shared_by: str | None) -> dict:
         source = f"<{escape(url)}|{source}>"
     texts = [f"Rule `{fit(answer.rule or 'none', 100)}` · Source: {source}"]
     if answer.query.strip():
-        texts.append(f"Question: {fit(' '.join(answer.query.split()), QUESTION_ECHO_LIMIT)}")
+        texts.append(f"Question: {literal(' '.join(answer.query.split()), QUESTION_ECHO_LIMIT)}")
     if shared_by and _USER_ID.fullmatch(shared_by):
         texts.append(f"Shared by <@{shared_by}>")
     return _context(texts)

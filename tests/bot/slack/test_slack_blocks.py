@@ -181,3 +181,24 @@ def test_any_text_stays_within_limits_and_never_pings(
                                       "upgrade 7.2", "upgrade 5.0", "what?"])
 def test_every_packaged_answer_renders_within_limits(question):
     check_limits(answer_blocks(answer(question), query_id="q", shareable=True, command="/pam"))
+
+
+def test_echoed_question_text_is_shown_literally_not_formatted():
+    typed = "upgrade 6.5.4 ```*urgent*``` _now_ ~x~"
+    blocks = answer_blocks(answer(typed), query_id="1")
+    [echo] = [t for t in texts(blocks) if t.startswith("Question: ")]
+    # One inline code span: Slack applies no *bold*, _italic_ or ~strike~ inside it.
+    assert echo == "Question: `upgrade 6.5.4 ˋˋˋ*urgent*ˋˋˋ _now_ ~x~`"
+
+
+def test_a_suggestion_is_shown_literally():
+    blocks = answer_blocks(answer("upgarde *6.5.4*"), query_id="1")
+    [hint] = [t for t in texts(blocks) if t.startswith("Did you mean")]
+    assert hint.count("`") == 2 and "ˋ" not in hint
+
+
+def test_logged_text_cannot_break_out_of_the_stats_code_block():
+    [block] = code_blocks("Top unanswered\n    1  upgrade ```\n*bold* <!here>")
+    text = block["text"]["text"]
+    assert text.startswith("```") and text.endswith("```") and text.count("`") == 6
+    assert "&lt;!here&gt;" in text
