@@ -28,12 +28,24 @@ def shell_commands() -> list[str]:
     return commands
 
 
+INSTALL_LINE = "python3 -m venv .venv && . .venv/bin/activate && pip install '.[dev]'"
+
+
 def test_the_first_screen_names_the_install_run_and_test_commands():
     first_screen = README[: README.index("## Asking questions")]
-    assert "pip install -e '.[dev]'" in first_screen
+    assert f"```sh\n{INSTALL_LINE}\n```" in first_screen
     assert "\npambot\n" in first_screen
     assert 'pambot ask "upgrade 6.5.4"' in first_screen
     assert "\npytest\n" in first_screen
+
+
+@pytest.mark.slow
+def test_ci_runs_the_readme_install_line_non_editably():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "grep -m1 '^python3 -m venv ' README.md" in ci and 'eval "$install_line"' in ci
+    assert [line for line in README.splitlines() if line.startswith("python3 -m venv ")][0] \
+        == INSTALL_LINE
+    assert "pip install -e" not in ci
 
 
 @pytest.mark.slow

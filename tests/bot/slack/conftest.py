@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+# The installed console script: the package as installed, not this source tree.
+PAMBOT = str(Path(sys.executable).with_name("pambot"))
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -255,7 +257,7 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [PAMBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,

@@ -5,15 +5,18 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
 
+PAMBOT = str(Path(sys.executable).with_name("pambot"))
+
 
 def serve(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", "9"], env=env,
+    return subprocess.run([PAMBOT, "serve", "--port", "9"], env=env,
                           capture_output=True, text=True, timeout=60)
 
 

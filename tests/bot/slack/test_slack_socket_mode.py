@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,8 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
+
+PAMBOT = str(Path(sys.executable).with_name("pambot"))
 
 
 class WebSocketStandIn:
@@ -170,7 +173,7 @@ def test_socket_mode_answers_mentions_and_commands_and_flushes_on_sigterm(
         standin, websocket, slack_env, tmp_path):
     log_path = tmp_path / "socket.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "socket"], env=slack_env,
+        process = subprocess.Popen([PAMBOT, "socket"], env=slack_env,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
         assert websocket.connected.wait(20), log_path.read_text()
@@ -226,7 +229,7 @@ def test_socket_mode_exits_when_the_connection_cannot_be_kept(standin, websocket
 
 def test_socket_mode_with_a_refused_app_token_stops_with_a_sentence(standin, slack_env):
     standin.fail_next("apps.connections.open", body={"ok": False, "error": "invalid_auth"})
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "socket"], env=slack_env,
+    done = subprocess.run([PAMBOT, "socket"], env=slack_env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "SLACK_APP_TOKEN" in done.stderr and "invalid_auth" in done.stderr
