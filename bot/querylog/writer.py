@@ -54,13 +54,16 @@ IDLE_WAKE_S = 60.0
 WAIT_FOR_ROOM_S = 30.0
 
 _INSERT = {
-    "queries": "INSERT INTO queries ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING".format(
+    "queries": "INSERT INTO queries ({}) VALUES ({})".format(
         ", ".join(f'"{c}"' for c in QUERY_COLUMNS), ", ".join("?" * len(QUERY_COLUMNS))),
     "feedback": "INSERT INTO feedback ({}) VALUES ({})".format(
         ", ".join(f'"{c}"' for c in FEEDBACK_COLUMNS), ", ".join("?" * len(FEEDBACK_COLUMNS))),
+    # The end of a claim, rarely: the newest state wins.
     "events": "INSERT INTO events (event_id, ts, state) VALUES (?, ?, ?) "
               "ON CONFLICT (event_id) DO UPDATE SET ts = excluded.ts, state = excluded.state",
 }
+# After the first row of a quiet spell, how long the writer lets more gather into its batch.
+GATHER_S = 0.05
 # Errors of one row (SQLite refused its values); any other sqlite3.Error or OSError is the
 # file's, and the whole batch waits and is retried.
 _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError,
@@ -232,6 +235,9 @@ class QueryLog:
             if not batch:
                 with contextlib.suppress(queue.Empty):
                     batch.append(self._queue.get(timeout=IDLE_WAKE_S))
+                    # Rows that arrive together share a transaction; flush and close cut it short.
+                    if self._queue.qsize() < limit and self._wake.wait(GATHER_S):
+                        self._wake.clear()
             while len(batch) < limit:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -293,28 +299,36 @@ class QueryLog:
         close_quietly(db, self.path)
 
     def _write(self, db: Database, batch: list) -> None:
-        """Write the rows in `batch` in one transaction; a row SQLite refuses is set aside."""
+        """Write the rows in `batch` in one transaction; a row SQLite refuses is repaired or
+        set aside, and the others are written."""
         by_table: dict[str, list[tuple]] = {}
         for item in batch:
             if isinstance(item, tuple):
-                table, row = item
-                by_table.setdefault(table, []).append(
-                    tuple(storable(v) if isinstance(v, str) else v for v in row))
+                by_table.setdefault(item[0], []).append(item[1])
         if not by_table:
             return
         with write_transaction(db):
             for table, rows in by_table.items():
                 try:
                     with db.atomic():  # a savepoint: a refused row undoes only this table's part
-                        db.conn.executemany(_INSERT[table], rows)
+                        self._insert(db, table, rows)
                 except _ROW_ERRORS:
                     self._write_one_by_one(db, table, rows)
+
+    @staticmethod
+    def _insert(db: Database, table: str, rows: list[tuple]) -> None:
+        db.conn.executemany(_INSERT[table], rows)
 
     def _write_one_by_one(self, db: Database, table: str, rows: list[tuple]) -> None:
         for row in rows:
             try:
                 with db.atomic():
-                    db.execute(_INSERT[table], row)
+                    try:
+                        self._insert(db, table, [row])
+                    except UnicodeEncodeError:
+                        # Text that is not valid Unicode (a lone surrogate): U+FFFD in its place.
+                        self._insert(db, table, [tuple(
+                            storable(v) if isinstance(v, str) else v for v in row)])
             except _ROW_ERRORS as exc:
                 logger.warning("query log %s: set aside a %s row that SQLite refused (%s: %s)",
                                self.path, table, type(exc).__name__, exc)
