@@ -98,14 +98,17 @@ def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
     that counts.
     """
     since_sql, params = ("ts >= ?", [since]) if since else ("1", [])
-    counts = {
-        # Three grouped counts, not one over three columns: each is a scan of the covering
-        # (column, ts) index, with no sort (about 0.1 s per million rows).
-        column: _ranked(dict(db.execute(
-            f"SELECT {column}, count(*) FROM queries WHERE {since_sql} GROUP BY {column}", params
-        ).fetchall()))
-        for column in ("intent", "outcome", "rule")
-    }
+    tallies: dict[str, Counter[str | None]] = {c: Counter() for c in ("intent", "outcome", "rule")}
+    # One pass over the covering (intent, outcome, rule, ts) index, already in group order:
+    # about 0.1 s per million rows, with no sort.
+    for intent, outcome, rule, n in db.execute(
+        f"SELECT intent, outcome, rule, count(*) FROM queries WHERE {since_sql} "
+        "GROUP BY intent, outcome, rule", params
+    ):
+        tallies["intent"][intent] += n
+        tallies["outcome"][outcome] += n
+        tallies["rule"][rule] += n
+    counts = {column: _ranked(tally) for column, tally in tallies.items()}
     unanswered = _top_unanswered(db, since_sql, params, top)
     votes: Counter[str] = Counter()
     not_helpful: Counter[str] = Counter()
@@ -157,7 +160,7 @@ def _top_unanswered(db: Database, since_sql: str, params: list, top: int) -> lis
     return db.execute(query.format(hint=""), arguments).fetchall()
 
 
-def _ranked(counts: dict[str | None, int]) -> list[tuple[str, int]]:
+def _ranked(counts: Counter[str | None]) -> list[tuple[str, int]]:
     """Most first; a missing value shows as "-"."""
     return sorted(((k or "-", n) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
 
