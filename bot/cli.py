@@ -5,7 +5,8 @@
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
     pambot serve [--port N] [--host ADDR]  Slack over HTTP (gunicorn + Bolt's WSGI adapter)
-    pambot socket               Slack over Socket Mode
+    pambot socket [--health-port N]  Slack over Socket Mode
+    pambot manifest --url URL | --socket   the Slack app manifest for a mode
     pambot log stats|export|prune
 """
 
@@ -16,6 +17,7 @@ import logging
 import sys
 
 from bot.config import Config, ConfigError
+from bot.logs import setup_logging
 from rules import RuleFileError
 
 log = logging.getLogger("pambot")
@@ -56,7 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: all, 0.0.0.0; "
                        "127.0.0.1 for local only)")
 
-    sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    socket = sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.add_argument("--health-port", type=int, help="serve GET /healthz on this port "
+                        "(default: PAMBOT_HEALTH_PORT, else off)")
+    socket.add_argument("--health-host", help="address for the health endpoint "
+                        "(default 127.0.0.1)")
+    socket.add_argument("--ping-interval", type=float, help="seconds between WebSocket "
+                        "pings (default 10)")
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest for a mode")
+    mode = manifest.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--url", help="HTTP mode: the public https:// address of pambot serve")
+    mode.add_argument("--socket", action="store_true", help="Socket Mode")
 
     log_cmd = sub.add_parser("log", help="the query log")
     log_sub = log_cmd.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
@@ -77,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.from_env()
         command = args.command or pick_mode(config)
-        # A server logs what it does; a command-line tool speaks only when something is wrong.
-        logging.basicConfig(
-            level=logging.INFO if command in ("serve", "socket") else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        setup_logging(config, command)
         return _dispatch(parser, args, command, config)
     except (ConfigError, RuleFileError) as exc:
         print(f"pambot: {exc}", file=sys.stderr)
@@ -116,7 +125,22 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command
     if command == "socket":
         from bot.socket_mode import run_socket
 
-        return run_socket(config)
+        # Bare `pambot` (SLACK_APP_TOKEN set) has no options: the defaults.
+        options = {key: value for key, value in vars(args).items() if value is not None
+                   and key in ("health_port", "health_host", "ping_interval")}
+        options.setdefault("health_port", config.health_port)
+        return run_socket(config, **options)
+    if command == "manifest":
+        from bot.ask import ruleset_for
+        from bot.manifest import ManifestError, manifest_yaml
+
+        try:
+            print(manifest_yaml(url=args.url, socket=args.socket,
+                                command=ruleset_for(config).settings.command), end="")
+        except ManifestError as exc:
+            print(f"pambot manifest: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if command == "log":
         from bot import logcli
 
