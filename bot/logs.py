@@ -4,7 +4,7 @@
 
 `PAMBOT_LOG_FORMAT=json` writes each record as one JSON object (python-json-logger):
 `time` (ISO 8601, UTC), `level`, `logger`, `message`, and `event_id`, `query_id`, `team` and
-`channel` when the record is about one Slack request (pass them with `extra=context(...)`).
+`channel` when the record is about one Slack request (pass them with `extra=log_context(...)`).
 A traceback goes in `exc_info`, inside the same object.
 
 `PAMBOT_LOG_LEVEL` sets the level; without it, the servers (`serve`, `socket`) log at INFO
@@ -28,7 +28,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _applied: dict[str, Any] | None = None
 
 
-def context(**values: str | None) -> dict[str, str]:
+def log_context(**values: str | None) -> dict[str, str]:
     """`extra=` for a log call: those of `values` (CONTEXT_KEYS) that are set."""
     unknown = set(values) - set(CONTEXT_KEYS)
     if unknown:

@@ -45,7 +45,9 @@ ADMIN = "U0ADMIN"
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "PAMBOT_DB", "PAMBOT_RULES", "PAMBOT_ADMINS", "PAMBOT_LOG_RETENTION_DAYS",
-    "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
+    "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PAMBOT_LOG_FORMAT", "PAMBOT_LOG_LEVEL",
+    "PAMBOT_HEALTH_PORT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+    "NO_PROXY", "no_proxy",
 )
 
 
@@ -247,7 +249,7 @@ class Server:
 
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
-                 db_path: Path | None = None) -> Server:
+                 db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
     """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
@@ -260,6 +262,7 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         PAMBOT_ADMINS=ADMIN,
         # gunicorn's own variable: two workers, to share the dedupe.
         GUNICORN_CMD_ARGS=f"--workers {workers}",
+        **(env or {}),
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -307,8 +310,8 @@ def fresh_server(standin: StandIn, tmp_path: Path):
     """Start a `pambot serve` of this test's own (`fresh_server()`); stopped afterwards."""
     started: list[Server] = []
 
-    def start(db_path: Path | None = None) -> Server:
-        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path))
+    def start(db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
+        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env))
         return started[-1]
 
     start.stop = stop_server
