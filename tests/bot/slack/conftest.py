@@ -459,6 +459,33 @@ def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
     return lambda server: Slack(server, standin)
 
 
+def wait(condition, timeout: float = 15):
+    """What `condition()` returns once it is true, or at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return result
+
+
+def mention_envelope(envelope_id: str, channel: str, event_id: str, retry: int = 0) -> dict:
+    """A Socket Mode envelope around an app_mention event."""
+    return {
+        "envelope_id": envelope_id,
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "retry_attempt": retry,
+        "retry_reason": "timeout" if retry else "",
+        "payload": {
+            "team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
+            "event_id": event_id, "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
+            "event": {"type": "app_mention", "user": "U0ASKER", "channel": channel,
+                      "text": "<@U0BOT> upgrade 6.5.4", "ts": "1700000040.000100",
+                      "event_ts": "1700000040.000100"},
+        },
+    }
+
+
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 

@@ -11,40 +11,15 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 
 from bot.config import Config
 from bot.socket_mode import run_socket
+from tests.bot.slack.conftest import free_port, mention_envelope, wait
 
 # Short pings, so that a lost connection is noticed in tests within a second or two.
 PING = 0.5
-
-
-def wait(condition, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return result
-
-
-def mention_envelope(envelope_id: str, channel: str, event_id: str, retry: int = 0) -> dict:
-    return {
-        "envelope_id": envelope_id,
-        "type": "events_api",
-        "accepts_response_payload": False,
-        "retry_attempt": retry,
-        "retry_reason": "timeout" if retry else "",
-        "payload": {
-            "team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
-            "event_id": event_id, "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
-            "event": {"type": "app_mention", "user": "U0ASKER", "channel": channel,
-                      "text": "<@U0BOT> upgrade 6.5.4", "ts": "1700000040.000100",
-                      "event_ts": "1700000040.000100"},
-        },
-    }
 
 
 def test_socket_mode_answers_mentions_and_commands_and_flushes_on_sigterm(
@@ -165,8 +140,6 @@ def health(port: int) -> tuple[int, str]:
 
 def test_socket_mode_health_fails_while_the_socket_stays_down_and_recovers(
         standin, websocket, slack_env, tmp_path):
-    from tests.bot.slack.conftest import free_port
-
     port = free_port()
     log_path = tmp_path / "socket.log"
     with open(log_path, "wb") as log:
