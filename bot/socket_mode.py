@@ -144,6 +144,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
             health_server.shutdown()
             health_server.server_close()
         if handler is not None:
+            close(handler.client)
             handler.close()
         querylog.close()
 
@@ -159,7 +160,7 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
             log.info("Socket Mode connected")
 
     def closed(ws=None) -> None:
-        if health.mark(False) and not client.closed:
+        if health.mark(False) and client.auto_reconnect_enabled:
             log.warning("Socket Mode disconnected; reconnecting")
 
     client.on_open_listeners.append(opened)
@@ -195,6 +196,19 @@ def _pong_is_late(session, pong_timeout: float) -> bool:
     pinged = getattr(session, "last_ping_tm", 0) or 0
     ponged = getattr(session, "last_pong_tm", 0) or 0
     return bool(pinged) and ponged < pinged and time.time() - pinged > pong_timeout
+
+
+def close(client: SocketModeClient, timeout: float = 2.0) -> None:
+    """Stop reconnecting, and let the thread reading the socket see it end, before the
+    handler closes it: a socket closed under that thread leaves it waiting out
+    websocket-client's 10 s poll."""
+    client.auto_reconnect_enabled = False
+    session = client.current_session
+    _abort(session)
+    deadline = time.monotonic() + timeout
+    while session is not None and not session.has_done_teardown \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _abort(session) -> None:
