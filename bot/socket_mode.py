@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.error import URLError
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import websocket_client as bolt_websocket_client
@@ -119,6 +120,8 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
     """
     if not ping_interval > 0:
         raise ConfigError(f"the ping interval must be more than 0 seconds, not {ping_interval}.")
+    if health_port is not None and not 1 <= health_port <= 65535:
+        raise ConfigError(f"the health port must be between 1 and 65535, not {health_port}.")
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     ruleset = ruleset_for(config)
     health = Health(reconnect_window=2 * ping_interval)
@@ -128,7 +131,11 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         install_signal_flush(querylog)
     handler = None
     try:
-        app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
+        try:
+            app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
+        except URLError as exc:
+            raise ConfigError(f"SLACK_API_URL ({config.slack_api_url}) cannot be reached "
+                              f"({exc.reason}).") from None
         handler = SocketModeHandler(app, config.slack_app_token, ping_interval=ping_interval)
         try:
             handler.connect()

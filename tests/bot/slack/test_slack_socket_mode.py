@@ -14,7 +14,9 @@ import threading
 import urllib.error
 import urllib.request
 
-from bot.config import Config
+import pytest
+
+from bot.config import Config, ConfigError
 from bot.socket_mode import run_socket
 from tests.bot.slack.conftest import free_port, mention_envelope, wait
 
@@ -168,3 +170,25 @@ def test_socket_mode_health_fails_while_the_socket_stays_down_and_recovers(
     log = log_path.read_text()
     assert f"Socket Mode health at http://127.0.0.1:{port}/healthz" in log
     assert "Socket Mode disconnected; reconnecting" in log
+
+
+def test_socket_mode_stops_with_a_sentence_on_bad_options_or_an_unreachable_api(slack_env):
+    config = Config.from_env(slack_env)
+    with pytest.raises(ConfigError, match=r"^the health port must be between 1 and 65535"):
+        run_socket(config, health_port=99999)
+    with pytest.raises(ConfigError, match=r"^the ping interval must be more than 0 seconds"):
+        run_socket(config, ping_interval=0)
+    unreachable = Config.from_env({**slack_env, "SLACK_API_URL": "http://127.0.0.1:9/api/"})
+    errors: list[BaseException] = []
+
+    def run() -> None:  # in a thread, so that no SIGTERM handler is left in pytest
+        try:
+            run_socket(unreachable)
+        except ConfigError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    [error] = errors
+    assert str(error).startswith("SLACK_API_URL (http://127.0.0.1:9/api/) cannot be reached")
