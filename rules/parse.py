@@ -626,8 +626,10 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
 
 
 def _only_versions(clause: Clause) -> bool:
-    """A sentence that gives versions and asks nothing: "we're on 6.5.4"."""
-    return bool(clause.versions) and not _asks(clause)
+    """A sentence that gives versions and asks nothing: "we're on 6.5.4" (but not "also,
+    6.5.4?", which starts a question of its own)."""
+    fresh = bool(clause.tokens) and clause.tokens[0].text in _NEW_QUESTION
+    return bool(clause.versions) and not _asks(clause) and not fresh
 
 
 def _asks(clause: Clause) -> bool:
@@ -644,7 +646,8 @@ def _about_pam(clean: str, clauses: list[Clause]) -> bool:
 
 def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     """(the questions this sentence asks, the upgrade it implies when it asks none)."""
-    sentence = " ".join(t.text for t in clause.tokens)
+    words = [t.text for t in clause.tokens]
+    sentence = " ".join(words[1:] if words and words[0] in _NEW_QUESTION else words)
     intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
     versions = clause.versions
 
