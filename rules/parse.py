@@ -57,7 +57,7 @@ _TOKEN = re.compile(
     r"|(?P<word>[a-z]+(?:'[a-z]+)*)"
     r"|(?P<arrow>->)"
     r"|(?P<stop>[.?!;:]+(?=\s|$)|\n)"
-    r"|(?P<comma>[,(]|&|\+(?=\s))"
+    r"|(?P<comma>[,(]|&|\+(?=\s)|(?<=\s)[-\u2013\u2014/|](?=\s))"
 )
 # Grammar words, the same for every organisation (the vocabulary is for domain words).
 _FROM_WORDS = frozenset({"from", "on", "running", "at", "currently", "still"})
@@ -95,6 +95,11 @@ _CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "vers
 _NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
 # After one of these, what came before is withdrawn: "correction: we're on 6.5.4".
 _CORRECTIONS = frozenset({"correction", "actually", "sorry", "scratch", "typo", "meant"})
+# Pleasantries carry no meaning: they are dropped before anything is read.
+_NOISE = frozenset({
+    "pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty", "tia", "cheers",
+    "urgent", "urgently", "fyi", "kindly", "ta", "lol", "ugh", "hmm",
+})
 # Words after which a bare number ("upgrade 7") is a version, not a count.
 _NUMBER_CUES = frozenset({
     "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
@@ -120,7 +125,7 @@ _QUESTION_WORDS = frozenset({
 _NODE_REACH = 4
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Token:
     """One typed piece of a message. `meaning` is (slot, value) for a vocabulary phrase."""
 
@@ -245,6 +250,15 @@ def parse_message(text: str, vocabulary: Vocabulary | None = None, *,
         from rules.load import default_ruleset  # the packaged vocabulary, loaded once
 
         vocabulary = default_ruleset().vocabulary
+    if not explain:
+        return _read(text, vocabulary)
+    return _read.__wrapped__(text, vocabulary, explain=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _read(text: str, vocabulary: Vocabulary, *, explain: bool = False) -> Message:
+    """`parse_message` itself. Cached: people ask the same things (a Message is immutable);
+    see bench/bench_ask.py for what it saves."""
     clean = normalize(text)
     clauses = [_read_clause(tokens, vocabulary, explain) for tokens in
                _sentences(_tokenize(clean, vocabulary))]
@@ -265,6 +279,8 @@ def _tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
             tokens.append(_number(piece, tokens))
         elif kind == "stop":
             tokens.append(Token("stop", piece.strip() or "¶"))
+        elif kind == "word" and piece in _NOISE:
+            continue
         elif kind == "word" and piece.endswith("'s") and piece not in known \
                 and piece[:-2] in known:
             tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
