@@ -1,7 +1,7 @@
 """The `pambot` command line: picks the local shell, HTTP or Socket Mode, and the tools.
 
     pambot                      the mode the environment asks for (see `pick_mode`)
-    pambot ask [--json] [TEXT]  answer TEXT, or every line of standard input
+    pambot ask [--json] [--explain] [TEXT]  answer TEXT, or every line of standard input
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
     pambot serve [--port N] [--host ADDR]  Slack over HTTP
@@ -71,13 +71,15 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (JSON Lines for stdin).")
+@click.option("--explain", is_flag=True, help="Show how the question was read: its tokens, "
+              "the slots they filled and why, and the rule that answered.")
 @click.argument("text", nargs=-1)
 @click.pass_obj
-def ask(config: Config, as_json: bool, text: tuple[str, ...]) -> None:
+def ask(config: Config, as_json: bool, explain: bool, text: tuple[str, ...]) -> None:
     """Answer TEXT, or every line of standard input when TEXT is omitted."""
     from bot.ask import run_ask
 
-    sys.exit(run_ask(config, list(text), as_json=as_json))
+    sys.exit(run_ask(config, list(text), as_json=as_json, explain=explain))
 
 
 @main.command()

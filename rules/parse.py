@@ -284,7 +284,7 @@ def _tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
         elif kind == "word" and piece.endswith("'s") and piece not in known \
                 and piece[:-2] in known:
             tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
-        elif kind == "ticket" and piece.split("-")[0] in known:
+        elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
             name, number = piece.split("-", 1)  # a host name: "follower-2"
             tokens += [Token("word", name), Token("number", number, note="part of a name")]
         else:
@@ -607,6 +607,8 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
 def _apply_corrections(clauses: list[Clause]) -> None:
     """"correction: we're on 6.5.4": versions before the correction are withdrawn."""
     for index, clause in enumerate(clauses):
+        if clause.corrected and not clause.has_versions and index + 1 < len(clauses):
+            clauses[index + 1].corrected = True  # "correction: we're on 6.5.4"
         if clause.corrected and clause.has_versions:
             for earlier in clauses[:index]:
                 earlier.subjects, earlier.excluded = [], []

@@ -56,6 +56,12 @@ class Vocabulary:
         return frozenset(key[0] for key in (*self.phrases, *self.questions))
 
     @functools.cached_property
+    def node_words(self) -> frozenset[str]:
+        """One-word names of nodes: "follower-2" is a follower's host name, not a ticket key."""
+        return frozenset(key[0] for key, (slot, _) in self.phrases.items()
+                         if slot == "node" and len(key) == 1)
+
+    @functools.cached_property
     def gap_starts(self) -> frozenset[str]:
         return frozenset(before[0] for before, _, _ in self.gapped)
 
