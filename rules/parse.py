@@ -397,6 +397,7 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
             note(f"{token.text}: {token.kind}, not a version")
         reader.read(token)
     clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
+    _share_target(clause.subjects, note)
     for subject in clause.subjects:
         if subject.version in clause.excluded:
             subject.version = None
@@ -407,6 +408,16 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
         if value:
             note(f"{name}: {value}")
     return clause
+
+
+def _share_target(subjects: list[Subject], note) -> None:
+    """"6.1.4, 6.5.4 and 7.2 - which need a restore to get to 7.5?": a target after a list
+    of versions is where each of them goes."""
+    if len(subjects) > 1 and subjects[-1].target and subjects[-1].version \
+            and not any(s.target for s in subjects[:-1]):
+        for subject in subjects[:-1]:
+            subject.target = subjects[-1].target
+        note(f"{subjects[-1].target}: the target of every version listed before it")
 
 
 class _VersionReader:
@@ -590,8 +601,12 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
             return [Query(text=text, intent="fact", case="not-documented")]
         intent = "unknown" if suggestion or clean else "help"
         return [Query(text=text, intent=intent, suggestion=suggestion)]
-    if len(queries) > 1:  # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help
-        queries = [q for q in queries if q.intent != "help"] or queries
+    if len(queries) > 1:
+        # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
+        # Our last backup is a PAM generated one.": the restore answer says which backup to use.
+        restoring = any(q.intent == "restore" for q in queries)
+        queries = [q for q in queries if q.intent != "help"
+                   and not (restoring and q.intent == "backup")] or queries
     unique: dict[tuple, Query] = {}
     for query in queries:
         key = (query.intent, query.from_version, query.to_version, query.node, query.case,
