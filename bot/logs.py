@@ -15,7 +15,8 @@ query log holds the questions.
 
 from __future__ import annotations
 
-import logging.config
+import logging
+import sys
 from typing import Any
 
 from bot.config import Config
@@ -25,7 +26,7 @@ SERVER_COMMANDS = frozenset({"serve", "socket"})
 CONTEXT_KEYS = ("event_id", "query_id", "team", "channel")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_applied: dict[str, Any] | None = None
+_applied: tuple[str, str] | None = None
 
 
 def log_context(**values: str | None) -> dict[str, str]:
@@ -36,42 +37,62 @@ def log_context(**values: str | None) -> dict[str, str]:
     return {key: value for key, value in values.items() if isinstance(value, str) and value}
 
 
-def logging_config(log_format: str, level: str) -> dict[str, Any]:
-    """A `logging.config.dictConfig` dict: one stderr handler on the root logger."""
+class StderrHandler(logging.StreamHandler):
+    """A StreamHandler on whatever `sys.stderr` is when a record is written, not when the
+    handler was made (so a redirected stderr, or a test runner's, gets the lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter for PAMBOT_LOG_FORMAT: python-json-logger's for `json`, else text."""
     if log_format == "json":
-        formatter: dict[str, Any] = {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": ["levelname", "name", "message"],
-            "rename_fields": {"levelname": "level", "name": "logger"},
-            "timestamp": "time",
-        }
-    else:
-        formatter = {"format": TEXT_FORMAT}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"pambot": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "pambot",
-                                "stream": "ext://sys.stderr"}},
-        "root": {"level": level, "handlers": ["stderr"]},
-        # gunicorn's own loggers go through the same handler, so its lines match ours.
-        "loggers": {name: {"level": level, "handlers": [], "propagate": True}
-                    for name in ("gunicorn.error", "gunicorn.access")},
-    }
+        from pythonjsonlogger.json import JsonFormatter
+
+        return JsonFormatter(["levelname", "name", "message"], timestamp="time",
+                             rename_fields={"levelname": "level", "name": "logger"})
+    return logging.Formatter(TEXT_FORMAT)
 
 
 def setup_logging(config: Config, command: str) -> None:
-    """Configure the root logger for `command` from PAMBOT_LOG_FORMAT and PAMBOT_LOG_LEVEL."""
+    """Log to stderr for `command`, as PAMBOT_LOG_FORMAT and PAMBOT_LOG_LEVEL say.
+
+    Replaces the handler an earlier call added, and no other.
+    """
     global _applied
     level = config.log_level or ("INFO" if command in SERVER_COMMANDS else "WARNING")
-    _applied = logging_config(config.log_format, level)
-    logging.config.dictConfig(_applied)
+    _applied = (config.log_format, level)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, StderrHandler)]:
+        root.removeHandler(old)
+    handler = StderrHandler()
+    handler.setFormatter(formatter(config.log_format))
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def gunicorn_logconfig() -> dict[str, Any]:
-    """The configuration `setup_logging` applied, for gunicorn's `logconfig_dict`.
+    """The same set-up as a `logging.config.dictConfig` dict, for gunicorn's `logconfig_dict`.
 
-    gunicorn sets up its own loggers when it starts; given this, it sets up ours again
-    instead, in the same format.
+    gunicorn sets up its own loggers when it starts; given this, it sets up pambot's
+    instead, so its lines come out in the same format.
     """
-    return _applied or logging_config("text", "INFO")
+    log_format, level = _applied or ("text", "INFO")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"pambot": {"()": f"{__name__}.formatter", "log_format": log_format}},
+        "handlers": {"stderr": {"()": f"{__name__}.StderrHandler", "formatter": "pambot"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": level, "handlers": [], "propagate": True}
+                    for name in ("gunicorn.error", "gunicorn.access")},
+    }

@@ -98,6 +98,7 @@ def run_healthcheck(env: dict[str, str]) -> int:
     return done.returncode
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["http", "socket"])
 def test_the_image_healthcheck_asks_the_healthz_of_the_mode_it_runs_in(mode):
     up, down = Healthz(200), Healthz(503)
@@ -124,6 +125,7 @@ def test_the_unit_runs_the_server_install_and_is_hardened():
         assert setting in UNIT, setting
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     # The installed console script stands in for /opt/pambot/bin/pambot, which verify

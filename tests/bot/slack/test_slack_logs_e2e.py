@@ -13,7 +13,12 @@ import sys
 import time
 import urllib.parse
 
+import pytest
+
 from tests.bot.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, stop_server
+
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 # Question text no log line at INFO or above may carry.
 CANARIES = ("zebra-canary-17", "walrus-canary-42", "okapi-canary-9", "lemur-canary-3")

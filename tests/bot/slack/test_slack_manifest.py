@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.server import EVENTS_PATH
@@ -65,7 +66,9 @@ def without_urls(data: dict) -> dict:
     return data
 
 
+@pytest.mark.slow
 def test_pambot_manifest_for_http_points_every_url_at_slack_events(run_pambot):
+    # Through the installed console script, as a user runs it; the others in this process.
     result = run_pambot("manifest", "--url", "https://pambot.corp.example/chatops/")
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(result.stdout)
@@ -74,26 +77,33 @@ def test_pambot_manifest_for_http_points_every_url_at_slack_events(run_pambot):
     assert without_urls(data) == without_urls(manifest())
 
 
-def test_pambot_manifest_for_socket_mode_has_no_urls(run_pambot):
-    result = run_pambot("manifest", "--socket")
-    assert result.returncode == 0, result.stderr
+def test_pambot_manifest_for_socket_mode_has_no_urls(pambot_cli):
+    result = pambot_cli("manifest", "--socket")
+    assert result.exit_code == 0, result.stderr
     data = yaml.safe_load(result.stdout)
     assert urls_in(data) == []
     assert data["settings"]["socket_mode_enabled"] is True
     assert without_urls(data) == without_urls(manifest())
 
 
-def test_pambot_manifest_refuses_an_address_slack_cannot_use(run_pambot):
+def test_pambot_manifest_refuses_an_address_slack_cannot_use(pambot_cli):
     for bad in ("http://pambot.corp.example", "pambot.corp.example", "https://"):
-        result = run_pambot("manifest", "--url", bad)
-        assert result.returncode == 2, bad
-        assert result.stderr.startswith("pambot manifest: --url must be the https:// address")
+        result = pambot_cli("manifest", "--url", bad)
+        assert result.exit_code == 2, bad
+        assert result.stderr.startswith("pambot: --url must be the https:// address")
         assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_pambot_manifest_names_the_command_the_rules_name(run_pambot, rules_copy):
+def test_pambot_manifest_needs_one_mode(pambot_cli):
+    for args in ([], ["--socket", "--url", "https://pambot.corp.example"]):
+        result = pambot_cli("manifest", *args)
+        assert result.exit_code == 2
+        assert "give one of --url https://... or --socket" in result.stderr
+
+
+def test_pambot_manifest_names_the_command_the_rules_name(pambot_cli, rules_copy):
     path = rules_copy / "settings.yaml"
     path.write_text(path.read_text().replace("command: /pam", "command: /pamhelp"))
-    result = run_pambot("manifest", "--socket", env={"PAMBOT_RULES": str(rules_copy)})
+    result = pambot_cli("manifest", "--socket", env={"PAMBOT_RULES": str(rules_copy)})
     [command] = yaml.safe_load(result.stdout)["features"]["slash_commands"]
     assert command["command"] == "/pamhelp"

@@ -13,7 +13,12 @@ import sys
 import threading
 import time
 
+import pytest
+
 from tests.bot.slack.conftest import mention_envelope, wait
+
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 
 class Proxy:

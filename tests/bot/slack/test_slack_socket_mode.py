@@ -20,6 +20,9 @@ from bot.config import Config, ConfigError
 from bot.socket_mode import run_socket
 from tests.bot.slack.conftest import free_port, mention_envelope, wait
 
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 # Short pings, so that a lost connection is noticed in tests within a second or two.
 PING = 0.5
 
