@@ -98,6 +98,16 @@ def answer_blocks(answer: Answer, *, query_id: str | None = None, shareable: boo
     if buttons:
         tail.append({"type": "actions", "block_id": "pam_actions", "elements": buttons})
 
+    body = _body(answer, command)
+    for other in answer.also:  # further questions in the same message, incidents first
+        asked = fit(" ".join(other.query.split()), QUESTION_ECHO_LIMIT)
+        body += [{"type": "divider"}, _context([f"Also, for: {asked}"]), *_body(other, None),
+                 _context([_source_line(other)])]
+    return _within_budget(body, room=MAX_BLOCKS - len(tail)) + tail
+
+
+def _body(answer: Answer, command: str | None) -> list[dict]:
+    """One answer's own blocks: verdict, summary, steps, warnings, choices, support."""
     verdict = answer.verdict if _present(answer.verdict) else "No answer"
     body = [_section(f"*{fit(verdict.strip(), SECTION_TEXT_LIMIT - 2)}*")]
     if _present(answer.suggestion):
@@ -113,13 +123,16 @@ def answer_blocks(answer: Answer, *, query_id: str | None = None, shareable: boo
         body += _list_sections("*Steps*", [f"{n}. {s}" for n, s in enumerate(answer.steps, 1)])
     if answer.warnings:
         body += _list_sections("*Warnings*", [f":warning: {w}" for w in answer.warnings])
+    if answer.choices:
+        body += _list_sections("*Pick one and ask it*",
+                               [f"• {c.label}: {c.question}" for c in answer.choices])
     if answer.support_checklist:
         body += _list_sections("*Have this ready for support*",
                                [f"• {item}" for item in answer.support_checklist])
     if command and answer.outcome in _PRIVATE_OUTCOMES:
         body.append(_context([f"Type `{fit(command, 40)} QUESTION`, mention me in a channel, "
                               "or send me a direct message."]))
-    return _within_budget(body, room=MAX_BLOCKS - len(tail)) + tail
+    return body
 
 
 def answer_text(answer: Answer) -> str:
@@ -176,6 +189,8 @@ def _within_budget(body: list[dict], *, room: int) -> list[dict]:
 def _texts(block: dict) -> list[str]:
     if block["type"] == "section":
         return [block["text"]["text"]]
+    if block["type"] == "divider":
+        return []
     return [element.get("text", "") for element in block.get("elements", [])]
 
 
@@ -204,12 +219,16 @@ def _list_sections(title: str | None, lines: Sequence[str]) -> list[dict]:
     return sections
 
 
-def _source_context(answer: Answer, shared_by: str | None) -> dict:
+def _source_line(answer: Answer) -> str:
     source = fit(answer.source or "pambot rules", CONTEXT_TEXT_LIMIT - 40)
     url = answer.source_url or ""
     if _SAFE_URL.fullmatch(url) and len(url) <= CONTEXT_TEXT_LIMIT:
         source = f"<{escape(url)}|{source}>"
-    texts = [f"Rule `{fit(answer.rule or 'none', 100)}` · Source: {source}"]
+    return f"Rule `{fit(answer.rule or 'none', 100)}` · Source: {source}"
+
+
+def _source_context(answer: Answer, shared_by: str | None) -> dict:
+    texts = [_source_line(answer)]
     if answer.query.strip():
         texts.append(f"Question: {literal(' '.join(answer.query.split()), QUESTION_ECHO_LIMIT)}")
     if shared_by and _USER_ID.fullmatch(shared_by):

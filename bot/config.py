@@ -16,6 +16,8 @@ DEFAULT_PORT = 3000
 DEFAULT_DB = "pambot.db"
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_EVENT_LEASE_SECONDS = 30
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -34,6 +36,11 @@ class Config:
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     admins: frozenset[str] = field(default_factory=frozenset)
     event_lease_seconds: int = DEFAULT_EVENT_LEASE_SECONDS
+    log_format: str = "text"
+    # None: INFO for `pambot serve` and `pambot socket`, WARNING for the command-line tools.
+    log_level: str | None = None
+    # `pambot socket`'s health endpoint port when --health-port is not given (None: off).
+    health_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -60,6 +67,16 @@ class Config:
             raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/.")
         if not api_url.endswith("/"):
             api_url += "/"
+        log_format = (text("PAMBOT_LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError("PAMBOT_LOG_FORMAT must be text or json, "
+                              f"not {log_format[:40]!r}.")
+        log_level = text("PAMBOT_LOG_LEVEL")
+        if log_level is not None:
+            log_level = log_level.upper()
+            if log_level not in LOG_LEVELS:
+                raise ConfigError("PAMBOT_LOG_LEVEL must be one of "
+                                  f"{', '.join(LOG_LEVELS)}, not {log_level[:40]!r}.")
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -75,6 +92,9 @@ class Config:
             event_lease_seconds=_int(
                 env, "PAMBOT_EVENT_LEASE_SECONDS", DEFAULT_EVENT_LEASE_SECONDS, 1, 86_400
             ),
+            log_format=log_format,
+            log_level=log_level,
+            health_port=_int(env, "PAMBOT_HEALTH_PORT", None, 1, 65535),
         )
 
     def require(self, *names: str) -> None:
@@ -89,7 +109,8 @@ class Config:
                 raise ConfigError(f"{name} is not set; it is needed for this mode.")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int | None, low: int,
+         high: int) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return default

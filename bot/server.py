@@ -41,6 +41,7 @@ from uvicorn_worker import UvicornWorker
 from bot.app import build_app, build_client
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.logs import gunicorn_logconfig
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -289,6 +290,7 @@ def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int) -> int:
             # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
             # servers on one host would fight over it.
             "control_socket_disable": True,
+            "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
         }).run()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

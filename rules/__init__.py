@@ -4,15 +4,22 @@ beyond loading the YAML rule files.
     >>> from rules import answer
     >>> answer("upgrade 6.5.4").verdict
     'Backup and restore required'
+
+Modules, in the order data flows: `vocabulary` and `parse` read a message into `Query`s;
+`engine` answers each from a `RuleSet` (`ruleset`), loaded and checked by `load` and `check`;
+`text` renders an answer as plain text.
 """
 
+from rules.check import Problem
 from rules.engine import answer, evaluate
-from rules.load import Problem, RuleFileError, RuleSet, check_rules, default_ruleset, load_ruleset
-from rules.model import Answer, Query
-from rules.parse import parse
+from rules.load import RuleFileError, check_rules, default_ruleset, load_ruleset
+from rules.model import Answer, Choice, Query
+from rules.parse import parse, parse_message
+from rules.ruleset import RuleSet
 
 __all__ = [
     "Answer",
+    "Choice",
     "Problem",
     "Query",
     "RuleFileError",
@@ -23,4 +30,5 @@ __all__ = [
     "evaluate",
     "load_ruleset",
     "parse",
+    "parse_message",
 ]

@@ -10,48 +10,34 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
+from rules.check import Problem, check_whole_set, interval_of, is_empty
 from rules.model import INTENTS, NODES, OUTCOMES
+from rules.ruleset import Rule, RuleSet, Settings, Source
+from rules.vocabulary import Vocabulary, build_vocabulary
 
 RULE_KEYS = {
     "id", "intent", "from", "to", "node", "case", "fallback", "row", "source", "outcome",
     "verdict", "summary", "reason", "steps", "warnings", "nearest_rows",
-    "backup_restore_required", "follower_rebuild", "contact_support",
+    "backup_restore_required", "follower_rebuild", "contact_support", "example", "restores",
 }
 REQUIRED_RULE_KEYS = ("id", "intent", "source", "outcome", "verdict")
 SETTINGS_KEYS = {"command", "support_contact", "docs_url", "examples", "support_checklist"}
-TOP_KEYS = {"settings", "sources", "rules"}
+TOP_KEYS = {"settings", "sources", "rules", "vocabulary"}
 SOURCE_KEYS = {"title", "url"}
-# Upgrade questions that the `from` ranges cannot answer alone.
-UPGRADE_CASES = ("no-version", "target-not-covered", "target-not-newer")
 PLACEHOLDERS = {
     "from_version", "to_version", "node", "command", "support_contact", "docs_url", "nearest_rows",
 }
 TEXT_KEYS = ("verdict", "summary", "reason")
 LIST_KEYS = ("steps", "warnings", "nearest_rows")
-BOOL_KEYS = ("fallback", "follower_rebuild", "contact_support")
+BOOL_KEYS = ("fallback", "follower_rebuild", "contact_support", "restores")
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{0,79}")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a rule file, where it is, and what."""
-
-    file: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
 
 
 class RuleFileError(Exception):
@@ -63,89 +49,21 @@ class RuleFileError(Exception):
         super().__init__(f"the rule files have {len(problems)} problem(s):\n{lines}")
 
 
-@dataclass(frozen=True)
-class Source:
-    id: str
-    title: str
-    url: str | None
-
-
-@dataclass(frozen=True)
-class Settings:
-    command: str = "/pam"
-    support_contact: str = "Osirium Support"
-    docs_url: str | None = None
-    examples: tuple[str, ...] = ()
-    support_checklist: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    intent: str
-    source: str
-    outcome: str
-    verdict: str
-    file: str
-    line: int
-    from_spec: SpecifierSet | None = None
-    to_spec: SpecifierSet | None = None
-    node: str | None = None
-    case: str | None = None
-    fallback: bool = False
-    row: str | None = None
-    summary: str | None = None
-    reason: str | None = None
-    steps: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    nearest_rows: tuple[str, ...] = ()
-    backup_restore_required: bool | None = None
-    follower_rebuild: bool = False
-    contact_support: bool = False
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-@dataclass(frozen=True, eq=False)
-class RuleSet:
-    """A complete, validated set of rules. Hashed by identity, so lookups can be cached."""
-
-    settings: Settings
-    sources: Mapping[str, Source]
-    rules: tuple[Rule, ...]
-    origin: str = "packaged rules"
-    _by_key: Mapping[tuple, Rule] = field(default_factory=dict, repr=False)
-
-    def rule_for(self, intent: str, *, node: str | None = None, case: str | None = None) -> Rule:
-        """The rule for a question that is not a version lookup."""
-        if intent == "restore" and node is None:
-            node = "none"
-        return self._by_key[(intent, node, case)]
-
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - rule sets live for the process
-    def upgrade_rule(self, version: Version) -> Rule:
-        """The one upgrade rule whose `from` range holds `version` (else the fallback)."""
-        fallback = None
-        for rule in self.rules:
-            if rule.from_spec is not None and rule.from_spec.contains(version, prereleases=True):
-                return rule
-            if rule.intent == "upgrade" and rule.fallback:
-                fallback = rule
-        if fallback is None:  # the checker makes this impossible for a loaded set
-            raise LookupError(f"no upgrade rule covers {version}")
-        return fallback
-
-    def row_rule(self, row: str) -> Rule | None:
-        return next((r for r in self.rules if r.row == row), None)
-
-
 # --- loading -------------------------------------------------------------------------------
 
 
 class _LineLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that remembers each mapping's line and rejects duplicate keys."""
+    """yaml.SafeLoader that remembers each mapping's line and rejects duplicate keys and
+    aliases. Rule files need no aliases, and refusing them at the first `*name` stops an
+    alias bomb (a few lines that expand to gigabytes) before anything is built."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed in rule files; "
+                "write the value out", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 class _Mapping(dict):
@@ -226,8 +144,8 @@ class _Builder:
         self.sources: dict[str, Source] = {}
         self.settings: dict = {}
         self.settings_where: str | None = None
-        # The rules that are not version lookups, by the question each answers.
-        self.by_key: dict[tuple, Rule] = {}
+        self.vocabulary: Vocabulary | None = None
+        self.vocabulary_where: str | None = None
 
     def problem(self, file: Path | str, line: int | None, message: str) -> None:
         self.problems.append(Problem(str(file), line, message))
@@ -262,6 +180,8 @@ class _Builder:
             self.add_settings(file, data["settings"], data.line)
         if "sources" in data:
             self.add_sources(file, data["sources"], data.line)
+        if "vocabulary" in data:
+            self.add_vocabulary(file, data["vocabulary"], data.line)
         rules = data.get("rules", [])
         if not isinstance(rules, list):
             self.problem(file, data.line, "'rules' must be a list of rules")
@@ -291,6 +211,17 @@ class _Builder:
                 self.problem(file, settings.line, f"settings.{key} must be text")
             else:
                 self.settings[key] = value
+
+    def add_vocabulary(self, file: Path, vocabulary: object, line: int) -> None:
+        where = getattr(vocabulary, "line", line)
+        if self.vocabulary_where:
+            self.problem(file, where, f"the vocabulary is already given at "
+                         f"{self.vocabulary_where}")
+            return
+        self.vocabulary_where = f"{file}:{where}"
+        self.vocabulary, problems = build_vocabulary(vocabulary)
+        for at, message in problems:
+            self.problem(file, at or where, message)
 
     def add_sources(self, file: Path, sources: object, line: int) -> None:
         if not isinstance(sources, dict):
@@ -362,23 +293,33 @@ class _Builder:
             self.problem(file, where, f"{label}: node {node!r} is not one of "
                          f"{', '.join(NODES)}, none")
         case = record.get("case")
-        if case is not None and case not in UPGRADE_CASES:
-            self.problem(file, where, f"{label}: case {case!r} is not one of "
-                         f"{', '.join(UPGRADE_CASES)}")
+        if case is not None and not isinstance(case, str):
+            self.problem(file, where, f"{label}: case must be text")
         row = record.get("row")
         if row is not None and not isinstance(row, (str, int, float)):
             self.problem(file, where, f"{label}: row must be text")
+        example = record.get("example")
+        if example is not None and not isinstance(example, str):
+            self.problem(file, where, f"{label}: example must be a version in quotes")
         for key in (*TEXT_KEYS, "steps", "warnings"):
             for text in _texts(record.get(key)):
                 self.check_placeholders(file, where, label, key, text)
         if len(self.problems) > problems_before:
             return
+        interval = None
+        if specs.get("from") is not None:
+            interval = interval_of(specs["from"])
+            if interval is None:
+                self.problem(file, where, f"{label}: from {record['from']!r} must be a range "
+                             "of >=, >, <=, < or == clauses (no !=, ~= or wildcards)")
+                return
         self.rules.append(Rule(
             id=name, intent=record["intent"], source=str(record["source"]),
             outcome=record["outcome"], verdict=record["verdict"].strip(), file=str(file),
             line=where, from_spec=specs.get("from"), to_spec=specs.get("to"),
-            node=None if node == "none" else node, case=case,
-            fallback=record.get("fallback", False),
+            interval=interval, node=None if node == "none" else node, case=case,
+            fallback=record.get("fallback", False), example=example,
+            restores=record.get("restores", False),
             row=None if row is None else str(row), summary=_strip(record.get("summary")),
             reason=_strip(record.get("reason")), steps=tuple(record.get("steps", ())),
             warnings=tuple(record.get("warnings", ())),
@@ -399,7 +340,8 @@ class _Builder:
             self.problem(file, where, f"{label}: {key} {value!r} is not a valid version range "
                          "(use specifiers such as '>=7.0,<8.0' or '==6.5.4')")
             return None
-        if not any(spec.contains(v, prereleases=True) for v in _probe_versions([spec])):
+        interval = interval_of(spec)
+        if interval is not None and is_empty(interval):
             self.problem(file, where, f"{label}: {key} {value!r} matches no version")
             return None
         return spec
@@ -417,135 +359,22 @@ class _Builder:
                          f"{', '.join('{' + n + '}' for n in sorted(PLACEHOLDERS))})")
 
     def finish(self, origin: str) -> tuple[RuleSet | None, list[Problem]]:
-        self.check_whole_set()
-        if self.problems:
-            return None, self.problems
-        ruleset = RuleSet(settings=Settings(**self.settings), sources=dict(self.sources),
-                          rules=tuple(self.rules), origin=origin, _by_key=self.by_key)
-        return ruleset, []
-
-    def check_whole_set(self) -> None:
+        if self.vocabulary is None and not self.problems:
+            self.problem(self.settings_where or "the rule files", None,
+                         "no 'vocabulary' section in any rule file")
         if self.problems:
             # A rule or file already rejected would show up again here as a gap or a
             # missing answer: report the cause only.
-            return
-        where_settings = self.settings_where or "the rule files"
-        if not self.settings_where:
-            self.problem(where_settings, None, "no 'settings' section in any rule file")
-        ids: dict[str, Rule] = {}
-        keys = self.by_key
-        rows = {r.row for r in self.rules if r.row}
-        for rule in self.rules:
-            if rule.id in ids:
-                self.problem(rule.file, rule.line, f"rule {rule.id!r} is already defined at "
-                             f"{ids[rule.id].where}")
-            ids[rule.id] = rule
-            if rule.source not in self.sources:
-                self.problem(rule.file, rule.line, f"rule {rule.id!r} cites unknown source "
-                             f"{rule.source!r}")
-            for row in rule.nearest_rows:
-                if row not in rows:
-                    self.problem(rule.file, rule.line, f"rule {rule.id!r}: nearest row {row!r} "
-                                 "is no rule's row")
-            self.check_shape(rule)
-            if rule.from_spec is None and not rule.fallback:
-                key = (rule.intent, _node_key(rule), rule.case)
-                if key in keys:
-                    self.problem(rule.file, rule.line, f"rules {keys[key].id!r} "
-                                 f"({keys[key].where}) and {rule.id!r} answer the same question")
-                keys[key] = rule
-        self.check_required(keys)
-        self.check_version_space()
-
-    def check_shape(self, rule: Rule) -> None:
-        """Keys that only make sense for some intents."""
-        if rule.intent != "upgrade" and (rule.from_spec or rule.to_spec or rule.case
-                                         or rule.fallback):
-            self.problem(rule.file, rule.line, f"rule {rule.id!r}: from, to, case and fallback "
-                         "are for upgrade rules only")
-        if rule.intent != "restore" and rule.node is not None:
-            self.problem(rule.file, rule.line, f"rule {rule.id!r}: node is for restore rules only")
-        if rule.to_spec is not None and rule.from_spec is None:
-            self.problem(rule.file, rule.line, f"rule {rule.id!r}: 'to' needs a 'from' range")
-        if rule.contact_support != (rule.outcome == "support"):
-            self.problem(rule.file, rule.line, f"rule {rule.id!r}: contact_support must be true "
-                         "exactly when outcome is support")
-        if rule.contact_support and not rule.reason:
-            self.problem(rule.file, rule.line, f"rule {rule.id!r}: a support answer needs a "
-                         "reason saying why")
-
-    def check_required(self, keys: dict[tuple, Rule]) -> None:
-        """Every question the parser can produce has a rule."""
-        needed = [("upgrade", None, case) for case in UPGRADE_CASES]
-        needed += [("restore", node, None) for node in (*NODES, "none")]
-        needed += [(intent, None, None) for intent in ("backup", "help", "unknown")]
-        where = self.settings_where.rsplit(":", 1)[0] if self.settings_where else "rules"
-        for key in needed:
-            if key not in keys:
-                intent, node, case = key
-                what = intent + (f" (node: {node})" if node else "") + (f" (case: {case})"
-                                                                       if case else "")
-                self.problem(where, None, f"no rule answers {what}")
-
-    def check_version_space(self) -> None:
-        """Each version is claimed by exactly one upgrade `from` range, or by the fallback."""
-        ranged = [r for r in self.rules if r.from_spec is not None]
-        fallbacks = [r for r in self.rules if r.fallback]
-        for extra in fallbacks[1:]:
-            self.problem(extra.file, extra.line, f"rule {extra.id!r}: only one upgrade fallback "
-                         f"is allowed (another at {fallbacks[0].where})")
-        if not ranged and not fallbacks:
-            self.problem("rules", None, "no upgrade rule has a 'from' version range")
-            return
-        reported: set[tuple] = set()
-        gap_reported = False
-        for version in _probe_versions([r.from_spec for r in ranged]):
-            claims = [r for r in ranged if r.from_spec.contains(version, prereleases=True)]
-            if len(claims) > 1:
-                pair = (claims[0].id, claims[1].id)
-                if pair not in reported:
-                    reported.add(pair)
-                    self.problem(claims[1].file, claims[1].line,
-                                 f"rules {claims[0].id!r} ({claims[0].where}) and "
-                                 f"{claims[1].id!r} both claim version {version}")
-            elif not claims and not fallbacks and not gap_reported:
-                gap_reported = True
-                self.problem("rules", None, f"no upgrade rule covers version {version} (a gap "
-                             "in the version ranges, and no rule has 'fallback: true')")
-
-
-def _node_key(rule: Rule) -> str | None:
-    """Restore rules are keyed by node, with "none" for "restore" with no node named."""
-    if rule.intent == "restore":
-        return rule.node or "none"
-    return rule.node
-
-
-def _probe_versions(specs: Iterable[SpecifierSet]) -> list[Version]:
-    """Versions around every boundary the specs name, plus a grid: enough to find gaps/overlaps."""
-    bounds: set[Version] = set()
-    for spec in specs:
-        for item in spec:
-            try:
-                bounds.add(Version(item.version.replace(".*", "")))
-            except InvalidVersion:
-                continue
-    probes: set[Version] = set()
-    for major in range(0, 13):
-        for minor in range(0, 10):
-            probes.add(Version(f"{major}.{minor}"))
-            probes.add(Version(f"{major}.{minor}.9"))
-    for bound in bounds:
-        parts = list(bound.release) + [0] * (3 - len(bound.release))
-        probes.add(bound)
-        for index in range(len(parts)):
-            for delta in (-1, 1):
-                moved = parts[:index] + [parts[index] + delta] + parts[index + 1:]
-                if moved[index] >= 0:
-                    probes.add(Version(".".join(map(str, moved))))
-            probes.add(Version(".".join(map(str, parts[: index + 1] + [999]))))
-    probes.add(Version("99999"))
-    return sorted(probes)
+            return None, self.problems
+        settings_file = self.settings_where.rsplit(":", 1)[0] if self.settings_where else None
+        by_key, problems = check_whole_set(self.rules, self.sources, self.vocabulary,
+                                           settings_file)
+        if problems:
+            return None, problems
+        ruleset = RuleSet(settings=Settings(**self.settings), sources=dict(self.sources),
+                          rules=tuple(self.rules), vocabulary=self.vocabulary, origin=origin,
+                          _by_key=by_key)
+        return ruleset, []
 
 
 def _is_str_list(value: object) -> bool:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 
-INTENTS = ("upgrade", "restore", "backup", "help", "unknown")
+INTENTS = ("upgrade", "restore", "backup", "fact", "help", "unknown")
 NODES = ("leader", "follower", "cluster")
-OUTCOMES = ("path", "support", "help", "unknown")
+# clarify: the answer is a question back, with `choices`; fact: a documented fact, not a path.
+OUTCOMES = ("path", "support", "fact", "clarify", "help", "unknown")
 
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed question.
-
-    >>> Query(text="upgrade 6.5.4", intent="upgrade", from_version="6.5.4")
-    """
+    """One question, as read from a message (a message may hold several)."""
 
     text: str
     intent: str
@@ -24,6 +22,20 @@ class Query:
     node: str | None = None
     # A near-miss command word, e.g. "upgrade" for "upgarde".
     suggestion: str | None = None
+    # Which kind of question within the intent: a fact topic, "pam-backup" for a restore
+    # of the PAM Server generated backup, "not-documented".
+    case: str | None = None
+    # Versions the person said they are NOT on ("not 6.5.4 but 6.1.4").
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a clarifying answer: what a button or a numbered line shows, and the
+    whole question it stands for."""
+
+    label: str
+    question: str
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class Answer:
     rule: str
     source: str
     source_url: str | None
-    # path / support / help / unknown: what the query log counts.
+    # path / support / fact / clarify / help / unknown: what the query log counts.
     outcome: str
     # One line that a person reads first, e.g. "Backup and restore required".
     verdict: str
@@ -53,13 +65,23 @@ class Answer:
     reason: str | None = None
     support_checklist: tuple[str, ...] = ()
     suggestion: str | None = None
+    # For a clarifying answer: the options, each with the full question it stands for.
+    choices: tuple[Choice, ...] = ()
+    # The answers to the other questions in the same message, in order.
+    also: tuple[Answer, ...] = ()
     text: str = field(default="", compare=False)
 
-    def with_query(self, query: str) -> Answer:
-        """This answer for another question text; everything else, cached JSON too, is shared."""
+    def with_query(self, query: str, also: tuple[Answer, ...] = ()) -> Answer:
+        """This answer for another question text (and further answers); the cached JSON of
+        the rest is shared when there are none."""
         copy = object.__new__(Answer)
         copy.__dict__.update(self.__dict__)
         copy.__dict__["query"] = query
+        if also:
+            copy.__dict__["also"] = also
+            copy.__dict__["text"] = "\n\n".join(
+                [self.text] + [f'Also, for "{a.query}":\n{a.text}' for a in also])
+            copy.__dict__.pop("_json_tail", None)
         return copy
 
     def to_json(self) -> str:
@@ -78,6 +100,8 @@ class Answer:
         data = {name: getattr(self, name) for name in ANSWER_FIELDS}
         for name in ("steps", "warnings", "support_checklist"):
             data[name] = list(data[name])
+        data["choices"] = [{"label": c.label, "question": c.question} for c in self.choices]
+        data["also"] = [a.to_dict() for a in self.also]
         return data
 
 

@@ -1,188 +1,791 @@
-"""Turn what on-call engineers type (in Slack or a terminal) into a `Query`.
+"""Read what on-call engineers type (in Slack or a terminal) into questions.
 
-    >>> parse("<@U0LAN0Z89> *Upgrade* v6.5.4?")
-    Query(text='<@U0LAN0Z89> *Upgrade* v6.5.4?', intent='upgrade', from_version='6.5.4', ...)
+Three steps, each shown by `pambot ask --explain`:
 
-Never raises: any string gives a Query, with intent "unknown" when nothing is recognised.
+1. tidy: Slack markup, mentions, entities, quotes and odd characters (`normalize`);
+2. tokens: typed pieces, so that a number is a PAM version only when it has the shape
+   and the context of one: versions, IP addresses, dates, times, ticket keys, counts,
+   words and the vocabulary's phrases (rules/data/vocabulary.yaml), arrows, sentence ends;
+3. slots: each sentence fills intent, versions, node, backup kind and topic from a few
+   patterns; a sentence without a question of its own lends its versions and node to
+   the ones after it, and a message can hold several questions.
+
+    >>> [q.from_version for q in parse_message("not 6.5.4 but 6.1.4").queries]
+    ['6.1.4']
+
+Never raises: any string gives at least one Query, with intent "unknown" when nothing
+is recognised.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 import unicodedata
+from dataclasses import dataclass, field, replace
 
 from rules.model import Query
+from rules.vocabulary import Vocabulary
 
 # Only the start of a long message is read: questions are short, and this keeps
 # the cost of a 50 kB paste bounded.
 MAX_PARSE_CHARS = 2000
-# A version component longer than this is not a version anybody runs.
-MAX_VERSION_DIGITS = 30
+# Versions read from one message at most; a paste of a version table is not a question.
+MAX_VERSIONS = 6
 
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
 _SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
+_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+_QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)+", re.MULTILINE)  # a Slack quote, not an arrow
 _MARKS = re.compile(r"[*_~`]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
-_CONTROL = dict.fromkeys([*range(0, 32), *range(127, 160)], " ")
+_CONTROL = dict.fromkeys([*range(0, 10), *range(11, 32), *range(127, 160)], " ")
+_QUOTES = str.maketrans("\u2018\u2019\u201b\u2032", "''''")
 _ARROW = re.compile(
     r"-+>|=+>|>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2b2f\u279c-\u27bf»]"
 )
-# A word, a version ("v6.5.4", "7.x") or an arrow, in the order they come.
 _TOKEN = re.compile(
-    r"(?<![\w.])(v?)(\d+(?:\.\d+){0,3})(\.[x*])?(?!\w)"  # tried first, so "v6.5.4" is one
-    r"|([a-z]+(?:'[a-z]+)?)"
-    r"|->"
+    r"(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:\.\d+)*(?![\w.]*\w))"
+    r"|(?P<date>(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
+    r"|\d{1,2}\.\d{1,2}\.\d{4})(?![\w/]))"
+    r"|(?P<time>(?<![\w.:])(?:\d{1,2}:\d{2}(?::\d{2})?(?: ?[ap]m)?|\d{1,2}(?:\.\d{2})? ?[ap]m)"
+    r"(?!\w))"
+    r"|(?P<ticket>(?<![\w-])[a-z][a-z0-9]*-\d+(?![\w-]))"
+    r"|(?P<version>(?<![\w.])v?\d+(?:\.\d+)*(?:\.[x*])?(?!\w))"
+    r"|(?P<word>[a-z]+(?:'[a-z]+)*)"
+    r"|(?P<arrow>->)"
+    r"|(?P<stop>[.?!;:]+(?=\s|$)|\n)"
+    r"|(?P<comma>[,(]|&|\+(?=\s)|(?<=\s)[-\u2013\u2014/|](?=\s))"
 )
-_LABEL_WORDS = {
-    "from": "from", "on": "from", "running": "from", "at": "from",
-    "to": "to", "into": "to", "onto": "to", "target": "to",
-}
+# Grammar words, the same for every organisation (the vocabulary is for domain words).
+_FROM_WORDS = frozenset({"from", "on", "running", "at", "currently", "still"})
+_TO_WORDS = frozenset({
+    "to", "into", "onto", "target", "towards", "targeting", "latest", "newest", "want",
+})
+# "load the 7.1 backup onto a 7.4 server" restores; "get it onto 7.2" does not.
+_ONTO_WORDS = frozenset({"onto", "into"})
+_LOADING = frozenset({
+    "backup", "backups", "restore", "restoring", "restored", "load", "loading", "loaded",
+    "put", "import", "importing",
+})
+_NEGATIONS = frozenset({
+    "not", "isn't", "aren't", "wasn't", "never", "no", "don't", "dont", "rather", "instead",
+    "scratch", "without",
+})
+# Words that may stand between a label and its version: "from a 5.1 backup", "to the latest 7.x".
+_FILLERS = frozenset({
+    "a", "an", "the", "our", "my", "its", "their", "this", "that", "version", "v", "pam",
+    "release", "server", "osirium", "build", "current", "currently", "we're", "were",
+    "are", "is", "was", "it's", "still", "prod", "production", "at", "on", "than", "of",
+    "going", "longer", "now", "just", "go", "yet", "box", "ver",
+})
+# "same as the normal 7.x path": the version after these is a comparison, not a subject.
+_REFERENCES = frozenset({"same", "like", "normal", "usual", "similar", "unlike"})
+# "the target", "is the target": the version just before it is where to go.
+_POSTFIX_TARGET = ("is", "as", "be", "the")
+_MONTHS = frozenset({
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
+    "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
+    "nov", "november", "dec", "december", "st", "nd", "rd", "th",
+})
+_CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "versus"})
+# A sentence that starts one of these is a new question: "leader died. also, 6.5.4?".
+_NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
+# After one of these, what came before is withdrawn: "correction: we're on 6.5.4".
+_CORRECTIONS = frozenset({"correction", "actually", "sorry", "scratch", "typo", "meant"})
+# Words a negation reaches over: "we don't want to rebuild", "not going to restore".
+_LIGHT = frozenset({"want", "to", "need", "going", "be", "have", "a", "the", "any", "do",
+                    "really", "actually"})
+# Pleasantries carry no meaning: they are dropped before anything is read.
+_NOISE = frozenset({
+    "pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty", "tia", "cheers",
+    "urgent", "urgently", "fyi", "kindly", "ta", "lol", "ugh", "hmm",
+})
 # Words after which a bare number ("upgrade 7") is a version, not a count.
-_NUMBER_CUES = {"upgrade", "upgrading", "update", "pam", "version", "release", "osirium"}
-
-_UPGRADE_WORDS = {
-    "upgrade", "upgrades", "upgrading", "upgraded", "update", "updating", "migrate",
-    "migrating", "migration", "path",
-}
-_RESTORE_WORDS = {
-    "restore", "restores", "restoring", "restored", "restoration", "reinstate", "reinstating",
-    "recover", "recovering", "recovery", "rebuild", "rebuilding", "died", "dead", "down",
-    "failed", "failure", "crashed", "crash", "lost", "broken", "corrupt", "corrupted",
-}
-_BACKUP_WORDS = {"backup", "backups", "snapshot", "snapshots"}
-_HELP_WORDS = {"help", "usage", "commands", "hi", "hello", "hey"}
-_NODE_WORDS = {
-    "leader": "leader", "primary": "leader", "master": "leader",
-    "follower": "follower", "followers": "follower", "secondary": "follower",
-    "replica": "follower",
-    "cluster": "cluster", "clusters": "cluster",
-}
-# Words a near miss is measured against: one per intent and node.
+_NUMBER_CUES = frozenset({
+    "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
+    "onto", "into", "v", "on", "ver",
+})
+_COUNT_NOUNS = frozenset({
+    "node", "nodes", "follower", "followers", "server", "servers", "cluster", "clusters",
+    "vm", "vms", "user", "users", "site", "sites", "hour", "hours", "hrs", "h", "day",
+    "days", "minute", "minutes", "mins", "min", "week", "weeks", "times", "people",
+    "leaders", "instances", "boxes", "appliances", "am", "pm", "gb", "tb", "cpu", "cpus",
+})
+# Near misses are measured against one word per intent and node.
 _COMMAND_WORDS = ("upgrade", "restore", "backup", "help", "leader", "follower", "cluster")
-_KNOWN_WORDS = (
-    _UPGRADE_WORDS | _RESTORE_WORDS | _BACKUP_WORDS | _HELP_WORDS | set(_NODE_WORDS)
-    | {"from", "to", "pam", "server", "version", "node", "nodes", "need", "the", "what",
-       "whats", "what's", "we're", "were", "how", "and", "with", "back"}
-)
 _TYPO_SCAN_WORDS = 30
+_GRAMMAR_WORDS = (_FROM_WORDS | _TO_WORDS | _NEGATIONS | _FILLERS | _CONJUNCTIONS
+                  | _NEW_QUESTION | _CORRECTIONS | _COUNT_NOUNS)
+# Words that make a sentence a question ("what OS is the appliance on?").
+_QUESTION_WORDS = frozenset({
+    "what", "what's", "whats", "which", "when", "how", "can", "could", "does", "do", "is",
+    "are", "should", "will", "would", "why", "where", "who", "any",
+})
+# How far (in tokens) a node may be from "died" or "restore" to be the node it is about.
+_NODE_REACH = 4
+
+
+@dataclass(slots=True)
+class Token:
+    """One typed piece of a message. `meaning` is (slot, value) for a vocabulary phrase."""
+
+    kind: str  # word, version, ip, date, time, ticket, count, number, arrow, stop, comma
+    text: str
+    meaning: tuple[str, str] | None = None
+    note: str = ""
+    # A topic or "not documented" phrase this word starts (or is "part" of).
+    question: tuple[str, str] | None = None
+
+
+@dataclass
+class Subject:
+    """One installation the sentence is about: its version and where it should go."""
+
+    version: str | None = None
+    target: str | None = None
+
+
+@dataclass
+class Clause:
+    """What one sentence says, slot by slot, and why each slot was filled."""
+
+    tokens: list[Token]
+    intents: dict[str, str] = field(default_factory=dict)  # intent -> the words that said so
+    incident: str | None = None
+    subjects: list[Subject] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    node: str | None = None
+    backup: str | None = None
+    asks: set[str] = field(default_factory=set)
+    topic: str | None = None
+    # Where the topic was named and where the first other question word or version was:
+    # the answers come in the order they were asked.
+    topic_at: int = 0
+    asked_at: int = 0
+    not_documented: str | None = None
+    corrected: bool = False
+    # A version came after "onto" or "into": a backup loaded onto a server.
+    onto: bool = False
+    # A later sentence took this one's versions or node as its context.
+    lent: bool = False
+    # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
+    labelled: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_versions(self) -> bool:
+        return bool(self.subjects or self.excluded)
+
+    @property
+    def versions(self) -> list[str]:
+        return [s.version for s in self.subjects if s.version]
+
+    @property
+    def asking(self) -> bool:
+        """Whether the sentence is a question ("?", or it starts with "what", "should"...)."""
+        words = [t.text for t in self.tokens[:2]]
+        return any(t.kind == "stop" for t in self.tokens) or bool(
+            set(words) & _QUESTION_WORDS)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A whole message: its questions (main first), and how it was read."""
+
+    text: str
+    queries: tuple[Query, ...]
+    clauses: tuple[Clause, ...] = ()
+
+    def explain(self) -> str:
+        """The tokens, the slots and why each was filled, for rule authors."""
+        lines = []
+        for number, clause in enumerate(self.clauses, 1):
+            shown = " ".join(_show(t) for t in clause.tokens) or "(nothing)"
+            lines.append(f"sentence {number}: {shown}")
+            lines += [f"  - {note}" for note in clause.notes]
+        for number, query in enumerate(self.queries, 1):
+            slots = ", ".join(
+                f"{name}={value}" for name, value in (
+                    ("intent", query.intent), ("from", query.from_version),
+                    ("to", query.to_version), ("node", query.node), ("case", query.case),
+                    ("not", ",".join(query.excluded) or None),
+                    ("suggestion", query.suggestion)) if value)
+            lines.append(f"question {number}: {slots}")
+        return "\n".join(lines)
+
+
+def _show(token: Token) -> str:
+    if token.kind == "word" and token.meaning is None:
+        return token.text
+    label = f"{token.meaning[0]}:{token.meaning[1]}" if token.meaning else token.kind
+    return f"[{token.text}|{label}]"
 
 
 def normalize(text: str) -> str:
-    """Lower-cased plain text: Slack markup, mentions, entities, marks and arrows tidied."""
+    """Lower-cased plain text: Slack markup, mentions, entities, quotes, marks and arrows
+    tidied. Line breaks are kept: they end a sentence."""
     text = text[:MAX_PARSE_CHARS]
-    # Each step is skipped where it cannot apply: most questions are short plain ASCII.
     if "<" in text:
-        text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+        text = _SLACK_LINK.sub(" ", text)  # a link's address and label are not the question
         text = _SLACK_REFERENCE.sub(" ", text)
+    if ">" in text:
+        text = _QUOTE.sub(" ", text)
     if "&" in text:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     ascii_only = text.isascii()
     if not ascii_only:
-        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_QUOTES)
     if not text.isprintable():
-        text = text.translate(_CONTROL)
+        text = text.replace("\r\n", "\n").translate(_CONTROL)
     if ">" in text or not ascii_only:
         text = _ARROW.sub(" -> ", text)
     text = _MARKS.sub(" ", text)
-    return " ".join(text.casefold().split())
+    if ":" in text:
+        text = _EMOJI.sub(" ", text)
+    return "\n".join(" ".join(line.split()) for line in text.casefold().split("\n")).strip()
 
 
-def parse(text: str) -> Query:
-    """Parse one question. `text` is kept as given; everything else is derived from it."""
+def parse(text: str, vocabulary: Vocabulary | None = None) -> Query:
+    """The main question of a message (see `parse_message` for all of them)."""
+    return parse_message(text, vocabulary).queries[0]
+
+
+def parse_message(text: str, vocabulary: Vocabulary | None = None, *,
+                  explain: bool = False) -> Message:
+    """Every question in one message, main (an incident, if any) first."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
+    if vocabulary is None:
+        from rules.load import default_ruleset  # the packaged vocabulary, loaded once
+
+        vocabulary = default_ruleset().vocabulary
+    if not explain:
+        return _read(text, vocabulary)
+    return _read.__wrapped__(text, vocabulary, explain=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _read(text: str, vocabulary: Vocabulary, *, explain: bool = False) -> Message:
+    """`parse_message` itself. Cached: people ask the same things (a Message is immutable);
+    see bench/bench_ask.py for what it saves."""
     clean = normalize(text)
-    words, from_version, to_version = _scan(clean)
-    wordset = set(words)
-    has_version = from_version is not None or to_version is not None
-    node = _node(wordset, clean)
+    clauses = [_read_clause(tokens, vocabulary, explain) for tokens in
+               _sentences(_tokenize(clean, vocabulary))]
+    queries = _questions(text, clean, clauses, vocabulary, explain)
+    return Message(text, tuple(queries), tuple(clauses) if explain else ())
 
-    intent = None
-    if wordset & _UPGRADE_WORDS or "->" in clean:
-        intent = "upgrade"
-    elif wordset & _RESTORE_WORDS:
-        intent = "restore"
-    elif wordset & _BACKUP_WORDS or "back up" in clean or "backing up" in clean:
-        intent = "backup"
 
-    suggestion = None
-    if intent is None or (intent == "restore" and node is None):
-        suggestion = _near_miss(clean, words)
-    if intent is None:
-        if suggestion:
-            intent = "unknown"
-        elif has_version:
-            intent = "upgrade"
-        elif not clean or wordset & _HELP_WORDS:
-            intent = "help"
+# --- 2. tokens ------------------------------------------------------------------------------
+
+
+def _tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
+    tokens: list[Token] = []
+    known = vocabulary.known
+    for match in _TOKEN.finditer(clean):
+        kind = match.lastgroup
+        piece = match.group()
+        if kind == "version":
+            tokens.append(_number(piece, tokens))
+        elif kind == "stop":
+            tokens.append(Token("stop", piece.strip() or "¶"))
+        elif kind == "word" and piece in _NOISE:
+            continue
+        elif kind == "word" and piece.endswith("'s") and piece not in known \
+                and piece[:-2] in known:
+            tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
+        elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
+            name, number = piece.split("-", 1)  # a host name: "follower-2"
+            tokens += [Token("word", name), Token("number", number, note="part of a name")]
         else:
-            intent = "unknown"
-    return Query(
-        text=text,
-        intent=intent,
-        from_version=from_version if intent == "upgrade" else None,
-        to_version=to_version if intent == "upgrade" else None,
-        node=node if intent == "restore" else None,
-        suggestion=suggestion,
-    )
+            tokens.append(Token(kind, piece))
+    # A bare number followed by a count noun ("3 node cluster") is a count; by a month, a date.
+    for index, token in enumerate(tokens[:-1]):
+        following = tokens[index + 1]
+        if token.kind == "version" and "." not in token.text and following.kind == "word":
+            if following.text in _COUNT_NOUNS:
+                tokens[index] = Token("count", token.text, note=f"a count of {following.text}")
+            elif following.text in _MONTHS:
+                tokens[index] = Token("date", token.text, note=f"a day of {following.text}")
+    return vocabulary.mark(tokens)
 
 
-def _scan(clean: str) -> tuple[list[str], str | None, str | None]:
-    """One pass over the text: its words, and the (from, to) versions.
+def _number(piece: str, before: list[Token]) -> Token:
+    """A dotted number as a PAM version, or a plain number saying why it is not one."""
+    prefixed = piece.startswith("v")
+    digits = piece[1:] if prefixed else piece
+    wildcard = digits.endswith((".x", ".*"))
+    parts = digits.removesuffix(".x").removesuffix(".*").split(".")
+    previous = before[-1].text if before else ""
+    cued = prefixed or previous in _NUMBER_CUES or (before and before[-1].kind == "arrow")
+    if len(parts) > 3:
+        return Token("number", piece, note="more than three parts: not a PAM version")
+    if len(parts[0]) > 2:
+        return Token("number", piece, note="a PAM version's first part has one or two digits")
+    if any(len(p) > 1 and p.startswith("0") for p in parts):
+        return Token("number", piece, note="a part with a leading zero: a date or a time")
+    if len(parts) == 2 and len(parts[1]) == 2 and not cued:
+        return Token("number", piece, note="two digits after the point: a date or a time "
+                     "(12.03, 22.00), not a PAM version")
+    if len(parts) == 1 and not wildcard and not cued:
+        return Token("number", piece, note="a bare number with no version word before it")
+    version = ".".join(parts) + (".x" if wildcard else "")
+    return Token("version", version)
 
-    A version's role comes from the last label since the previous version:
-    "from X to Y", "to Y from X", "X -> Y", "on X". Unlabelled ones fill from, then to.
+
+def _sentences(tokens: list[Token]) -> list[list[Token]]:
+    """Split at sentence ends and at words that start a new question ("also", "btw")."""
+    sentences: list[list[Token]] = [[]]
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        if token.kind == "stop" or (token.kind == "word" and sentences[-1] and (
+                (token.text in _NEW_QUESTION and token.meaning is None)
+                or (token.text in ("and", "or") and following in _QUESTION_WORDS))):
+            if token.kind == "stop" and "?" in token.text and sentences[-1]:
+                sentences[-1].append(token)  # the sentence was a question
+            if sentences[-1]:
+                sentences.append([])
+            if token.kind == "stop":
+                continue
+        sentences[-1].append(token)
+    return [s for s in sentences if s] or [[]]
+
+
+# --- 3. slots -------------------------------------------------------------------------------
+
+
+def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> Clause:
+    clause = Clause(tokens, asked_at=len(tokens))
+    note = clause.notes.append if explain else _ignore
+    reader = _VersionReader(clause, note)
+    incidents: list[int] = []
+    restores: list[int] = []
+    mentions: list[tuple[int, str]] = []
+    denied: list[int] = []  # "isn't down", "no cluster", "is healthy": not the failed node
+    negation_at = -9
+    for index, token in enumerate(tokens):
+        meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
+        if token.text in _NEGATIONS:
+            negation_at = index
+        elif token.text in _LIGHT and index - negation_at <= 3:
+            negation_at += 1  # "don't want to rebuild": the negation reaches "rebuild"
+        elif meaning and index - negation_at <= 2 and meaning[0] in ("intent", "node",
+                                                                     "incident"):
+            note(f"{_phrase(tokens, index)}: said not to be so ('{tokens[negation_at].text}')")
+            denied.append(index)
+            if meaning[0] == "incident":
+                clause.incident = clause.incident or _phrase(tokens, index)
+            if meaning[0] != "node":
+                meaning = None
+        question = token.question
+        if question and question[0] == "topic" and (
+                clause.topic is None or vocabulary.topics.index(question[1])
+                < vocabulary.topics.index(clause.topic)):
+            # The most specific topic named (the vocabulary lists them in that order).
+            clause.topic, clause.topic_at = question[1], min(index, clause.topic_at or index)
+        elif question and question[0] == "not_documented":
+            clause.not_documented = clause.not_documented or _phrase(tokens, index, "question")
+        if meaning:
+            slot, value = meaning
+            if slot == "intent":
+                clause.intents.setdefault(value, _phrase(tokens, index))
+                clause.asked_at = min(clause.asked_at, index)
+                if value == "restore":
+                    restores.append(index)
+            elif slot == "incident":
+                clause.incident = clause.incident or _phrase(tokens, index)
+                clause.asked_at = min(clause.asked_at, index)
+                incidents.append(index)
+            elif slot == "node":
+                mentions.append((index, value))
+            elif slot == "healthy":
+                denied.append(index)
+            elif slot == "ask":
+                clause.asks.add(value)
+            elif slot == "backup":
+                clause.backup = value
+        if token.text in _CORRECTIONS:
+            clause.corrected = True
+        if token.kind == "version":
+            clause.asked_at = min(clause.asked_at, index)
+        elif token.note:
+            note(f"{token.text}: {token.kind}, not a version ({token.note})")
+        elif token.kind not in ("word", "comma"):
+            note(f"{token.text}: {token.kind}, not a version")
+        reader.read(token)
+    clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
+    _share_target(clause.subjects, note)
+    for subject in clause.subjects:
+        if subject.version in clause.excluded:
+            subject.version = None
+    clause.node = _failed_node(tokens, mentions, incidents + restores, denied, note)
+    for name, value in (("intent words", clause.intents), ("incident", clause.incident),
+                        ("asks", clause.asks), ("backup", clause.backup),
+                        ("topic", clause.topic), ("not documented", clause.not_documented)):
+        if value:
+            note(f"{name}: {value}")
+    return clause
+
+
+def _share_target(subjects: list[Subject], note) -> None:
+    """"6.1.4, 6.5.4 and 7.2 - which need a restore to get to 7.5?": a target after a list
+    of versions is where each of them goes."""
+    if len(subjects) > 1 and subjects[-1].target and subjects[-1].version \
+            and not any(s.target for s in subjects[:-1]):
+        for subject in subjects[:-1]:
+            subject.target = subjects[-1].target
+        note(f"{subjects[-1].target}: the target of every version listed before it")
+
+
+class _VersionReader:
+    """Gives each version its role from the grammar words just before it.
+
+    "from X to Y", "to Y from X", "X -> Y", "on X": a label counts when it stands right
+    before the version (a few filler words such as "the latest" may come between); "not X"
+    excludes X; "X and Y" or "X, Y" are two installations; "X Y" is from X to Y.
     """
-    words: list[str] = []
-    found: list[tuple[str, str | None]] = []
-    label = None
-    last_word = None
-    for prefix, number, wildcard, word in _TOKEN.findall(clean):  # "" for a missing group
-        if word:
-            words.append(word)
-            last_word = word
-            if word in _LABEL_WORDS:
-                label = _LABEL_WORDS[word]
-            continue
-        if not number:  # an arrow
-            label = "to"
-            continue
-        if len(found) >= 4 or any(len(p) > MAX_VERSION_DIGITS for p in number.split(".")):
-            label = last_word = None
-            continue
-        if label or prefix or wildcard or "." in number or last_word in _NUMBER_CUES:
-            found.append((number + (".x" if wildcard else ""), label))
-        # else: "3 followers", "2 nodes": a plain count is not a version
-        label = last_word = None
-    from_version = next((v for v, role in found if role == "from"), None)
-    to_version = next((v for v, role in found if role == "to"), None)
-    for version, role in found:
-        if role is not None:
-            continue
-        if from_version is None:
-            from_version = version
-        elif to_version is None and version != from_version:
-            to_version = version
-    return words, from_version, to_version
+
+    def __init__(self, clause: Clause, note) -> None:
+        self.clause, self.note = clause, note
+        self.label: str | None = None
+        self.negate = False
+        self.joined = False
+        self.gap = 0
+        self.since_version = 99
+        self.reference = False
+        self.previous: list[str] = []
+
+    def postfix_target(self) -> None:
+        """"7.4 is the target": the version just given is where to go, not where we are."""
+        last = self.clause.subjects[-1] if self.clause.subjects else None
+        if last is not None and last.version and last.target is None:
+            last.version, last.target = None, last.version
+            self.note(f"{last.target}: target version ('target' after it)")
+
+    def read(self, token: Token) -> None:
+        kind, text = token.kind, token.text
+        self.since_version += 1
+        if kind == "word":
+            if text in ("target", "goal") and self.since_version <= 3 and self.previous \
+                    and self.previous[-1] in _POSTFIX_TARGET:
+                self.postfix_target()
+            self.previous = (self.previous + [text])[-3:]
+            if text in _REFERENCES:
+                self.reference = True
+            if text in _FROM_WORDS and not self.negate:
+                self.label, self.gap, self.reference = "from", 0, False
+            elif text in _TO_WORDS:
+                self.label, self.gap, self.reference = "to", 0, False
+                if text in _ONTO_WORDS and self.previous[-2:-1] and self.previous[-2] in _LOADING:
+                    self.clause.onto = True
+            elif text in _NEGATIONS:
+                self.negate, self.gap = True, 0
+            elif text in _CONJUNCTIONS:
+                self.joined, self.label, self.negate = True, None, False
+            elif text in _FILLERS and self.gap < 3 and token.meaning is None:
+                self.gap += 1
+            elif self.negate and token.meaning and token.meaning[0] == "intent":
+                pass  # "not upgrading to 7.0": the version is still the one said not to be
+            else:
+                self.label, self.negate, self.gap = None, False, 0
+        elif kind == "arrow":
+            self.label, self.gap = "to", 0
+        elif kind == "comma":
+            self.joined, self.label, self.negate = True, None, False
+        elif kind == "version":
+            if self.reference:
+                self.note(f"{text}: a comparison ('{'/'.join(sorted(_REFERENCES))}' before it)")
+            else:
+                self.version(text)
+            self.label, self.negate, self.gap, self.joined = None, False, 0, False
+            self.since_version, self.reference, self.previous = 0, False, []
+        else:  # an IP address, a date, a ticket key...: whatever came before does not carry
+            self.label, self.negate = None, False
+        if kind == "comma":
+            self.reference = False
+
+    def version(self, text: str) -> None:
+        subjects, note = self.clause.subjects, self.note
+        last = subjects[-1] if subjects else None
+        if self.negate:
+            self.clause.excluded.append(text)
+            note(f"{text}: a version said NOT to be the one ('not' before it)")
+        elif self.label == "to":
+            self.clause.labelled = True
+            if last is not None and last.target is None:
+                last.target = text
+            else:
+                subjects.append(Subject(target=text))
+            note(f"{text}: target version ('to' or an arrow before it)")
+        elif self.label == "from" and last is not None and last.version is None:
+            self.clause.labelled = True
+            last.version = text
+            note(f"{text}: current version (a 'from' after the target)")
+        elif self.label == "from" or last is None or self.joined or last.target is not None:
+            self.clause.labelled = self.clause.labelled or self.label == "from"
+            subjects.append(Subject(version=text))
+            why = "'from', 'on' or 'running' before it" if self.label else (
+                "first version given" if last is None else "another installation")
+            note(f"{text}: current version ({why})")
+        elif text != last.version:
+            last.target = text
+            note(f"{text}: target version (a second version right after the current one)")
 
 
-def _node(wordset: set[str], clean: str) -> str | None:
-    nodes = {_NODE_WORDS[w] for w in wordset if w in _NODE_WORDS}
-    if "cluster" in nodes or "all nodes" in clean or len(nodes) > 1:
-        return "cluster"
-    return nodes.pop() if nodes else None
+def _phrase(tokens: list[Token], index: int, attribute: str = "meaning") -> str:
+    """The whole phrase that starts at `index`, for explanations."""
+    words = [tokens[index].text]
+    for token in tokens[index + 1:]:
+        if (getattr(token, attribute) or ("", ""))[0] != "part":
+            break
+        words.append(token.text)
+    return " ".join(words)
 
 
-def _near_miss(clean: str, words: list[str]) -> str | None:
+def _ignore(_: str) -> None:
+    """Stands in for notes.append when nobody asked for an explanation."""
+
+
+def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
+                 anchors: list[int], denied: list[int], note) -> str | None:
+    """The node a restore is about: the one next to "died" or "restore" (and any joined to
+    it by "and"); else the ones named. Not a node said to be fine or not failed ("not the
+    follower", "the cluster isn't down", "the leader is healthy"), nor "backups of all
+    nodes" when another node is next to the failure."""
+    # Distances count a phrase ("every node", "in the cluster") as one word.
+    position = list(itertools.accumulate(
+        (t.meaning or ("",))[0] != "part" for t in tokens))
+
+    def distance(i: int, places: list[int]) -> int:
+        return min((abs(position[i] - position[a]) for a in places
+                    if not _split_by_but(tokens, i, a)), default=99)
+
+    fine: set[int] = set()
+    for place in denied:  # each "isn't down" or "is fine" is said of the nearest node
+        near = sorted(mentions, key=lambda m: (distance(m[0], [place]), m[0] > place))
+        if near and distance(near[0][0], [place]) <= min(_NODE_REACH,
+                                                         distance(near[0][0], anchors)):
+            fine.add(near[0][0])
+    fine |= {i for i, _ in mentions if any(_joined(tokens, i, j) for j in fine)}
+    mentions = [(i, node) for i, node in mentions if i not in fine]
+    if not mentions:
+        return None
+    attached = [(i, node) for i, node in mentions if distance(i, anchors) <= _NODE_REACH]
+    for i, node in mentions:
+        if (i, node) not in attached and any(_joined(tokens, i, j) for j, _ in attached):
+            attached.append((i, node))
+    chosen = {node for _, node in attached or mentions}
+    specific = chosen - {"any"}
+    if not specific:
+        note("node: not said which ('one of the nodes')")
+        return None
+    chosen = specific
+    result = "cluster" if len(chosen) > 1 or "cluster" in chosen else chosen.pop()
+    note(f"node: {result} (named next to the failure or restore)" if attached
+         else f"node: {result} (the nodes named)")
+    return result
+
+
+def _split_by_but(tokens: list[Token], i: int, j: int) -> bool:
+    """"follower-3 is gone but the leader is fine": "but" separates what it says of each."""
+    return any(t.text == "but" for t in tokens[min(i, j):max(i, j)])
+
+
+def _joined(tokens: list[Token], i: int, j: int) -> bool:
+    """Whether two nearby words are joined by "and": "the leader and both followers"."""
+    between = tokens[min(i, j):max(i, j)]
+    return len(between) <= 3 and any(t.text in _CONJUNCTIONS for t in between)
+
+
+def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabulary,
+               explain: bool) -> list[Query]:
+    """Turn sentences into questions: context flows between them, duplicates go, incidents
+    come first, and a sentence that only gives a version nobody used is a question too."""
+    _apply_corrections(clauses)
+    if not _names_pam(clauses):
+        for clause in clauses:  # "is the jira board down?" is not about PAM
+            clause.incident = None
+    _share_context(clauses, explain)
+    queries: list[Query] = []
+    asked_any = False
+    said = set()  # backup advice from a sentence that only said something about backups
+    for clause in clauses:
+        own, implied = _clause_questions(clause)
+        asked_any = asked_any or bool(own)
+        if not clause.asking:
+            said |= {id(q) for q in own if q.intent == "backup"}
+        queries += own or ([] if clause.lent else implied)
+    suggestion = None
+    if not asked_any:
+        # Only versions and no question word: an upgrade, unless a word is a near miss of a
+        # command ("upgarde 6.5.4"), which gets "did you mean", never a guess.
+        suggestion = _near_miss(clean, vocabulary)
+        if suggestion and not any(c.labelled for c in clauses):
+            queries = []  # "upgarde 6.5.4"; but "upgrde from 6.5" is an upgrade all the same
+    if not queries:
+        if suggestion is None and _about_pam(clean, clauses):
+            return [Query(text=text, intent="fact", case="not-documented")]
+        intent = "unknown" if suggestion or clean else "help"
+        return [Query(text=text, intent=intent, suggestion=suggestion)]
+    if len(queries) > 1:
+        # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
+        # Our last backup is a PAM generated one.": the restore answer says which backup to use.
+        restoring = any(q.intent == "restore" for q in queries)
+        queries = [q for q in queries if q.intent != "help"
+                   and not (restoring and id(q) in said)] or queries
+    unique: dict[tuple, Query] = {}
+    for query in queries:
+        key = (query.intent, query.from_version, query.to_version, query.node, query.case,
+               query.excluded)
+        unique.setdefault(key, query)
+    ordered = sorted(unique.values(), key=lambda q: q.intent != "restore")
+    main = ordered[0]
+    if main.intent == "restore" and main.node is None and main.case is None:
+        main = replace(main, suggestion=_near_miss(clean, vocabulary))
+    return [replace(main, text=text)] + ordered[1:]
+
+
+def _apply_corrections(clauses: list[Clause]) -> None:
+    """"correction: we're on 6.5.4": versions before the correction are withdrawn."""
+    for index, clause in enumerate(clauses):
+        if clause.corrected and not clause.has_versions and index + 1 < len(clauses):
+            clauses[index + 1].corrected = True  # "correction: we're on 6.5.4"
+        if clause.corrected and clause.has_versions:
+            # "upgrade 6.5.4 to 7.2... sorry, we're on 6.5.5": the target still stands.
+            targets = {s.target for c in clauses[:index] for s in c.subjects if s.target}
+            if len(targets) == 1 and not any(s.target for s in clause.subjects):
+                for subject in clause.subjects:
+                    subject.target = next(iter(targets))
+            for earlier in clauses[:index]:
+                earlier.subjects, earlier.excluded = [], []
+
+
+def _share_context(clauses: list[Clause], explain: bool) -> None:
+    """A sentence missing a version or the node takes them from the nearest sentence that
+    gave them: "we're on 6.5.4. how do we upgrade?", "leader died. we're on 7.2"."""
+    for index, clause in enumerate(clauses):
+        lender = next((c for c in reversed(clauses[:index])
+                       if c.versions and not c.not_documented), None)
+        if lender is None and index + 1 < len(clauses) and _only_versions(clauses[index + 1]) \
+                and not _only_versions(clause):
+            lender = clauses[index + 1]
+        needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
+                          or "required" in clause.asks or clause.subjects) \
+            and not (clause.topic or clause.not_documented)
+        if lender is not None and not clause.versions and needs_versions:
+            targets = [s.target for s in clause.subjects]
+            clause.subjects = [Subject(s.version, s.target) for s in lender.subjects]
+            if len(targets) == 1 and targets[0] and len(clause.subjects) == 1:
+                clause.subjects[0].target = targets[0]
+            clause.excluded = clause.excluded or list(lender.excluded)
+            lender.lent = True
+            if explain:
+                clause.notes.append(f"versions: {', '.join(lender.versions)}, from another "
+                                    "sentence")
+        needs_node = clause.incident or "restore" in clause.intents
+        node_lender = next((c for c in reversed(clauses[:index]) if c.node), None)
+        if clause.node is None and needs_node and node_lender is not None:
+            clause.node = node_lender.node
+            if explain:
+                clause.notes.append(f"node: {clause.node}, from an earlier sentence")
+
+
+def _only_versions(clause: Clause) -> bool:
+    """A sentence that gives versions and asks nothing: "we're on 6.5.4" (but not "also,
+    6.5.4?", which starts a question of its own)."""
+    fresh = bool(clause.tokens) and clause.tokens[0].text in _NEW_QUESTION
+    return bool(clause.versions) and not _asks(clause) and not fresh
+
+
+def _asks(clause: Clause) -> bool:
+    return bool(clause.intents or clause.incident or clause.topic or clause.not_documented
+                or clause.asks)
+
+
+def _about_pam(clean: str, clauses: list[Clause]) -> bool:
+    """A question about PAM Server that nothing documented answers."""
+    asking = "?" in clean or any(t.text in _QUESTION_WORDS for c in clauses
+                                 for t in c.tokens[:3])
+    return asking and _names_pam(clauses)
+
+
+def _names_pam(clauses: list[Clause]) -> bool:
+    """Whether the message names anything of PAM Server's: a node, an upgrade, a backup,
+    "pam", "appliance"... ("down" alone could be any system)."""
+    return any(t.meaning and t.meaning[0] not in ("incident", "ask", "healthy", "part")
+               for c in clauses for t in c.tokens)
+
+
+def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
+    """(the questions this sentence asks, the upgrade it implies when it asks none)."""
+    words = [t.text for t in clause.tokens]
+    sentence = " ".join(words[1:] if words and words[0] in _NEW_QUESTION else words)
+    intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
+    versions = clause.versions
+
+    def query(intent: str, version: str | None = None, target: str | None = None,
+              **slots) -> Query:
+        return Query(text=sentence, intent=intent, from_version=version, to_version=target,
+                     excluded=excluded if intent in ("upgrade", "restore") else (), **slots)
+
+    def upgrades(intent: str = "upgrade") -> list[Query]:
+        return [query(intent, s.version, s.target) for s in subjects] or [query(intent)]
+
+    def restore() -> Query:
+        # "if we restore the PAM backup file, what happens to the followers?" (the engine
+        # answers from the table first when versions say where from and to)
+        pam_backup = clause.backup == "pam-backup" and not clause.incident
+        # "a 6.1.2 backup and a new 7.2 server": in a restore, the second version is the target.
+        target = None
+        if not clause.incident:  # an outage is answered by node; an upgrade beside it, apart
+            target = next((s.target for s in subjects if s.target), None)
+            if target is None and len(versions) == 2:
+                target = versions[1]
+        return query("restore", versions[0] if versions else None, target,
+                     node=None if pam_backup else clause.node,
+                     case="pam-backup" if pam_backup else None)
+
+    if clause.not_documented and not clause.incident:
+        return [query("fact", case="not-documented")], []
+    fact = [query("fact", case=clause.topic)] if clause.topic else []
+    moves = any(s.version and s.target and s.target != s.version for s in subjects)
+    table = "upgrade" in intents or moves or (
+        "required" in clause.asks and versions and clause.node is None)
+    own: list[Query] = []
+    if clause.incident:
+        # The restore answer covers what a topic named beside an outage asks about.
+        own.append(restore())
+        if versions and (moves or "upgrade" in intents):
+            own += [q for q in upgrades() if q.from_version]
+        return own, []
+    if table and versions:
+        restoring = "upgrade" not in intents and ("restore" in intents or clause.onto)
+        own = upgrades("restore" if restoring else "upgrade")
+        return (fact + own if clause.topic_at < clause.asked_at else own + fact), []
+    if fact:
+        return fact, []
+    if table:
+        own = upgrades()
+    elif "restore" in intents:
+        own = [restore()]
+    elif "backup" in intents:
+        own = [query("backup")]
+    elif "help" in intents and not versions:
+        own = [query("help")]
+    return own, upgrades() if clause.has_versions and not own else []
+
+
+def _near_miss(clean: str, vocabulary: Vocabulary) -> str | None:
     """`clean` with its first near-miss command word corrected ("upgarde" -> "upgrade")."""
-    for word in words[:_TYPO_SCAN_WORDS]:
-        if len(word) < 4 or word in _KNOWN_WORDS:
+    words = re.findall(r"[a-z]+(?:'[a-z]+)*", clean)[:_TYPO_SCAN_WORDS]
+    for word in words:
+        if len(word) < 4 or word in vocabulary.known or word in _GRAMMAR_WORDS:
             continue
         match = _closest_command(word)
-        if match:
-            return re.sub(rf"\b{re.escape(word)}\b", match, clean, count=1)
+        if match and match != word:
+            return re.sub(rf"\b{re.escape(word)}\b", match, " ".join(clean.split()), count=1)
     return None
 
 

@@ -20,6 +20,10 @@ def render_text(answer: Answer, support_contact: str = "Osirium Support") -> str
     if answer.warnings:
         lines.append("Warnings:")
         lines += [f"  - {warning}" for warning in answer.warnings]
+    if answer.choices:
+        lines.append("Reply with a number, or ask again:")
+        lines += [f"  {n}. {choice.label}  ({choice.question})"
+                  for n, choice in enumerate(answer.choices, 1)]
     if answer.support_checklist:
         lines.append(f"Have this ready for {support_contact}:")
         lines += [f"  - {item}" for item in answer.support_checklist]

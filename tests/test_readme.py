@@ -56,6 +56,13 @@ def test_the_example_answer_is_what_pambot_prints(run_pambot):
     assert result.stdout.strip() == shown.group(1).strip()
 
 
+def test_the_explain_example_is_what_pambot_prints(pambot_cli):
+    shown = re.search(r'pambot ask --explain "(.*?)"\n```\n\n```text\n(.*?)```', README, re.S)
+    assert shown, "the README's --explain example and its output block"
+    result = pambot_cli("ask", "--explain", shown.group(1))
+    assert result.stdout.startswith(shown.group(2))
+
+
 @pytest.mark.parametrize("command", shell_commands())
 def test_every_readme_command_is_a_real_command(command):
     words = shlex.split(command)[1:]

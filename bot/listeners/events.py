@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks import answer_blocks, answer_text
 from bot.listeners import Services, ask, log_query, question_text
+from bot.logs import log_context
 
 if TYPE_CHECKING:
     from slack_bolt import App, BoltContext
@@ -64,7 +65,8 @@ def reply(services: Services, client: WebClient, body: Mapping[str, Any],
     event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
     if event_id and not services.claims.claim_event(event_id):
         log.info("event %s was already answered (or is being answered); not answering again",
-                 event_id)
+                 event_id, extra=log_context(event_id=event_id, team=body.get("team_id"),
+                                         channel=event.get("channel")))
         return
     answered = False
     try:

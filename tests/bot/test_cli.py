@@ -54,6 +54,26 @@ def test_ask_prints_readable_text(pambot_cli):
     assert "Steps:\n  1. With a VM level backup of the leader" in result.stdout
 
 
+def test_ask_explain_shows_the_tokens_the_slots_and_why(pambot_cli):
+    result = pambot_cli("ask", "--explain", "not 6.5.4 but 6.1.4 on 10.0.0.5 (INC-1234)")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "6.5.4: a version said NOT to be the one" in out
+    assert "10.0.0.5: ip, not a version" in out
+    assert "[inc-1234|ticket]" in out
+    assert "question 1: intent=upgrade, from=6.1.4, not=6.5.4" in out
+    assert "answer 1: rule upgrade-6.1.4-or-lower (support)" in out
+    assert "Contact Osirium Support" in out  # the answer itself follows
+
+
+def test_ask_explain_in_json_adds_the_reading(pambot_cli):
+    result = pambot_cli("ask", "--json", "--explain", "leader died. also 6.5.4 -> 7?")
+    data = json.loads(result.stdout)
+    assert data["rule"] == "restore-leader"
+    assert [a["rule"] for a in data["also"]] == ["upgrade-6.5.4"]
+    assert "answer 2: rule upgrade-6.5.4" in data["explain"]
+
+
 def test_ask_answers_every_stdin_line_in_order_blank_lines_included(pambot_cli):
     lines = ["upgrade 6.5.4", "", "restore follower", "upgarde 7.1", "upgrade 8.0"]
     result = pambot_cli("ask", "--json", input="\n".join(lines) + "\n")
@@ -208,3 +228,25 @@ def test_piped_lines_that_are_not_utf8_are_answered_and_logged(pambot_cli, tmp_p
         "upgrade \ufffd 6.5.4", "restore leader"]
     with sqlite3.connect(tmp_path / "pambot.db") as db:
         assert db.execute("select count(*) from queries").fetchone() == (2,)
+
+
+def test_a_bad_log_setting_is_named(pambot_cli):
+    result = pambot_cli("ask", "help", env={"PAMBOT_LOG_FORMAT": "xml"})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "pambot: PAMBOT_LOG_FORMAT must be text or json, not 'xml'."
+    result = pambot_cli("ask", "help", env={"PAMBOT_LOG_LEVEL": "loud"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("pambot: PAMBOT_LOG_LEVEL must be one of DEBUG, INFO")
+
+
+@pytest.mark.slow
+def test_command_line_tools_log_json_at_the_level_asked_without_the_question(run_pambot):
+    result = run_pambot("ask", "upgrade 6.5.4 tapir-canary-5",
+                        env={"PAMBOT_LOG_FORMAT": "json", "PAMBOT_LOG_LEVEL": "INFO"})
+    assert result.returncode == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    # A new query log file says so at INFO; the question itself is only in the answer.
+    assert any(line["logger"] == "pambot.querylog" for line in lines)
+    assert all(line.keys() >= {"time", "level", "logger", "message"} for line in lines)
+    assert "tapir-canary-5" not in result.stderr
+    assert run_pambot("ask", "upgrade 6.5.4").stderr == ""

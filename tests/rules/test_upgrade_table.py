@@ -104,14 +104,45 @@ def test_a_target_that_is_not_newer_gets_support(text):
     assert result.contact_support
 
 
-@pytest.mark.parametrize("text", ["upgrade", "upgrade to 7.1", "upgrade 6", "upgrade 6.x",
-                                  "how do I upgrade?"])
-def test_an_upgrade_without_an_exact_version_asks_for_it(text):
+@pytest.mark.parametrize("text", ["upgrade", "upgrade to 7.1", "how do I upgrade?"])
+def test_an_upgrade_without_a_version_asks_for_it_with_the_documented_rows(text):
     result = answer(text)
-    assert result.intent == "upgrade"
-    assert result.rule == "upgrade-no-version"
-    assert result.outcome == "help"
+    assert (result.intent, result.rule, result.outcome) == ("upgrade", "upgrade-no-version",
+                                                            "clarify")
     assert result.contact_support is False
+    assert [c.label for c in result.choices] == ["7.0", "6.5.4", "6.1.4 or lower",
+                                                 "earlier than 5.2.x"]
+    target = " to 7.1" if "7.1" in text else ""
+    assert result.choices[1].question == f"upgrade 6.5.4{target}"
+
+
+@pytest.mark.parametrize(("text", "labels"), [
+    ("upgrade 6.5", ["6.5.4", "another 6.5.x"]),
+    ("upgrade 6.5.x", ["6.5.4", "another 6.5.x"]),
+    ("upgrade 6", ["6.1.4 or lower", "6.5.4", "another 6.x"]),
+    ("upgrade 6.x", ["6.1.4 or lower", "6.5.4", "another 6.x"]),
+])
+def test_a_version_that_spans_several_rows_asks_which_release(text, labels):
+    result = answer(text)
+    assert (result.rule, result.outcome) == ("upgrade-which-release", "clarify")
+    assert [c.label for c in result.choices] == labels
+    assert "does not cover" not in result.text
+
+
+def test_each_which_release_choice_answers_its_row():
+    choices = answer("upgrade 6.5 to 7.2").choices
+    row, other = (answer(c.question) for c in choices)
+    assert (row.rule, row.to_version) == ("upgrade-6.5.4", "7.2")
+    assert other.contact_support and other.from_version == "6.5.x"
+    assert "does not cover upgrading from 6.5.x" in other.reason
+
+
+def test_a_restore_asks_which_node_with_a_choice_per_node():
+    result = answer("restore")
+    assert (result.rule, result.outcome) == ("restore-which-node", "clarify")
+    assert [(c.label, answer(c.question).rule) for c in result.choices] == [
+        ("leader", "restore-leader"), ("follower", "restore-follower"),
+        ("whole cluster", "restore-cluster")]
 
 
 @pytest.mark.parametrize("text", ["upgrade 7", "upgrade 7.x"])
@@ -119,7 +150,7 @@ def test_a_major_version_that_spans_one_row_is_answered(text):
     assert answer(text).rule == ROW_7
 
 
-def test_a_huge_version_is_not_covered_rather_than_an_error():
+def test_a_huge_number_is_not_taken_for_a_version():
     result = answer("upgrade 99999999999999999999.1")
-    assert result.rule == "upgrade-8.0-or-later-not-in-table"
-    assert result.from_version == "99999999999999999999.1"
+    assert result.rule == "upgrade-no-version"
+    assert result.from_version is None

@@ -202,3 +202,29 @@ def test_logged_text_cannot_break_out_of_the_stats_code_block():
     text = block["text"]["text"]
     assert text.startswith("```") and text.endswith("```") and text.count("`") == 6
     assert "&lt;!here&gt;" in text
+
+
+def all_text(blocks):
+    texts = []
+    for block in blocks:
+        if block["type"] == "section":
+            texts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            texts += [element["text"] for element in block["elements"]]
+    return "\n".join(texts)
+
+
+def test_every_question_of_a_message_is_shown_incident_first():
+    blocks = answer_blocks(answer("we're upgrading 6.5.4 tonight. also the follower died"),
+                           query_id="q1", shareable=True)
+    text = all_text(blocks)
+    assert text.index("Restore the follower") < text.index("Backup and restore required")
+    assert "Also, for: we're upgrading 6.5.4 tonight" in text
+    assert "Rule `upgrade-6.5.4`" in text and "Rule `restore-follower`" in text
+    assert len(blocks) <= 50
+
+
+def test_a_clarifying_answer_lists_its_choices_with_the_questions_they_stand_for():
+    text = all_text(answer_blocks(answer("upgrade 6.5"), query_id="q1"))
+    assert "6.5.4: upgrade 6.5.4" in text
+    assert "another 6.5.x: upgrade 6.5.x not 6.5.4" in text

@@ -1,0 +1,177 @@
+"""The vocabulary: which words and phrases mean which intent, incident, node, question kind
+and topic. Rule data (rules/data/vocabulary.yaml), so an organisation adds its own jargon
+without touching code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rules.parse import Token
+
+# The sections of the vocabulary: name -> (the slot it fills, the values it may have or
+# None for one flat list). Topics are free names: each needs a `fact` rule with that case.
+SECTIONS = {
+    "intents": ("intent", ("upgrade", "restore", "backup", "help")),
+    "incidents": ("incident", None),
+    "nodes": ("node", ("leader", "follower", "cluster", "any")),
+    "healthy": ("healthy", None),
+    "asks": ("ask", ("required", "followers")),
+    "backups": ("backup", ("pam-backup",)),
+    "topics": ("topic", ()),
+    "not_documented": ("not_documented", None),
+    "domain": ("domain", None),
+}
+# Topics and "not documented" are what a question is about; they may overlap the others
+# ("upgrade the cluster" is an upgrade and a cluster-upgrade question).
+QUESTION_SLOTS = frozenset({"topic", "not_documented"})
+_WORD = r"(?:[a-z]+(?:'[a-z]+)*|[0-9]+)"
+# Words separated by single spaces; in topics, "A ... B" is A followed by B within a few words.
+_PHRASE = re.compile(rf"{_WORD}(?: {_WORD})*(?: \.\.\. {_WORD}(?: {_WORD})*)?")
+# How many words may stand in a phrase's "...".
+GAP = 5
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """Phrases (tuples of words) and their meaning, (slot, value)."""
+
+    phrases: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    questions: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    # Topic phrases with a gap: (words before "...", words after it, meaning).
+    gapped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, str]], ...] = ()
+    topics: tuple[str, ...] = ()
+    longest: int = 1
+    # Every word of every phrase: never taken for a typo of a command word.
+    known: frozenset[str] = frozenset()
+
+    @functools.cached_property
+    def starts(self) -> frozenset[str]:
+        """The first words of phrases: only there can a phrase begin."""
+        return frozenset(key[0] for key in (*self.phrases, *self.questions))
+
+    @functools.cached_property
+    def node_words(self) -> frozenset[str]:
+        """One-word names of nodes: "follower-2" is a follower's host name, not a ticket key."""
+        return frozenset(key[0] for key, (slot, _) in self.phrases.items()
+                         if slot == "node" and len(key) == 1)
+
+    @functools.cached_property
+    def gap_starts(self) -> frozenset[str]:
+        return frozenset(before[0] for before, _, _ in self.gapped)
+
+    def mark(self, tokens: list[Token]) -> list[Token]:
+        """Put each phrase's meaning on its first word (the rest marked as part of it),
+        longest phrase first; topics are marked alongside, in `question`."""
+        texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
+        for table, attribute in ((self.phrases, "meaning"), (self.questions, "question")):
+            index = 0
+            while index < len(tokens):
+                found = self._longest(table, texts, index) if texts[index] in self.starts \
+                    else None
+                if found is None:
+                    index += 1
+                    continue
+                length, meaning = found
+                setattr(tokens[index], attribute, meaning)
+                for token in tokens[index + 1:index + length]:
+                    setattr(token, attribute, ("part", ""))
+                index += length
+        for index, token in enumerate(tokens):
+            if token.question is None and texts[index] in self.gap_starts:
+                token.question = self._gapped(texts, index)
+        return tokens
+
+    def _gapped(self, texts: list[str | None], start: int) -> tuple[str, str] | None:
+        for before, after, meaning in self.gapped:
+            if tuple(texts[start:start + len(before)]) != before:
+                continue
+            rest = texts[start + len(before):start + len(before) + GAP + len(after)]
+            if any(tuple(rest[i:i + len(after)]) == after for i in range(len(rest))):
+                return meaning
+        return None
+
+    def _longest(self, table, texts: list[str | None], start: int):
+        """(length, meaning) of the longest phrase of `table` at `start`, or None."""
+        words = texts[start:start + self.longest]
+        if None in words:
+            words = words[:words.index(None)]
+        for length in range(len(words), 0, -1):
+            meaning = table.get(tuple(words[:length]))
+            if meaning is not None:
+                return length, meaning
+        return None
+
+
+def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, str]]]:
+    """The vocabulary from a file's `vocabulary:` mapping, and every problem as (line, text)."""
+    problems: list[tuple[int | None, str]] = []
+    phrases: dict[tuple[str, ...], tuple[str, str]] = {}
+    questions: dict[tuple[str, ...], tuple[str, str]] = {}
+    gapped: list = []
+    where: dict[tuple[str, ...], str] = {}
+    topics: list[str] = []
+    line = getattr(data, "line", None)
+    if not isinstance(data, dict):
+        return Vocabulary(), [(line, "'vocabulary' must be a mapping of sections")]
+    for section, value in data.items():
+        if section not in SECTIONS:
+            problems.append((line, f"unknown vocabulary section {section!r} "
+                             f"(allowed: {', '.join(SECTIONS)})"))
+            continue
+        slot, allowed = SECTIONS[section]
+        for meaning, words, at in _entries(section, value, allowed, problems, line):
+            if slot == "topic":
+                topics.append(meaning)
+            table = questions if slot in QUESTION_SLOTS else phrases
+            for phrase in words:
+                if not isinstance(phrase, str) or not _PHRASE.fullmatch(phrase):
+                    problems.append((at, f"vocabulary {section}: {phrase!r} must be lower-case "
+                                     "words separated by single spaces"))
+                    continue
+                key = tuple(phrase.split(" "))
+                if "..." in key and slot not in QUESTION_SLOTS:
+                    problems.append((at, f"vocabulary {section}: {phrase!r}: '...' is for "
+                                     "topics and not_documented only"))
+                    continue
+                name = f"{section}.{meaning}" if meaning else section
+                if key in where:
+                    problems.append((at, f"vocabulary: {phrase!r} is claimed by {where[key]} "
+                                     f"and {name}; a phrase may have one meaning only"))
+                    continue
+                where[key] = name
+                if "..." in key:
+                    gap = key.index("...")
+                    gapped.append((key[:gap], key[gap + 1:], (slot, meaning)))
+                else:
+                    table[key] = (slot, meaning)
+    longest = max((len(k) for k in (*phrases, *questions)), default=1)
+    known = frozenset(word for key in (*phrases, *questions) for word in key if word != "...")
+    return Vocabulary(phrases, questions, tuple(gapped), tuple(topics), longest, known), problems
+
+
+def _entries(section, value, allowed, problems, line) -> Iterator[tuple[str, list, int | None]]:
+    """(meaning, phrases, line) for each list in a section, reporting shapes that are wrong."""
+    at = getattr(value, "line", line)
+    if allowed is None:
+        if isinstance(value, list):
+            yield "", value, at
+        else:
+            problems.append((at, f"vocabulary {section} must be a list of phrases"))
+        return
+    if not isinstance(value, dict):
+        problems.append((at, f"vocabulary {section} must be a mapping of names to phrases"))
+        return
+    for meaning, words in value.items():
+        if allowed and meaning not in allowed:
+            problems.append((at, f"unknown vocabulary {section} name {meaning!r} "
+                             f"(allowed: {', '.join(allowed)})"))
+        elif not isinstance(words, list) or not words:
+            problems.append((at, f"vocabulary {section}.{meaning} must be a list of phrases"))
+        else:
+            yield str(meaning), words, at
