@@ -25,11 +25,12 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from bot.querylog.schema import close_quietly, connect, file_id, now_iso, utc_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 logger = logging.getLogger("pambot.querylog")
 

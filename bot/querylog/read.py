@@ -8,8 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from bot.querylog.schema import (
     APPLICATION_ID,
@@ -22,6 +21,9 @@ from bot.querylog.schema import (
     prune_queries,
     write_transaction,
 )
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 class NoLog(Exception):
@@ -47,6 +49,8 @@ def open_existing(path: str | os.PathLike, *, write: bool = False) -> Database:
         if not write:
             db.close()
     if not write:
+        from sqlite_utils import Database
+
         uri = path.resolve().as_uri() + "?mode=ro"
         db = Database(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S))
     try:

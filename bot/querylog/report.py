@@ -12,8 +12,6 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from tabulate import tabulate
-
 from bot.querylog.read import NoLog, Summary, open_existing, summarize
 from bot.querylog.schema import UNANSWERED_OUTCOMES, utc_iso
 
@@ -151,6 +149,8 @@ def _one_line(text: str) -> str:
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]],
            right: Sequence[int] | None = None) -> str:
     """An aligned plain-text table; `right` (default: all but the first) are right-aligned."""
+    from tabulate import tabulate  # only `log stats` draws tables
+
     right = range(1, len(headers)) if right is None else right
     return tabulate([[printable(str(cell)) for cell in row] for row in rows], headers=headers,
                     tablefmt="plain", disable_numparse=True,

@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 logger = logging.getLogger("pambot.querylog")
 
@@ -221,6 +223,10 @@ def migrate(db: Database) -> int:
 
 def connect(path: str | os.PathLike, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Database:
     """Open (creating if needed) the log at `path` in WAL mode with its schema up to date."""
+    # Imported here, not at the top: it is a fifth of `pambot ask`'s start-up (bench_ask.py),
+    # and the writer thread is the first to need it.
+    from sqlite_utils import Database
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
