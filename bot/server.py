@@ -12,9 +12,9 @@ when it stops, so a SIGTERM flushes queued rows. gunicorn reads its own GUNICORN
 (e.g. "--workers 4 --threads 16") and gunicorn.conf.py over pambot's defaults.
 
 pambot's own part is small: the body limit, /healthz, the early 401 for a request without a
-valid signature, and the body parser (defect: Bolt's own reads any form whose text contains
-the word "payload" as an interactivity payload). Bolt does the rest, including Slack's
-`ssl_check` and `url_verification`.
+valid signature, and the body parser (Bolt's own reads any form whose text merely contains
+the word "payload" as an interactivity payload, and answers it 404). Bolt does the rest,
+including Slack's `ssl_check` and `url_verification`.
 """
 
 from __future__ import annotations

@@ -98,7 +98,6 @@ class QueryLog:
         self._drops_lock = threading.Lock()
         # Cuts a retry's backoff short: `flush` and `close` want the rows now.
         self._wake = threading.Event()
-        self._ready = threading.Event()  # the writer has first tried to open the file
         self._claims = EventClaims(self.path, lease=claim_lease)
         self._warned_sources: set[str] = set()
         self._thread = threading.Thread(target=self._run, name=f"pambot-querylog:{self.path}",
@@ -267,7 +266,6 @@ class QueryLog:
                 close_quietly(db, self.path)
                 db = None
                 self._healthy = False
-                self._ready.set()
                 if not outage:
                     outage = True
                     logger.warning(
@@ -287,7 +285,6 @@ class QueryLog:
                 outage = False
                 logger.info("query log %s is writable again", self.path)
             self._healthy = True
-            self._ready.set()
             backoff = 0.0
             for item in batch:
                 if isinstance(item, threading.Event):
