@@ -13,7 +13,9 @@ memory (dropping the oldest beyond that) and retries with backoff.
 
 This package owns the database, and nothing else in pambot writes SQL:
 `schema` (the file, its migrations), `writer` (QueryLog), `claims` (Slack event dedupe) and
-`read` (what `pambot log` and `/pam stats` show).
+`read` (what `pambot log` and `/pam stats` show). The conversation state that Slack threads
+share between workers lives in the same file, in tables of its own: `state` (the tables),
+`threads` (what each thread has established) and `runbooks` (checklists and their ticks).
 """
 
 from bot.querylog.claims import CLAIM_TTL
@@ -25,6 +27,7 @@ from bot.querylog.read import (
     prune,
     summarize,
 )
+from bot.querylog.runbooks import Runbook, Runbooks, list_runbooks
 from bot.querylog.schema import (
     SCHEMA_VERSION,
     UNANSWERED_OUTCOMES,
@@ -34,6 +37,8 @@ from bot.querylog.schema import (
     utc_iso,
     write_transaction,
 )
+from bot.querylog.state import StateStore, StateUnavailable
+from bot.querylog.threads import Thread, Threads
 from bot.querylog.writer import SOURCES, QueryLog, install_signal_flush, new_id
 
 __all__ = [
@@ -43,10 +48,17 @@ __all__ = [
     "UNANSWERED_OUTCOMES",
     "NoLog",
     "QueryLog",
+    "Runbook",
+    "Runbooks",
+    "StateStore",
+    "StateUnavailable",
     "Summary",
+    "Thread",
+    "Threads",
     "connect",
     "export_rows",
     "install_signal_flush",
+    "list_runbooks",
     "migrate",
     "new_id",
     "open_existing",
