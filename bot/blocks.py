@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rules import Answer
+from rules import Answer, RuleSet
 
 # Slack's limits (Block Kit reference): text in a section, blocks in a message,
 # elements in a context block, button label and value lengths, a header's text,
@@ -224,6 +224,16 @@ def code_blocks(text: str) -> list[dict]:
     return [section(fence + fit(text, SECTION_TEXT_LIMIT - 2 * len(fence), note="\n…") + fence)]
 
 
+def paths_blocks(ruleset: RuleSet) -> list[dict]:
+    """The upgrade paths diagram (`rules.paths`), generated from `ruleset`, in a code block."""
+    from rules.paths import render_paths
+
+    diagram = render_paths(ruleset).partition("\n\n")[2]  # the title is the header here
+    return [header("Upgrade paths: where each version leads"), *code_blocks(diagram),
+            context([fit(f"Generated from the rule data ({ruleset.origin}), the same rules "
+                         "every answer comes from.", CONTEXT_TEXT_LIMIT)])]
+
+
 def button_value(question: str, *, item: int = 0, parent: str | None = None) -> str | None:
     """The value of one of our buttons, or None if it would be longer than Slack allows."""
     data: dict = {"v": BUTTON_VALUE_VERSION, "q": question}
@@ -369,19 +379,30 @@ def _list_sections(title: str | None, lines: Sequence[str]) -> list[dict]:
 
 
 def _source_line(answer: Answer) -> str:
-    source = fit(answer.source or "pambot rules", CONTEXT_TEXT_LIMIT - 40)
-    url = answer.source_url or ""
-    if _SAFE_URL.fullmatch(url) and len(url) <= CONTEXT_TEXT_LIMIT:
-        source = f"<{escape(url)}|{source}>"
+    source = source_link(answer.source or "pambot rules", answer.source_url,
+                         CONTEXT_TEXT_LIMIT - 40)
     return f"Rule `{fit(answer.rule or 'none', 100)}` · Source: {source}"
+
+
+def source_link(title: str, url: str | None, limit: int) -> str:
+    """A source's title (escaped, cut to `limit`), linked to its page when it has a safe URL."""
+    text = fit(title, limit)
+    if url and _SAFE_URL.fullmatch(url) and len(url) <= CONTEXT_TEXT_LIMIT:
+        return f"<{escape(url)}|{text}>"
+    return text
+
+
+def mention(user_id: str | None) -> str | None:
+    """`<@U123>` for a real Slack user ID, None for anything else."""
+    return f"<@{user_id}>" if user_id and _USER_ID.fullmatch(user_id) else None
 
 
 def _source_context(answer: Answer, shared_by: str | None) -> dict:
     texts = [_source_line(answer)]
     if answer.query.strip():
         texts.append(f"Question: {fit(' '.join(answer.query.split()), QUESTION_ECHO_LIMIT)}")
-    if shared_by and _USER_ID.fullmatch(shared_by):
-        texts.append(f"Shared by <@{shared_by}>")
+    if mention(shared_by):
+        texts.append(f"Shared by {mention(shared_by)}")
     return context(texts)
 
 
@@ -391,8 +412,8 @@ def _lead(answer: Answer, typed: str | None, picked_by: str | None) -> str | Non
         return None
     said = fit(" ".join(typed.split()), 100)
     question = fit(" ".join(answer.query.split()), QUESTION_ECHO_LIMIT)
-    if picked_by and _USER_ID.fullmatch(picked_by):
-        return f"<@{picked_by}> picked “{said}”: *{question}*"
+    if mention(picked_by):
+        return f"{mention(picked_by)} picked “{said}”: *{question}*"
     return f"Read “{said}” in this conversation as: *{question}*"
 
 

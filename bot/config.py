@@ -15,6 +15,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DB = "pambot.db"
 DEFAULT_RETENTION_DAYS = 90
+DEFAULT_THREAD_HOURS = 24
 
 
 class ConfigError(Exception):
@@ -32,6 +33,8 @@ class Config:
     rules_path: str | None = None
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     admins: frozenset[str] = field(default_factory=frozenset)
+    # How long pambot remembers a thread it answered in (its versions, node, open question).
+    thread_hours: int = DEFAULT_THREAD_HOURS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -70,6 +73,7 @@ class Config:
                 env, "PAMBOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1, 36500
             ),
             admins=frozenset(re.split(r"[\s,]+", text("PAMBOT_ADMINS") or "")) - {""},
+            thread_hours=_int(env, "PAMBOT_THREAD_HOURS", DEFAULT_THREAD_HOURS, 1, 24 * 90),
         )
 
     def require(self, *names: str) -> None:

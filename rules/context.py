@@ -63,7 +63,9 @@ class Context:
         """The context once `result` (the main answer of a message) has been given."""
         if result.intent in CARRIED:
             known = Context(result.intent, result.from_version, result.to_version, result.node)
-        else:  # a backup, fact or help answer leaves the thread's upgrade or restore as it was
+        elif result.intent in ("unknown", "help"):
+            return self  # what pambot could not read leaves its open question open
+        else:  # a backup or fact answer leaves the thread's upgrade or restore as it was
             known = replace(self, asking=None, choices=())
         if result.outcome == "clarify" and result.choices:
             return replace(known, asking=result.rule, choices=result.choices)

@@ -21,10 +21,12 @@ share between workers lives in the same file, in tables of its own: `state` (the
 from bot.querylog.claims import CLAIM_TTL
 from bot.querylog.read import (
     NoLog,
+    PastQuestion,
     Summary,
     export_rows,
     open_existing,
     prune,
+    recent_questions,
     summarize,
 )
 from bot.querylog.runbooks import Runbook, Runbooks, list_runbooks
@@ -47,6 +49,7 @@ __all__ = [
     "SOURCES",
     "UNANSWERED_OUTCOMES",
     "NoLog",
+    "PastQuestion",
     "QueryLog",
     "Runbook",
     "Runbooks",
@@ -63,6 +66,7 @@ __all__ = [
     "new_id",
     "open_existing",
     "prune",
+    "recent_questions",
     "schema_version",
     "summarize",
     "utc_iso",

@@ -129,12 +129,14 @@ class Runbooks:
             db.execute("DELETE FROM runbook_ticks WHERE runbook_id = ?", [runbook_id])
             db.execute("DELETE FROM runbooks WHERE id = ?", [runbook_id])
 
-    def tick(self, runbook_id: str, step: int, *, user: str | None, ticked: bool) -> Runbook | None:
+    def tick(self, runbook_id: str, step: int, *, user: str | None, ticked: bool,
+             channel: str | None = None) -> Runbook | None:
         """Record a tick (or untick) of `step` (from 1); the checklist after it, or None if
-        there is no such checklist or step."""
+        there is no such checklist or step (or it is not in `channel`, where given)."""
         with self.store.writing() as db:
             book = _load(db, runbook_id)
-            if book is None or not 1 <= step <= len(book.steps):
+            if book is None or not 1 <= step <= len(book.steps) \
+                    or (channel is not None and channel != book.channel):
                 return None
             db.execute(
                 "INSERT INTO runbook_ticks (runbook_id, ts, channel, thread_ts, step, user, "

@@ -121,6 +121,13 @@ def test_a_message_that_adds_nothing_is_read_as_typed():
     assert read("leader", Context()).how == "typed"
 
 
+def test_a_message_pambot_could_not_read_leaves_its_question_open():
+    context = after("restore", "hmm, let me check")
+    assert context.asking == "restore-which-node"
+    assert read("leader", context, only_answers=True).question == "restore leader"
+    assert after("restore", "backup").asking is None
+
+
 def test_a_new_clarifying_answer_opens_a_new_question():
     context = after("upgrade 6.5")
     assert context.asking == "upgrade-which-release"
