@@ -338,3 +338,45 @@ def test_a_clarifying_answer_offers_its_choices_with_the_questions_they_stand_fo
     choices = {e["text"]["text"]: parse_button_value(e["value"]).question
                for b in blocks if b.get("block_id") == "pam_choices_0" for e in b["elements"]}
     assert choices == {"6.5.4": "upgrade 6.5.4", "another 6.5.x": "upgrade 6.5.x not 6.5.4"}
+
+
+def test_a_checklist_message_stays_within_limits_however_long_its_steps():
+    from bot.checklist import checklist_blocks, parse_tick
+    from bot.querylog import Runbook
+    from bot.querylog.runbooks import Tick
+
+    steps = tuple(f"step {n} <!here> " + "x" * 4000 for n in range(40))
+    book = Runbook(id="r" * 32, started="2026-11-25T10:04:00.000Z", channel="C1",
+                   thread_ts="1.1", answer_ts="1.2", item=0, question="<!channel> " * 100,
+                   steps=steps, title="t" * 400, source="<@U0VICTIM>" * 50,
+                   source_url="https://x.example/a", started_by="<!everyone>",
+                   ticks={1: Tick(1, "U0PICKER", "2026-11-25T10:05:00.000Z", True),
+                          2: Tick(2, "<!here>", "2026-11-25T10:06:00.000Z", False)})
+    blocks = checklist_blocks(book)
+    check_limits(blocks)
+    assert "more steps are in the answer above" in json.dumps(blocks)
+    first = next(b for b in blocks if b.get("accessory"))
+    assert parse_tick({"block_id": first["block_id"],
+                       "selected_options": first["accessory"]["initial_options"]}) == (
+        "r" * 32, 1, True)
+
+
+def test_the_home_view_stays_within_limits_with_a_big_log():
+    from bot.home import home_view
+    from bot.querylog import PastQuestion, Summary
+    from rules import default_ruleset
+
+    many = [(f"<!here> {n}" * 30, n) for n in range(40)]
+    summary = Summary(since=None, total=10 ** 6, by_intent=many, by_outcome=many,
+                      by_rule=many, top_unanswered=many, votes=10, helpful_votes=3)
+    recent = [PastQuestion("2026-11-25T10:04:00.000Z", "<@U0VICTIM> " * 100, "v" * 400,
+                           "path")] * 5
+    view = home_view(default_ruleset(), recent=recent, summary=summary)
+    assert view["type"] == "home" and len(view["blocks"]) <= 100
+    for block in view["blocks"]:
+        if "fields" in block:
+            assert len(block["fields"]) <= 10
+            assert all(len(f["text"]) <= 2000 for f in block["fields"])
+            block = {**block, "text": {"type": "mrkdwn", "text": "x"}}
+        Block.parse(block).validate_json()
+    check_limits([b for b in view["blocks"] if "fields" not in b])
