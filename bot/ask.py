@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -9,7 +10,15 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.config import Config
-from rules import Answer, RuleSet, answer, check_rules, default_ruleset, load_ruleset
+from rules import (
+    Answer,
+    RuleSet,
+    answer,
+    check_rules,
+    default_ruleset,
+    load_ruleset,
+    parse_message,
+)
 from rules.load import packaged_rules_dir
 
 
@@ -40,16 +49,23 @@ CLOSE_TIMEOUT_S = 60.0
 
 
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
-                 source: str, querylog=None) -> int:
-    """Answer every line in order (blank ones too), writing one answer per line."""
+                 source: str, querylog=None, explain: bool = False) -> int:
+    """Answer every line in order (blank ones too), writing one answer per line; with
+    `explain`, how each line was read comes first (in JSON, as the key "explain")."""
     count = 0
     for line in lines:
         if querylog is not None and count % BACKPRESSURE_EVERY == BACKPRESSURE_EVERY - 1 \
                 and querylog.healthy and querylog.pending > AHEAD_OF_WRITER:
             querylog.flush()
         started = time.perf_counter()
-        result = answer(line.rstrip("\r\n"), ruleset)
-        out.write(format_answer(result, as_json=as_json) + "\n")
+        question = line.rstrip("\r\n")
+        result = answer(question, ruleset)
+        if explain:
+            reading = explanation(question, ruleset, result)
+            out.write(json.dumps({**result.to_dict(), "explain": reading}, ensure_ascii=False)
+                      + "\n" if as_json else f"{reading}\n\n{result.text}\n\n")
+        else:
+            out.write(format_answer(result, as_json=as_json) + "\n")
         if querylog is not None:
             querylog.record_query(
                 result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000
@@ -58,22 +74,27 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
     return count
 
 
+def explanation(question: str, ruleset: RuleSet, result: Answer) -> str:
+    """How `question` was read (tokens, slots and why) and which rule answered each part."""
+    lines = [parse_message(question, ruleset.vocabulary, explain=True).explain()]
+    for number, part in enumerate((result, *result.also), 1):
+        lines.append(f"answer {number}: rule {part.rule} ({part.outcome}) from {part.source}")
+    return "\n".join(lines)
+
+
 def format_answer(result: Answer, *, as_json: bool) -> str:
     if as_json:
         return result.to_json()
     return result.text + "\n"
 
 
-def run_ask(config: Config, words: list[str], *, as_json: bool) -> int:
+def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False) -> int:
     ruleset = ruleset_for(config)
     querylog = open_querylog(config, max_pending=ASK_MAX_PENDING)
     try:
-        if words:
-            answer_lines([" ".join(words)], ruleset, sys.stdout, as_json=as_json, source="cli",
-                         querylog=querylog)
-        else:
-            answer_lines(sys.stdin, ruleset, sys.stdout, as_json=as_json, source="cli",
-                         querylog=querylog)
+        lines = [" ".join(words)] if words else sys.stdin
+        answer_lines(lines, ruleset, sys.stdout, as_json=as_json, source="cli",
+                     querylog=querylog, explain=explain)
         sys.stdout.flush()
     except BrokenPipeError:
         # `pambot ask ... | head` closed the pipe: not an error. Point stdout at devnull so

@@ -1,24 +1,41 @@
 """The `pambot` command line: picks the local shell, HTTP or Socket Mode, and the tools.
 
     pambot                      the mode the environment asks for (see `pick_mode`)
-    pambot ask [--json] [TEXT]  answer TEXT, or every line of standard input
+    pambot ask [--json] [--explain] [TEXT]  answer TEXT, or every line of standard input
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
-    pambot serve [--port N] [--host ADDR]  Slack over HTTP (gunicorn + Bolt's WSGI adapter)
+    pambot serve [--port N] [--host ADDR]  Slack over HTTP
     pambot socket               Slack over Socket Mode
     pambot log stats|export|prune
+
+Exit status: 0 done, 1 the work failed (a rule problem, an unreadable log), 2 a usage or
+configuration mistake (with one line saying which), 130 interrupted. A new command is one
+decorated function: `@main.command()`, `@rules.command()` or, in `bot.logcli`, `@log.command()`.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
+import click
+
 from bot.config import Config, ConfigError
+from bot.exit import UsageProblem
+from bot.logcli import log
 from rules import RuleFileError
 
-log = logging.getLogger("pambot")
+
+class PambotGroup(click.Group):
+    """Every command's configuration and rule-file errors become one line and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, RuleFileError) as exc:
+            raise UsageProblem(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
 
 
 def pick_mode(config: Config) -> str:
@@ -30,106 +47,88 @@ def pick_mode(config: Config) -> str:
     return "shell"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pambot",
-        description="Answers Osirium PAM Server upgrade and restore questions. "
-        "With no command: Socket Mode if SLACK_APP_TOKEN is set, HTTP if "
-        "SLACK_SIGNING_SECRET is set, else the local shell.",
+@click.group(cls=PambotGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pambot", prog_name="pambot")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Answers Osirium PAM Server upgrade and restore questions.
+
+    With no command: Socket Mode if SLACK_APP_TOKEN is set, HTTP if SLACK_SIGNING_SECRET is
+    set, else the local shell.
+    """
+    config = Config.from_env()
+    ctx.obj = config
+    command = ctx.invoked_subcommand or pick_mode(config)
+    # A server logs what it does; a command-line tool speaks only when something is wrong.
+    logging.basicConfig(
+        level=logging.INFO if command in ("serve", "socket") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    ask = sub.add_parser("ask", help="answer a question (or every line of standard input)")
-    ask.add_argument("--json", action="store_true", help="print JSON (JSON Lines for stdin)")
-    ask.add_argument("text", nargs="*", help="the question; omit to read standard input")
-
-    sub.add_parser("shell", help="interactive prompt, no Slack needed")
-
-    rules_cmd = sub.add_parser("rules", help="rule file tools")
-    rules_sub = rules_cmd.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
-    check = rules_sub.add_parser("check", help="validate rule files; exit 1 on a problem")
-    check.add_argument("path", nargs="?", help="a rule file or directory (default: PAMBOT_RULES "
-                       "or the packaged rules)")
-
-    serve = sub.add_parser("serve", help="Slack over HTTP at POST /slack/events")
-    serve.add_argument("--port", type=int, help="port (default: PORT, else 3000)")
-    serve.add_argument("--host", help="address to listen on (default: all, 0.0.0.0; "
-                       "127.0.0.1 for local only)")
-
-    sub.add_parser("socket", help="Slack over Socket Mode (needs SLACK_APP_TOKEN)")
-
-    log_cmd = sub.add_parser("log", help="the query log")
-    log_sub = log_cmd.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
-    stats = log_sub.add_parser("stats", help="counts, top unanswered questions, helpful share")
-    stats.add_argument("--since", default="7d", help="e.g. 24h, 7d, 4w, or an ISO date "
-                       "(default 7d)")
-    export = log_sub.add_parser("export", help="write the log as CSV or JSON to stdout")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("--since", default=None, help="e.g. 7d or an ISO date (default: all)")
-    prune = log_sub.add_parser("prune", help="delete queries older than a duration")
-    prune.add_argument("--older-than", required=True, help="e.g. 90d")
-    return parser
+    if ctx.invoked_subcommand is None:
+        ctx.invoke({"shell": shell, "serve": serve, "socket": socket}[command])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = Config.from_env()
-        command = args.command or pick_mode(config)
-        # A server logs what it does; a command-line tool speaks only when something is wrong.
-        logging.basicConfig(
-            level=logging.INFO if command in ("serve", "socket") else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-        return _dispatch(parser, args, command, config)
-    except (ConfigError, RuleFileError) as exc:
-        print(f"pambot: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (JSON Lines for stdin).")
+@click.option("--explain", is_flag=True, help="Show how the question was read: its tokens, "
+              "the slots they filled and why, and the rule that answered.")
+@click.argument("text", nargs=-1)
+@click.pass_obj
+def ask(config: Config, as_json: bool, explain: bool, text: tuple[str, ...]) -> None:
+    """Answer TEXT, or every line of standard input when TEXT is omitted."""
+    from bot.ask import run_ask
+
+    sys.exit(run_ask(config, list(text), as_json=as_json, explain=explain))
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str,
-              config: Config) -> int:
-    if command == "ask":
-        from bot.ask import run_ask
+@main.command()
+@click.pass_obj
+def shell(config: Config) -> None:
+    """Interactive prompt, no Slack needed."""
+    from bot.shell import run_shell
 
-        return run_ask(config, args.text, as_json=args.json)
-    if command == "shell":
-        from bot.shell import run_shell
+    sys.exit(run_shell(config))
 
-        return run_shell(config)
-    if command == "rules":
-        if args.rules_command != "check":
-            parser.parse_args(["rules", "--help"])
-        from bot.ask import run_rules_check
 
-        return run_rules_check(config, args.path)
-    if command == "serve":
-        from bot.server import serve
+@main.group(cls=PambotGroup)
+def rules() -> None:
+    """Rule file tools."""
 
-        # Bare `pambot` (SLACK_SIGNING_SECRET set) has no --port or --host: the defaults.
-        host = getattr(args, "host", None)
-        return serve(config, port=getattr(args, "port", None) or config.port,
-                     **({"host": host} if host else {}))
-    if command == "socket":
-        from bot.socket_mode import run_socket
 
-        return run_socket(config)
-    if command == "log":
-        from bot import logcli
+@rules.command()
+@click.argument("path", required=False)
+@click.pass_obj
+def check(config: Config, path: str | None) -> None:
+    """Validate rule files (default: PAMBOT_RULES or the packaged rules); exit 1 on a problem."""
+    from bot.ask import run_rules_check
 
-        if args.log_command == "stats":
-            return logcli.stats(config, since=args.since)
-        if args.log_command == "export":
-            return logcli.export(config, fmt=args.format, since=args.since)
-        if args.log_command == "prune":
-            return logcli.prune(config, older_than=args.older_than)
-        parser.parse_args(["log", "--help"])
-    parser.print_help()
-    return 2
+    sys.exit(run_rules_check(config, path))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: PORT, else 3000).")
+@click.option("--host", help="Address to listen on (default: all, 0.0.0.0; 127.0.0.1 for "
+              "local only).")
+@click.pass_obj
+def serve(config: Config, port: int | None = None, host: str | None = None) -> None:
+    """Slack over HTTP at POST /slack/events."""
+    from bot.server import serve as run_serve
+
+    sys.exit(run_serve(config, port=port or config.port, **({"host": host} if host else {})))
+
+
+@main.command()
+@click.pass_obj
+def socket(config: Config) -> None:
+    """Slack over Socket Mode (needs SLACK_APP_TOKEN)."""
+    from bot.socket_mode import run_socket
+
+    sys.exit(run_socket(config))
+
+
+main.add_command(log)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -18,10 +18,13 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import NoReturn, TextIO
+
+import click
 
 from bot import querylog
 from bot.config import Config
+from bot.exit import Problem, UsageProblem
 
 _DURATION = re.compile(r"(\d{1,6})\s*([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -65,12 +68,11 @@ def stats_text(db_path: str | os.PathLike, since: str = "7d") -> str:
     votes. A missing or unreadable log gives a one-line explanation instead. Raises
     `DurationError` (a `ValueError` with a one-line message) for a bad `since`.
     """
-    return _stats(db_path, since)[0]
+    return _stats(db_path, since, parse_since(since))[0]
 
 
-def _stats(db_path: str | os.PathLike, since: str) -> tuple[str, int]:
+def _stats(db_path: str | os.PathLike, since: str, start: datetime) -> tuple[str, int]:
     """The stats text and the exit status that goes with it."""
-    start = parse_since(since)
     try:
         db = querylog.open_existing(db_path)
         try:
@@ -122,35 +124,39 @@ def format_summary(summary: querylog.Summary, *, heading: str) -> str:
     return "\n\n".join(parts)
 
 
-def stats(config: Config, since: str) -> int:
-    """`pambot log stats`: print the summary; exit 2 on a bad `--since`."""
-    try:
-        text, status = _stats(config.db_path, since)
-    except DurationError as exc:
-        return _usage_error("--since", exc)
+@click.group()
+def log() -> None:
+    """The query log (PAMBOT_DB): stats, export, prune."""
+
+
+@log.command()
+@click.option("--since", default="7d", show_default=True,
+              help="A duration (24h, 7d, 4w) or an ISO date.")
+@click.pass_obj
+def stats(config: Config, since: str) -> None:
+    """Counts, top unanswered questions, helpful share."""
+    start = _since(since, "--since")
+    text, status = _stats(config.db_path, since, start)
     if status:
-        print(f"pambot: {text}", file=sys.stderr)
-    else:
-        print(text)
-    return status
+        _fail(text)
+    click.echo(text)
 
 
-def export(config: Config, fmt: str, since: str | None) -> int:
-    """`pambot log export`: write the queries (with vote counts) to stdout as CSV or JSON."""
-    try:
-        start = querylog.utc_iso(parse_since(since)) if since else None
-    except DurationError as exc:
-        return _usage_error("--since", exc)
-    if fmt not in ("csv", "json"):
-        print(f"pambot: --format: expected csv or json, not {fmt!r}", file=sys.stderr)
-        return 2
+@log.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--since", default=None, help="A duration (7d) or an ISO date (default: all).")
+@click.pass_obj
+def export(config: Config, fmt: str, since: str | None) -> None:
+    """Write the log as CSV or JSON to standard output."""
+    start = querylog.utc_iso(_since(since, "--since")) if since else None
     try:
         db = querylog.open_existing(config.db_path)
     except querylog.NoLog as exc:
-        print(f"pambot: {exc}", file=sys.stderr)
-        return 1
+        click.echo(f"pambot: {exc}", err=True)
+        return
     except sqlite3.Error as exc:
-        return _read_error(config.db_path, exc)
+        _fail(f"cannot read the query log at {config.db_path}: {exc}")
     try:
         columns, rows = querylog.export_rows(db, start)
         (_write_csv if fmt == "csv" else _write_json)(sys.stdout, columns, rows)
@@ -159,42 +165,42 @@ def export(config: Config, fmt: str, since: str | None) -> int:
         # The reader (`| head`) has gone; say nothing, and stop Python complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except sqlite3.Error as exc:
-        return _read_error(config.db_path, exc)
+        _fail(f"cannot read the query log at {config.db_path}: {exc}")
     finally:
         db.close()
-    return 0
 
 
-def prune(config: Config, older_than: str) -> int:
-    """`pambot log prune`: delete queries and votes older than a duration or date."""
-    try:
-        before = parse_since(older_than)
-    except DurationError as exc:
-        return _usage_error("--older-than", exc)
+@log.command()
+@click.option("--older-than", required=True, help="A duration (90d) or an ISO date.")
+@click.pass_obj
+def prune(config: Config, older_than: str) -> None:
+    """Delete queries (and their votes) older than a duration or date."""
+    before = _since(older_than, "--older-than")
     try:
         queries, votes = querylog.prune(config.db_path, querylog.utc_iso(before))
     except querylog.NoLog as exc:
-        print(f"{exc}; nothing to prune")
-        return 0
+        click.echo(f"{exc}; nothing to prune")
+        return
     except (sqlite3.Error, OSError) as exc:
-        print(f"pambot: cannot prune the query log at {config.db_path}: {exc}", file=sys.stderr)
-        return 1
-    print(f"Deleted {queries:,} queries and {votes:,} votes older than {_when(before)} "
-          f"from {config.db_path}.")
-    return 0
+        _fail(f"cannot prune the query log at {config.db_path}: {exc}")
+    click.echo(f"Deleted {queries:,} queries and {votes:,} votes older than {_when(before)} "
+               f"from {config.db_path}.")
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _usage_error(option: str, exc: Exception) -> int:
-    print(f"pambot: {option}: {exc}", file=sys.stderr)
-    return 2
+def _since(text: str, option: str) -> datetime:
+    """`parse_since(text)`, or a usage error naming `option` (one line, exit 2)."""
+    try:
+        return parse_since(text)
+    except DurationError as exc:
+        raise UsageProblem(f"{option}: {exc}") from None
 
 
-def _read_error(path: str, exc: Exception) -> int:
-    print(f"pambot: cannot read the query log at {path}: {exc}", file=sys.stderr)
-    return 1
+def _fail(message: str) -> NoReturn:
+    """The log could not be read or written: one line on standard error, exit status 1."""
+    raise Problem(message)
 
 
 def _write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[tuple]) -> None:

@@ -111,7 +111,7 @@ def _restore_rule(ruleset: RuleSet, version: str | None, node: str | None,
         rows = ruleset.rules_between(*span)
         if rows and all(row.restores for row in rows):
             return rows[0]
-    if node is None and case is not None:
+    if case is not None:
         return ruleset.rule_for("restore", case=case)
     return ruleset.rule_for("restore", node=node)
 

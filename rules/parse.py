@@ -57,7 +57,7 @@ _TOKEN = re.compile(
     r"|(?P<word>[a-z]+(?:'[a-z]+)*)"
     r"|(?P<arrow>->)"
     r"|(?P<stop>[.?!;:]+(?=\s|$)|\n)"
-    r"|(?P<comma>[,(]|&|\+(?=\s))"
+    r"|(?P<comma>[,(]|&|\+(?=\s)|(?<=\s)[-\u2013\u2014/|](?=\s))"
 )
 # Grammar words, the same for every organisation (the vocabulary is for domain words).
 _FROM_WORDS = frozenset({"from", "on", "running", "at", "currently", "still"})
@@ -95,6 +95,14 @@ _CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "vers
 _NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
 # After one of these, what came before is withdrawn: "correction: we're on 6.5.4".
 _CORRECTIONS = frozenset({"correction", "actually", "sorry", "scratch", "typo", "meant"})
+# Words a negation reaches over: "we don't want to rebuild", "not going to restore".
+_LIGHT = frozenset({"want", "to", "need", "going", "be", "have", "a", "the", "any", "do",
+                    "really", "actually"})
+# Pleasantries carry no meaning: they are dropped before anything is read.
+_NOISE = frozenset({
+    "pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty", "tia", "cheers",
+    "urgent", "urgently", "fyi", "kindly", "ta", "lol", "ugh", "hmm",
+})
 # Words after which a bare number ("upgrade 7") is a version, not a count.
 _NUMBER_CUES = frozenset({
     "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
@@ -120,7 +128,7 @@ _QUESTION_WORDS = frozenset({
 _NODE_REACH = 4
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Token:
     """One typed piece of a message. `meaning` is (slot, value) for a vocabulary phrase."""
 
@@ -163,6 +171,8 @@ class Clause:
     onto: bool = False
     # A later sentence took this one's versions or node as its context.
     lent: bool = False
+    # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
+    labelled: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -172,6 +182,13 @@ class Clause:
     @property
     def versions(self) -> list[str]:
         return [s.version for s in self.subjects if s.version]
+
+    @property
+    def asking(self) -> bool:
+        """Whether the sentence is a question ("?", or it starts with "what", "should"...)."""
+        words = [t.text for t in self.tokens[:2]]
+        return any(t.kind == "stop" for t in self.tokens) or bool(
+            set(words) & _QUESTION_WORDS)
 
 
 @dataclass(frozen=True)
@@ -245,6 +262,15 @@ def parse_message(text: str, vocabulary: Vocabulary | None = None, *,
         from rules.load import default_ruleset  # the packaged vocabulary, loaded once
 
         vocabulary = default_ruleset().vocabulary
+    if not explain:
+        return _read(text, vocabulary)
+    return _read.__wrapped__(text, vocabulary, explain=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _read(text: str, vocabulary: Vocabulary, *, explain: bool = False) -> Message:
+    """`parse_message` itself. Cached: people ask the same things (a Message is immutable);
+    see bench/bench_ask.py for what it saves."""
     clean = normalize(text)
     clauses = [_read_clause(tokens, vocabulary, explain) for tokens in
                _sentences(_tokenize(clean, vocabulary))]
@@ -265,10 +291,12 @@ def _tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
             tokens.append(_number(piece, tokens))
         elif kind == "stop":
             tokens.append(Token("stop", piece.strip() or "¶"))
+        elif kind == "word" and piece in _NOISE:
+            continue
         elif kind == "word" and piece.endswith("'s") and piece not in known \
                 and piece[:-2] in known:
             tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
-        elif kind == "ticket" and piece.split("-")[0] in known:
+        elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
             name, number = piece.split("-", 1)  # a host name: "follower-2"
             tokens += [Token("word", name), Token("number", number, note="part of a name")]
         else:
@@ -315,6 +343,8 @@ def _sentences(tokens: list[Token]) -> list[list[Token]]:
         if token.kind == "stop" or (token.kind == "word" and sentences[-1] and (
                 (token.text in _NEW_QUESTION and token.meaning is None)
                 or (token.text in ("and", "or") and following in _QUESTION_WORDS))):
+            if token.kind == "stop" and "?" in token.text and sentences[-1]:
+                sentences[-1].append(token)  # the sentence was a question
             if sentences[-1]:
                 sentences.append([])
             if token.kind == "stop":
@@ -339,6 +369,8 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
         meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
         if token.text in _NEGATIONS:
             negation_at = index
+        elif token.text in _LIGHT and index - negation_at <= 3:
+            negation_at += 1  # "don't want to rebuild": the negation reaches "rebuild"
         elif meaning and index - negation_at <= 2 and meaning[0] in ("intent", "node",
                                                                      "incident"):
             note(f"{_phrase(tokens, index)}: said not to be so ('{tokens[negation_at].text}')")
@@ -348,8 +380,11 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
             if meaning[0] != "node":
                 meaning = None
         question = token.question
-        if question and question[0] == "topic" and clause.topic is None:
-            clause.topic, clause.topic_at = question[1], index
+        if question and question[0] == "topic" and (
+                clause.topic is None or vocabulary.topics.index(question[1])
+                < vocabulary.topics.index(clause.topic)):
+            # The most specific topic named (the vocabulary lists them in that order).
+            clause.topic, clause.topic_at = question[1], min(index, clause.topic_at or index)
         elif question and question[0] == "not_documented":
             clause.not_documented = clause.not_documented or _phrase(tokens, index, "question")
         if meaning:
@@ -381,6 +416,7 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
             note(f"{token.text}: {token.kind}, not a version")
         reader.read(token)
     clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
+    _share_target(clause.subjects, note)
     for subject in clause.subjects:
         if subject.version in clause.excluded:
             subject.version = None
@@ -391,6 +427,16 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
         if value:
             note(f"{name}: {value}")
     return clause
+
+
+def _share_target(subjects: list[Subject], note) -> None:
+    """"6.1.4, 6.5.4 and 7.2 - which need a restore to get to 7.5?": a target after a list
+    of versions is where each of them goes."""
+    if len(subjects) > 1 and subjects[-1].target and subjects[-1].version \
+            and not any(s.target for s in subjects[:-1]):
+        for subject in subjects[:-1]:
+            subject.target = subjects[-1].target
+        note(f"{subjects[-1].target}: the target of every version listed before it")
 
 
 class _VersionReader:
@@ -467,15 +513,18 @@ class _VersionReader:
             self.clause.excluded.append(text)
             note(f"{text}: a version said NOT to be the one ('not' before it)")
         elif self.label == "to":
+            self.clause.labelled = True
             if last is not None and last.target is None:
                 last.target = text
             else:
                 subjects.append(Subject(target=text))
             note(f"{text}: target version ('to' or an arrow before it)")
         elif self.label == "from" and last is not None and last.version is None:
+            self.clause.labelled = True
             last.version = text
             note(f"{text}: current version (a 'from' after the target)")
         elif self.label == "from" or last is None or self.joined or last.target is not None:
+            self.clause.labelled = self.clause.labelled or self.label == "from"
             subjects.append(Subject(version=text))
             why = "'from', 'on' or 'running' before it" if self.label else (
                 "first version given" if last is None else "another installation")
@@ -555,27 +604,37 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
     """Turn sentences into questions: context flows between them, duplicates go, incidents
     come first, and a sentence that only gives a version nobody used is a question too."""
     _apply_corrections(clauses)
+    if not _names_pam(clauses):
+        for clause in clauses:  # "is the jira board down?" is not about PAM
+            clause.incident = None
     _share_context(clauses, explain)
     queries: list[Query] = []
     asked_any = False
+    said = set()  # backup advice from a sentence that only said something about backups
     for clause in clauses:
         own, implied = _clause_questions(clause)
         asked_any = asked_any or bool(own)
+        if not clause.asking:
+            said |= {id(q) for q in own if q.intent == "backup"}
         queries += own or ([] if clause.lent else implied)
     suggestion = None
     if not asked_any:
         # Only versions and no question word: an upgrade, unless a word is a near miss of a
         # command ("upgarde 6.5.4"), which gets "did you mean", never a guess.
         suggestion = _near_miss(clean, vocabulary)
-        if suggestion:
-            queries = []
+        if suggestion and not any(c.labelled for c in clauses):
+            queries = []  # "upgarde 6.5.4"; but "upgrde from 6.5" is an upgrade all the same
     if not queries:
         if suggestion is None and _about_pam(clean, clauses):
             return [Query(text=text, intent="fact", case="not-documented")]
         intent = "unknown" if suggestion or clean else "help"
         return [Query(text=text, intent=intent, suggestion=suggestion)]
-    if len(queries) > 1:  # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help
-        queries = [q for q in queries if q.intent != "help"] or queries
+    if len(queries) > 1:
+        # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
+        # Our last backup is a PAM generated one.": the restore answer says which backup to use.
+        restoring = any(q.intent == "restore" for q in queries)
+        queries = [q for q in queries if q.intent != "help"
+                   and not (restoring and id(q) in said)] or queries
     unique: dict[tuple, Query] = {}
     for query in queries:
         key = (query.intent, query.from_version, query.to_version, query.node, query.case,
@@ -591,7 +650,14 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
 def _apply_corrections(clauses: list[Clause]) -> None:
     """"correction: we're on 6.5.4": versions before the correction are withdrawn."""
     for index, clause in enumerate(clauses):
+        if clause.corrected and not clause.has_versions and index + 1 < len(clauses):
+            clauses[index + 1].corrected = True  # "correction: we're on 6.5.4"
         if clause.corrected and clause.has_versions:
+            # "upgrade 6.5.4 to 7.2... sorry, we're on 6.5.5": the target still stands.
+            targets = {s.target for c in clauses[:index] for s in c.subjects if s.target}
+            if len(targets) == 1 and not any(s.target for s in clause.subjects):
+                for subject in clause.subjects:
+                    subject.target = next(iter(targets))
             for earlier in clauses[:index]:
                 earlier.subjects, earlier.excluded = [], []
 
@@ -605,7 +671,8 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
         if lender is None and index + 1 < len(clauses) and _only_versions(clauses[index + 1]) \
                 and not _only_versions(clause):
             lender = clauses[index + 1]
-        needs_versions = (clause.intents or clause.incident or clause.asks or clause.subjects) \
+        needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
+                          or "required" in clause.asks or clause.subjects) \
             and not (clause.topic or clause.not_documented)
         if lender is not None and not clause.versions and needs_versions:
             targets = [s.target for s in clause.subjects]
@@ -641,7 +708,14 @@ def _about_pam(clean: str, clauses: list[Clause]) -> bool:
     """A question about PAM Server that nothing documented answers."""
     asking = "?" in clean or any(t.text in _QUESTION_WORDS for c in clauses
                                  for t in c.tokens[:3])
-    return asking and any(t.meaning is not None for c in clauses for t in c.tokens)
+    return asking and _names_pam(clauses)
+
+
+def _names_pam(clauses: list[Clause]) -> bool:
+    """Whether the message names anything of PAM Server's: a node, an upgrade, a backup,
+    "pam", "appliance"... ("down" alone could be any system)."""
+    return any(t.meaning and t.meaning[0] not in ("incident", "ask", "healthy", "part")
+               for c in clauses for t in c.tokens)
 
 
 def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
@@ -660,12 +734,18 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         return [query(intent, s.version, s.target) for s in subjects] or [query(intent)]
 
     def restore() -> Query:
-        # "if we restore the PAM backup file, what happens to the followers?"
-        if clause.backup == "pam-backup" and not clause.incident:
-            return query("restore", case="pam-backup")
+        # "if we restore the PAM backup file, what happens to the followers?" (the engine
+        # answers from the table first when versions say where from and to)
+        pam_backup = clause.backup == "pam-backup" and not clause.incident
         # "a 6.1.2 backup and a new 7.2 server": in a restore, the second version is the target.
-        target = versions[1] if len(versions) == 2 and not clause.incident else None
-        return query("restore", versions[0] if versions else None, target, node=clause.node)
+        target = None
+        if not clause.incident:  # an outage is answered by node; an upgrade beside it, apart
+            target = next((s.target for s in subjects if s.target), None)
+            if target is None and len(versions) == 2:
+                target = versions[1]
+        return query("restore", versions[0] if versions else None, target,
+                     node=None if pam_backup else clause.node,
+                     case="pam-backup" if pam_backup else None)
 
     if clause.not_documented and not clause.incident:
         return [query("fact", case="not-documented")], []

@@ -5,9 +5,10 @@ without touching code.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,46 +50,57 @@ class Vocabulary:
     # Every word of every phrase: never taken for a typo of a command word.
     known: frozenset[str] = frozenset()
 
+    @functools.cached_property
+    def starts(self) -> frozenset[str]:
+        """The first words of phrases: only there can a phrase begin."""
+        return frozenset(key[0] for key in (*self.phrases, *self.questions))
+
+    @functools.cached_property
+    def node_words(self) -> frozenset[str]:
+        """One-word names of nodes: "follower-2" is a follower's host name, not a ticket key."""
+        return frozenset(key[0] for key, (slot, _) in self.phrases.items()
+                         if slot == "node" and len(key) == 1)
+
+    @functools.cached_property
+    def gap_starts(self) -> frozenset[str]:
+        return frozenset(before[0] for before, _, _ in self.gapped)
+
     def mark(self, tokens: list[Token]) -> list[Token]:
-        """`tokens` with each phrase's meaning on its first word (the rest marked as part of
-        it), longest phrase first; topics are marked alongside, in `question`."""
-        marked = list(tokens)
+        """Put each phrase's meaning on its first word (the rest marked as part of it),
+        longest phrase first; topics are marked alongside, in `question`."""
+        texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
         for table, attribute in ((self.phrases, "meaning"), (self.questions, "question")):
             index = 0
-            while index < len(marked):
-                found = self._longest(table, marked, index)
+            while index < len(tokens):
+                found = self._longest(table, texts, index) if texts[index] in self.starts \
+                    else None
                 if found is None:
                     index += 1
                     continue
                 length, meaning = found
-                marked[index] = replace(marked[index], **{attribute: meaning})
-                for offset in range(1, length):
-                    marked[index + offset] = replace(marked[index + offset],
-                                                     **{attribute: ("part", "")})
+                setattr(tokens[index], attribute, meaning)
+                for token in tokens[index + 1:index + length]:
+                    setattr(token, attribute, ("part", ""))
                 index += length
-        for index, token in enumerate(marked):
-            if token.question is None and token.kind == "word":
-                meaning = self._gapped(marked, index)
-                if meaning is not None:
-                    marked[index] = replace(token, question=meaning)
-        return marked
+        for index, token in enumerate(tokens):
+            if token.question is None and texts[index] in self.gap_starts:
+                token.question = self._gapped(texts, index)
+        return tokens
 
-    def _gapped(self, tokens, start) -> tuple[str, str] | None:
-        texts = [t.text for t in tokens[start:start + self.longest * 2 + GAP]]
+    def _gapped(self, texts: list[str | None], start: int) -> tuple[str, str] | None:
         for before, after, meaning in self.gapped:
-            if tuple(texts[:len(before)]) != before:
+            if tuple(texts[start:start + len(before)]) != before:
                 continue
-            rest = texts[len(before):len(before) + GAP + len(after)]
+            rest = texts[start + len(before):start + len(before) + GAP + len(after)]
             if any(tuple(rest[i:i + len(after)]) == after for i in range(len(rest))):
                 return meaning
         return None
 
-    def _longest(self, table, tokens, start) -> tuple[int, tuple[str, str]] | None:
-        words: list[str] = []
-        for token in tokens[start:start + self.longest]:
-            if token.kind not in ("word", "number"):
-                break
-            words.append(token.text)
+    def _longest(self, table, texts: list[str | None], start: int):
+        """(length, meaning) of the longest phrase of `table` at `start`, or None."""
+        words = texts[start:start + self.longest]
+        if None in words:
+            words = words[:words.index(None)]
         for length in range(len(words), 0, -1):
             meaning = table.get(tuple(words[:length]))
             if meaning is not None:

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from bot.cli import main
 from rules.load import packaged_rules_dir
 
 # The console script `pip install` put beside this interpreter.
@@ -72,3 +74,21 @@ def run_pambot(pambot_env: dict[str, str], tmp_path: Path):
         )
 
     return run
+
+
+@pytest.fixture
+def pambot_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run `pambot ARGS` in this process through click's runner, as a user in tmp_path would.
+
+    No Slack credentials, the log at tmp_path/pambot.db; `env` adds or (with None) removes
+    variables. The result has `exit_code`, `stdout` and `stderr`.
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str, input: str | bytes | None = None,
+               env: dict[str, str | None] | None = None) -> Result:
+        base: dict[str, str | None] = {name: None for name in SLACK_VARIABLES}
+        base.update(PAMBOT_DB=str(tmp_path / "pambot.db"), HOME=str(tmp_path))
+        return CliRunner().invoke(main, list(args), input=input, env={**base, **(env or {})})
+
+    return invoke

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
-from bot.cli import build_parser
+from bot.cli import main
 from bot.querylog import QueryLog
 from rules import answer
 
@@ -35,11 +36,19 @@ def test_the_first_screen_names_the_install_run_and_test_commands():
     assert "\npytest\n" in first_screen
 
 
+@pytest.mark.slow
 def test_the_example_answer_is_what_pambot_prints(run_pambot):
     shown = re.search(r'pambot ask "upgrade 6.5.4"\n```\n\n```text\n(.*?)```', README, re.S)
     assert shown, "the README's first example and its output block"
     result = run_pambot("ask", "upgrade 6.5.4")
     assert result.stdout.strip() == shown.group(1).strip()
+
+
+def test_the_explain_example_is_what_pambot_prints(pambot_cli):
+    shown = re.search(r'pambot ask --explain "(.*?)"\n```\n\n```text\n(.*?)```', README, re.S)
+    assert shown, "the README's --explain example and its output block"
+    result = pambot_cli("ask", "--explain", shown.group(1))
+    assert result.stdout.startswith(shown.group(2))
 
 
 @pytest.mark.parametrize("command", shell_commands())
@@ -48,11 +57,24 @@ def test_every_readme_command_is_a_real_command(command):
     if ">" in words or "<" in words:  # a redirection is the shell's, not pambot's
         words = words[: words.index(">" if ">" in words else "<")]
     try:
-        build_parser().parse_args(words)
-    except SystemExit as exit_:  # argparse exits 2 on an unknown command or flag
-        pytest.fail(f"README command does not parse: {command} ({exit_})")
+        resolve(words)
+    except click.ClickException as error:
+        pytest.fail(f"README command does not parse: {command} ({error.format_message()})")
 
 
+def resolve(words: list[str]) -> click.Command:
+    """The command `pambot WORDS` names, its options checked by click, without running it."""
+    ctx = main.make_context("pambot", list(words))
+    while isinstance(ctx.command, click.Group):
+        rest = [*ctx._protected_args, *ctx.args]
+        if not rest:
+            break
+        name, command, rest = ctx.command.resolve_command(ctx, rest)
+        ctx = command.make_context(name, rest, parent=ctx)
+    return ctx.command
+
+
+@pytest.mark.slow
 def test_the_readme_sqlite_utils_query_finds_support_answers(tmp_path, pambot_env):
     block = re.search(r"```sh\n(sqlite-utils pambot.db .*?)```", README, re.S).group(1)
     db = tmp_path / "pambot.db"

@@ -1,4 +1,8 @@
-"""`pambot ask`, `pambot rules check`, `pambot shell` and bare `pambot`, run as a user runs them."""
+"""`pambot ask`, `pambot rules check`, `pambot shell` and bare `pambot`.
+
+Most run in this process through click's runner (`pambot_cli`); a few run the installed
+console script as a user runs it (`run_pambot`, and a real terminal for the shell).
+"""
 
 import json
 import os
@@ -7,9 +11,26 @@ import select
 import sqlite3
 import time
 
+import pytest
+
 from rules.load import packaged_rules_dir
 
 
+def test_version(pambot_cli):
+    result = pambot_cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("pambot, version ")
+
+
+def test_an_unknown_command_or_option_is_a_usage_error(pambot_cli):
+    for args in (["frobnicate"], ["ask", "--yaml", "x"], ["serve", "--port", "99999"],
+                 ["log", "export", "--format", "xml"]):
+        result = pambot_cli(*args)
+        assert result.exit_code == 2, args
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
 def test_ask_json_prints_the_contract(run_pambot, contract_keys):
     result = run_pambot("ask", "--json", "upgrade 6.5.4")
     assert result.returncode == 0, result.stderr
@@ -26,88 +47,109 @@ def test_ask_json_prints_the_contract(run_pambot, contract_keys):
     assert result.stderr == ""
 
 
-def test_ask_prints_readable_text(run_pambot):
-    result = run_pambot("ask", "restore", "leader")
-    assert result.returncode == 0
+def test_ask_prints_readable_text(pambot_cli):
+    result = pambot_cli("ask", "restore", "leader")
+    assert result.exit_code == 0
     assert result.stdout.startswith("Restore the leader")
     assert "Steps:\n  1. With a VM level backup of the leader" in result.stdout
 
 
-def test_ask_answers_every_stdin_line_in_order_blank_lines_included(run_pambot):
+def test_ask_explain_shows_the_tokens_the_slots_and_why(pambot_cli):
+    result = pambot_cli("ask", "--explain", "not 6.5.4 but 6.1.4 on 10.0.0.5 (INC-1234)")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "6.5.4: a version said NOT to be the one" in out
+    assert "10.0.0.5: ip, not a version" in out
+    assert "[inc-1234|ticket]" in out
+    assert "question 1: intent=upgrade, from=6.1.4, not=6.5.4" in out
+    assert "answer 1: rule upgrade-6.1.4-or-lower (support)" in out
+    assert "Contact Osirium Support" in out  # the answer itself follows
+
+
+def test_ask_explain_in_json_adds_the_reading(pambot_cli):
+    result = pambot_cli("ask", "--json", "--explain", "leader died. also 6.5.4 -> 7?")
+    data = json.loads(result.stdout)
+    assert data["rule"] == "restore-leader"
+    assert [a["rule"] for a in data["also"]] == ["upgrade-6.5.4"]
+    assert "answer 2: rule upgrade-6.5.4" in data["explain"]
+
+
+def test_ask_answers_every_stdin_line_in_order_blank_lines_included(pambot_cli):
     lines = ["upgrade 6.5.4", "", "restore follower", "upgarde 7.1", "upgrade 8.0"]
-    result = run_pambot("ask", "--json", input="\n".join(lines) + "\n")
-    assert result.returncode == 0, result.stderr
+    result = pambot_cli("ask", "--json", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["query"] for a in answers] == lines
     assert [a["intent"] for a in answers] == ["upgrade", "help", "restore", "unknown", "upgrade"]
     assert answers[4]["contact_support"] is True
 
 
-def test_ask_logs_every_query_from_the_command_line(run_pambot, pambot_env):
-    run_pambot("ask", "--json", input="upgrade 6.5.4\nrestore leader\n")
-    with sqlite3.connect(pambot_env["PAMBOT_DB"]) as db:
+def test_ask_logs_every_query_from_the_command_line(pambot_cli, tmp_path):
+    pambot_cli("ask", "--json", input="upgrade 6.5.4\nrestore leader\n")
+    with sqlite3.connect(tmp_path / "pambot.db") as db:
         rows = db.execute("select source, text, rule from queries order by ts, text").fetchall()
     assert sorted(rows) == [("cli", "restore leader", "restore-leader"),
                             ("cli", "upgrade 6.5.4", "upgrade-6.5.4")]
 
 
-def test_ask_still_answers_when_the_log_cannot_be_written(run_pambot, tmp_path):
+def test_ask_still_answers_when_the_log_cannot_be_written(pambot_cli, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where a directory should be")
-    result = run_pambot("ask", "--json", "upgrade 6.5.4",
+    result = pambot_cli("ask", "--json", "upgrade 6.5.4",
                         env={"PAMBOT_DB": str(blocker / "pambot.db")})
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert json.loads(result.stdout)["rule"] == "upgrade-6.5.4"
     assert "Traceback" not in result.stderr
 
 
-def test_rules_check_passes_on_the_shipped_rules(run_pambot):
-    result = run_pambot("rules", "check")
-    assert result.returncode == 0
+def test_rules_check_passes_on_the_shipped_rules(pambot_cli):
+    result = pambot_cli("rules", "check")
+    assert result.exit_code == 0
     assert result.stdout.startswith("OK: ")
 
 
-def test_rules_check_fails_clearly_on_a_broken_file(run_pambot, rules_copy):
+def test_rules_check_fails_clearly_on_a_broken_file(pambot_cli, rules_copy):
     path = rules_copy / "upgrade.yaml"
     path.write_text(path.read_text().replace('from: "==6.5.4"', 'from: "6.5.4 or so"'))
-    result = run_pambot("rules", "check", str(rules_copy))
-    assert result.returncode == 1
+    result = pambot_cli("rules", "check", str(rules_copy))
+    assert result.exit_code == 1
     assert f"{path}:" in result.stderr
     assert "is not a valid version range" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_broken_pambot_rules_stops_start_up_with_a_message(run_pambot, rules_copy):
+def test_a_broken_pambot_rules_stops_start_up_with_a_message(pambot_cli, rules_copy):
     (rules_copy / "general.yaml").write_text("rules: [\n")
-    result = run_pambot("ask", "help", env={"PAMBOT_RULES": str(rules_copy)})
-    assert result.returncode == 2
+    result = pambot_cli("ask", "help", env={"PAMBOT_RULES": str(rules_copy)})
+    assert result.exit_code == 2
     assert result.stderr.startswith("pambot: the rule files have 1 problem(s):")
     assert "general.yaml" in result.stderr
     assert result.stdout == ""
 
 
-def test_pambot_rules_points_at_another_rule_directory(run_pambot, rules_copy):
+def test_pambot_rules_points_at_another_rule_directory(pambot_cli, rules_copy):
     path = rules_copy / "settings.yaml"
     path.write_text(path.read_text().replace("support_contact: Osirium Support",
                                              "support_contact: the PAM on-call lead"))
-    result = run_pambot("ask", "--json", "upgrade 5.0", env={"PAMBOT_RULES": str(rules_copy)})
+    result = pambot_cli("ask", "--json", "upgrade 5.0", env={"PAMBOT_RULES": str(rules_copy)})
     assert json.loads(result.stdout)["text"].startswith("Contact the PAM on-call lead")
 
 
-def test_a_malformed_variable_is_named(run_pambot):
-    result = run_pambot("ask", "help", env={"SLACK_BOT_TOKEN": "not-a-token"})
-    assert result.returncode == 2
+def test_a_malformed_variable_is_named(pambot_cli):
+    result = pambot_cli("ask", "help", env={"SLACK_BOT_TOKEN": "not-a-token"})
+    assert result.exit_code == 2
     assert result.stderr.strip() == (
         "pambot: SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
 
 
-def test_shell_from_a_pipe_answers_each_line_and_exits(run_pambot):
-    result = run_pambot("shell", input="upgrade 6.5.4\nrestore leader\n")
-    assert result.returncode == 0
+def test_shell_from_a_pipe_answers_each_line_and_exits(pambot_cli):
+    result = pambot_cli("shell", input="upgrade 6.5.4\nrestore leader\n")
+    assert result.exit_code == 0
     assert result.stdout.count("Source: ") == 2
     assert result.stdout.startswith("Backup and restore required")
 
 
+@pytest.mark.slow
 def test_bare_pambot_without_credentials_is_the_local_shell(run_pambot, pambot_env):
     result = run_pambot(input="backup\n")
     assert result.returncode == 0, result.stderr
@@ -116,6 +158,7 @@ def test_bare_pambot_without_credentials_is_the_local_shell(run_pambot, pambot_e
         assert db.execute("select source from queries").fetchall() == [("shell",)]
 
 
+@pytest.mark.slow
 def test_shell_at_a_terminal(pambot_env, pambot_script, tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: pambot at a real terminal
@@ -154,6 +197,7 @@ def _read_until(fd: int, marker: str, timeout: float = 20) -> str:
     return seen
 
 
+@pytest.mark.slow
 def test_a_long_pipe_of_questions_is_logged_in_full(run_pambot, pambot_env):
     # More questions than the log writer can keep up with: pambot waits for it, drops nothing.
     count = 25_000

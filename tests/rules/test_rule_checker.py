@@ -169,3 +169,85 @@ def test_the_documentation_link_is_a_setting(rules_copy):
          "docs_url: https://wiki.example.com/pam")
     result = answer("help", load_ruleset(rules_copy))
     assert "https://wiki.example.com/pam" in result.text
+
+
+# --- the vocabulary (rules/data/vocabulary.yaml) ----------------------------------------------
+
+
+def test_an_organisation_adds_its_own_jargon_without_code(rules_copy):
+    assert answer("our edge box died").node is None
+    edit(rules_copy / "vocabulary.yaml", "follower: [follower,", 'follower: ["edge box", follower,')
+    assert check_rules(rules_copy) == []
+    result = answer("our edge box died", load_ruleset(rules_copy))
+    assert (result.rule, result.node) == ("restore-follower", "follower")
+
+
+def test_a_phrase_claimed_by_two_meanings_is_named_with_its_line(rules_copy):
+    path = rules_copy / "vocabulary.yaml"
+    edit(path, "follower: [follower,", "follower: [leader,")
+    message = only_problem(rules_copy)
+    assert message.startswith(f"{path}:")
+    assert "'leader' is claimed by nodes.leader and nodes.follower" in message
+
+
+def test_an_unknown_vocabulary_section_or_name(rules_copy):
+    edit(rules_copy / "vocabulary.yaml", "  incidents:", "  incidnets:")
+    assert "unknown vocabulary section 'incidnets'" in only_problem(rules_copy)
+    edit(rules_copy / "vocabulary.yaml", "  incidnets:", "  incidents:")
+    edit(rules_copy / "vocabulary.yaml", "    leader: [", "    leeder: [")
+    assert "unknown vocabulary nodes name 'leeder'" in only_problem(rules_copy)
+
+
+def test_a_phrase_that_is_not_plain_words(rules_copy):
+    edit(rules_copy / "vocabulary.yaml", "incidents: [died,", "incidents: [Died!,")
+    assert "'Died!' must be lower-case words" in only_problem(rules_copy)
+
+
+def test_a_topic_without_a_fact_rule(rules_copy):
+    edit(rules_copy / "vocabulary.yaml", "  topics:\n", "  topics:\n    licensing-terms: [eula]\n")
+    assert "no rule answers fact (case: licensing-terms)" in only_problem(rules_copy)
+
+
+def test_rule_files_without_a_vocabulary(rules_copy):
+    (rules_copy / "vocabulary.yaml").unlink()
+    assert "no 'vocabulary' section in any rule file" in only_problem(rules_copy)
+
+
+# --- hostile rule files -----------------------------------------------------------------------
+
+
+def test_a_yaml_alias_bomb_is_refused_at_its_line(rules_copy):
+    levels = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 5)]
+    path = rules_copy / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    message = only_problem(rules_copy)
+    assert message.startswith(f"{path}:2:")
+    assert "aliases (*a0) are not allowed in rule files" in message
+
+
+def test_a_from_range_must_be_an_interval(rules_copy):
+    edit(rules_copy / "upgrade.yaml", 'from: ">=7.0,<8.0"', 'from: ">=7.0,<8.0,!=7.2"')
+    assert "must be a range of >=, >, <=, < or == clauses" in only_problem(rules_copy)
+
+
+def test_hundreds_of_version_rows_are_checked_overlaps_and_gaps_included(rules_copy):
+    path = rules_copy / "upgrade.yaml"
+    edit(path, 'from: ">=8.0"', 'from: ">=8.0,<8.0.1"')
+    rows = "".join(
+        f"  - id: patch-8.0.{n}\n    intent: upgrade\n    from: \">=8.0.{n},<8.0.{n + 1}\"\n"
+        f"    source: restoring-table\n    outcome: support\n    verdict: Contact\n"
+        f"    contact_support: true\n    reason: Not in the table.\n"
+        for n in range(1, 800))
+    (rules_copy / "many.yaml").write_text(f"rules:\n{rows}  - id: patch-8.1\n"
+                                          "    intent: upgrade\n    from: \">=8.0.800\"\n"
+                                          "    source: restoring-table\n    outcome: support\n"
+                                          "    verdict: Contact\n    contact_support: true\n"
+                                          "    reason: Not in the table.\n")
+    assert check_rules(rules_copy) == []
+    ruleset = load_ruleset(rules_copy)
+    assert answer("upgrade 8.0.417", ruleset).rule == "patch-8.0.417"
+    edit(rules_copy / "many.yaml", 'from: ">=8.0.417,<8.0.418"', 'from: ">=8.0.416,<8.0.417"')
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("'patch-8.0.416'" in p and "both claim version 8.0.416" in p for p in problems)
+    assert any("no upgrade rule covers version 8.0.417" in p for p in problems)

@@ -82,12 +82,22 @@ def log_env(db_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def pambot_log(log_env: dict[str, str], tmp_path: Path):
-    """Run `python -m bot.cli log ...` in a subprocess."""
+def pambot_log(pambot_cli, db_path: Path):
+    """Run `pambot log ARGS` in this process (click's runner) with PAMBOT_DB at `db_path`."""
+
+    def run(*args: str):
+        return pambot_cli("log", *args, env={"PAMBOT_DB": str(db_path)})
+
+    return run
+
+
+@pytest.fixture
+def pambot_log_process(log_env: dict[str, str], tmp_path: Path):
+    """Run the installed `pambot log ARGS` console script in a subprocess."""
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "log", *args],
+            [str(Path(sys.executable).with_name("pambot")), "log", *args],
             capture_output=True, text=True, timeout=60, env=log_env, cwd=tmp_path,
         )
 

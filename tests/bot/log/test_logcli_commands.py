@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import logcli, querylog
-from bot.config import Config
 
 TEN_DAYS_AGO = querylog.utc_iso(datetime.now(UTC) - timedelta(days=10))
 
@@ -88,31 +87,32 @@ def test_stats_text_without_a_log_or_with_a_bad_duration(tmp_path):
         logcli.stats_text(tmp_path / "none.db", "last tuesday")
 
 
-def test_export_csv_and_json_have_every_query_and_its_votes(known_log, db_path, capsys):
-    config = Config(db_path=str(db_path))
-    assert logcli.export(config, fmt="csv", since=None) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+def test_export_csv_and_json_have_every_query_and_its_votes(known_log, pambot_log):
+    result = pambot_log("export", "--format", "csv")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 10
     assert [r["id"] for r in rows[:2]] == ["old0", "old1"]
     first = next(r for r in rows if r["id"] == known_log["up"][0])
     assert (first["helpful_votes"], first["not_helpful_votes"]) == ("2", "1")
     assert first["text"] == "upgrade 6.5.4" and first["source"] == "slash"
 
-    assert logcli.export(config, fmt="json", since="7d") == 0
-    data = json.loads(capsys.readouterr().out)
+    result = pambot_log("export", "--format", "json", "--since", "7d")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
     assert len(data) == 8
     assert {d["rule"] for d in data} == {"up-6", "support-old", "unknown", "help"}
     assert sum(d["not_helpful_votes"] for d in data) == 2
 
 
-def test_prune_deletes_exactly_the_older_rows(known_log, db_path, capsys, count_rows):
-    config = Config(db_path=str(db_path))
-    assert logcli.prune(config, older_than="5d") == 0
-    assert "Deleted 2 queries and 1 votes older than" in capsys.readouterr().out
+def test_prune_deletes_exactly_the_older_rows(known_log, db_path, pambot_log, count_rows):
+    result = pambot_log("prune", "--older-than", "5d")
+    assert result.exit_code == 0
+    assert "Deleted 2 queries and 1 votes older than" in result.stdout
     assert count_rows(db_path) == 8
     assert count_rows(db_path, "feedback") == 4
-    assert logcli.prune(config, older_than="5d") == 0
-    assert "Deleted 0 queries and 0 votes" in capsys.readouterr().out
+    result = pambot_log("prune", "--older-than", "5d")
+    assert "Deleted 0 queries and 0 votes" in result.stdout
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -1,8 +1,10 @@
-"""`pambot log ...` run as a user runs it: a subprocess with PAMBOT_DB and no Slack credentials."""
+"""`pambot log ...` with PAMBOT_DB and no Slack credentials: in process, and one real process."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 
 def _fill(db_path, open_log, make_answer):
@@ -19,22 +21,22 @@ def test_stats_export_and_prune(db_path, open_log, make_answer, pambot_log, coun
     _fill(db_path, open_log, make_answer)
 
     stats = pambot_log("stats", "--since", "24h")
-    assert stats.returncode == 0, stats.stderr
+    assert stats.exit_code == 0, stats.stderr
     assert f"Query log {db_path}: 6 queries since " in stats.stdout
     assert "    1  upgrade 2.0" in stats.stdout
     assert "Helpful votes: 1 of 1 (100.0%)" in stats.stdout
 
     export = pambot_log("export", "--format", "json")
-    assert export.returncode == 0, export.stderr
+    assert export.exit_code == 0, export.stderr
     assert sorted(row["text"] for row in json.loads(export.stdout)) == [
         "upgrade 2.0", "upgrade 6.0", "upgrade 6.1", "upgrade 6.2", "upgrade 6.3", "upgrade 6.4"]
 
     csv_export = pambot_log("export", "--since", "2000-01-01")
-    assert csv_export.returncode == 0
+    assert csv_export.exit_code == 0
     assert len(csv_export.stdout.splitlines()) == 7
 
     prune = pambot_log("prune", "--older-than", "1d")
-    assert prune.returncode == 0
+    assert prune.exit_code == 0
     assert "Deleted 0 queries and 0 votes" in prune.stdout
     assert count_rows(db_path) == 6
 
@@ -44,7 +46,7 @@ def test_bad_durations_give_one_line_and_exit_2(db_path, open_log, make_answer, 
     for args in (["stats", "--since", "fortnight"], ["export", "--since", "7y"],
                  ["prune", "--older-than", "soon"]):
         result = pambot_log(*args)
-        assert result.returncode == 2
+        assert result.exit_code == 2
         assert "Traceback" not in result.stderr
         [line] = result.stderr.splitlines()
         assert line.startswith("pambot: --")
@@ -53,11 +55,15 @@ def test_bad_durations_give_one_line_and_exit_2(db_path, open_log, make_answer, 
 
 def test_no_log_yet_is_a_message_not_a_crash(db_path, pambot_log):
     stats = pambot_log("stats")
-    assert stats.returncode == 0
+    assert stats.exit_code == 0
     assert stats.stdout.strip() == f"no queries logged yet at {db_path}"
     export = pambot_log("export")
-    assert export.returncode == 1
+    assert export.exit_code == 0
+    assert export.stdout == ""
     assert export.stderr.strip() == f"pambot: no queries logged yet at {db_path}"
+    prune = pambot_log("prune", "--older-than", "90d")
+    assert prune.exit_code == 0
+    assert prune.stdout.strip() == f"no queries logged yet at {db_path}; nothing to prune"
     assert not db_path.exists()
 
 
@@ -67,4 +73,19 @@ def test_a_file_that_is_not_a_database_is_a_message_not_a_crash(db_path, pambot_
         result = pambot_log(*args)
         assert "Traceback" not in result.stdout + result.stderr
         assert "not a database" in result.stdout + result.stderr
-        assert result.returncode == 1
+        assert result.exit_code == 1
+
+
+@pytest.mark.slow
+def test_the_console_script_runs_log_stats_and_export(db_path, open_log, make_answer,
+                                                      pambot_log_process):
+    _fill(db_path, open_log, make_answer)
+    stats = pambot_log_process("stats")
+    assert stats.returncode == 0, stats.stderr
+    assert "6 queries since" in stats.stdout
+    export = pambot_log_process("export", "--format", "json")
+    assert export.returncode == 0
+    assert len(json.loads(export.stdout)) == 6
+    bad = pambot_log_process("prune", "--older-than", "soon")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("pambot: --older-than: expected a duration")

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from sqlite_utils import Database
 
 from bot import querylog
@@ -58,6 +59,9 @@ CLAIMER = textwrap.dedent("""
     log.finish_event(sys.argv[2], answered=sys.argv[3] == "answered")
     log.close()
 """)
+
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 
 def _python(script: str, *args: object, **kwargs) -> subprocess.Popen:

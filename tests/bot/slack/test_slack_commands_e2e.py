@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 UNESCAPED_SPECIAL = re.compile(r"<[!@#]")
+
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 
 def buttons(message: dict) -> dict[str, dict]:

@@ -9,6 +9,9 @@ import pytest
 
 UNESCAPED_SPECIAL = re.compile(r"<[!@#]")
 
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 
 def texts_of(blocks: list[dict]) -> list[str]:
     """Every text in a message's blocks."""

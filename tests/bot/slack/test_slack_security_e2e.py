@@ -8,6 +8,9 @@ import urllib.parse
 
 import pytest
 
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 
 def mention_body(slack, channel: str, text: str = "upgrade 6.5.4") -> bytes:
     event = {"type": "app_mention", "user": "U0ASKER", "ts": "1700000020.000100",

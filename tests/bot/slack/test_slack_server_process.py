@@ -6,6 +6,11 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 
 def serve(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", "9"], env=env,

@@ -24,6 +24,9 @@ from bot.socket_mode import run_socket
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+# Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 
 class WebSocketStandIn:
     """Slack's Socket Mode server, locally: sends envelopes, records what the app sends back."""
