@@ -32,6 +32,7 @@ from bot.blocks import (
     source_link,
 )
 from bot.querylog import Runbook
+from bot.querylog.runbooks import took
 
 ACTION_TICK = "pam_tick"
 # header, the line under it and the completion line, then two blocks per step.
@@ -88,16 +89,6 @@ def checklist_text(book: Runbook) -> str:
     """The notification text of the checklist message."""
     state = "all done" if book.complete else f"{book.done} of {len(book.steps)} steps done"
     return fit(f"Checklist: {book.title or 'steps'} ({state})", HEADER_TEXT_LIMIT * 2)
-
-
-def took(seconds: float) -> str:
-    """A duration as people say it: "under a minute", "12 min", "1 h 05 min"."""
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def clock(iso: str | None) -> str:

@@ -1,8 +1,9 @@
-"""`pambot log stats|export|prune`, and the stats text that `/pam stats` shows in Slack.
+"""`pambot log stats|export|prune|runbooks`, and the stats text `/pam stats` shows in Slack.
 
     $ pambot log stats --since 7d
     $ pambot log export --format csv --since 2026-11-01 > queries.csv
     $ pambot log prune --older-than 90d
+    $ pambot log runbooks --since 24h
 
 Needs no Slack credentials. The SQL lives in `bot.querylog`; this module parses arguments and
 lays out text.
@@ -126,7 +127,7 @@ def format_summary(summary: querylog.Summary, *, heading: str) -> str:
 
 @click.group()
 def log() -> None:
-    """The query log (PAMBOT_DB): stats, export, prune."""
+    """The query log (PAMBOT_DB): stats, export, prune, runbooks."""
 
 
 @log.command()
@@ -187,7 +188,51 @@ def prune(config: Config, older_than: str) -> None:
                f"from {config.db_path}.")
 
 
+@log.command()
+@click.option("--since", default="7d", show_default=True,
+              help="A duration (24h, 7d, 4w) or an ISO date.")
+@click.pass_obj
+def runbooks(config: Config, since: str) -> None:
+    """Checklists started in Slack threads, with their progress."""
+    start = _since(since, "--since")
+    try:
+        db = querylog.open_existing(config.db_path)
+    except querylog.NoLog as exc:
+        click.echo(str(exc))
+        return
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    try:
+        books = querylog.list_runbooks(db, querylog.utc_iso(start))
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the checklists in {config.db_path}: {exc}")
+    finally:
+        db.close()
+    click.echo(format_runbooks(books, heading=(
+        f"Checklists in {config.db_path} since {_when(start)} ({since.strip()}): {len(books):,}")))
+
+
+def format_runbooks(books: Sequence[querylog.Runbook], *, heading: str) -> str:
+    """Checklists as an aligned table: when, where, what, who, how far, how long."""
+    if not books:
+        return heading
+    rows = []
+    for book in books:
+        took = book.took()
+        rows.append((
+            book.started[:16].replace("T", " "), book.channel, book.thread_ts or "-",
+            _one_line(book.title or book.question), book.started_by or "-",
+            f"{book.done}/{len(book.steps)}" + (" done" if book.complete else ""),
+            querylog.took(took) if took is not None else "-",
+        ))
+    return heading + "\n\n" + _table(
+        ["Started (UTC)", "Channel", "Thread", "Checklist", "By", "Steps", "Took"], rows,
+        right=(5,))
+
+
 # --- helpers ------------------------------------------------------------------------------------
+
+
 
 
 def _since(text: str, option: str) -> datetime:

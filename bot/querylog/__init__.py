@@ -29,7 +29,7 @@ from bot.querylog.read import (
     recent_questions,
     summarize,
 )
-from bot.querylog.runbooks import Runbook, Runbooks, list_runbooks
+from bot.querylog.runbooks import Runbook, Runbooks, list_runbooks, took
 from bot.querylog.schema import (
     SCHEMA_VERSION,
     UNANSWERED_OUTCOMES,
@@ -69,6 +69,7 @@ __all__ = [
     "recent_questions",
     "schema_version",
     "summarize",
+    "took",
     "utc_iso",
     "write_transaction",
 ]

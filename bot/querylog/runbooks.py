@@ -27,7 +27,7 @@ from bot.querylog.schema import utc_iso
 from bot.querylog.state import StateStore, StateUnavailable
 from bot.querylog.writer import new_id
 
-__all__ = ["Runbook", "Runbooks", "StateUnavailable", "Tick", "list_runbooks"]
+__all__ = ["Runbook", "Runbooks", "StateUnavailable", "Tick", "list_runbooks", "took"]
 
 _COLUMNS = ("id", "started", "team", "channel", "thread_ts", "answer_ts", "item",
             "message_ts", "question", "rule", "title", "source", "source_url", "steps",
@@ -201,6 +201,16 @@ def _runbook(row: dict, ticks: Iterable[tuple]) -> Runbook:
         source_url=row["source_url"], started_by=row["started_by"], ticks=latest,
         version=version,
     )
+
+
+def took(seconds: float) -> str:
+    """A checklist's duration as people say it: "under a minute", "12 min", "1 h 05 min"."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _now() -> str:
