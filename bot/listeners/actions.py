@@ -129,9 +129,11 @@ def register(app: App, services: Services) -> None:
             ))
         else:
             place = _place_of(body, container)
+            # Before the post: a reply to it may arrive (on another worker) as soon as it shows.
+            remember(services, place, None, asked)
             post_answer(client, place, asked, typed=label, picked_by=clicker)
             _mark_picked(body, respond, clicker, label)
-        if place is not None:
+        if place is not None and container.get("type") == "view":
             remember(services, place, None, asked)
         if services.threads is not None:
             services.threads.link(asked.query_id, value.parent, kind)

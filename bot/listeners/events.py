@@ -107,13 +107,14 @@ def reply(services: Services, client: WebClient, body: Mapping[str, Any],
             answered = True
             return
         asked = ask(services, said.reading.question)
+        # Before the post: a reply to it may arrive (on another worker) as soon as it shows.
+        remember(services, place, said, asked)
         post_answer(client, place, asked, typed=typed(said))
         answered = True
     finally:
         # A failed post releases the claim, so Slack's redelivery of this event is answered.
         if event_id:
             services.claims.finish_event(event_id, answered=answered)
-    remember(services, place, said, asked)
     log_query(services, asked, source=source, typed=typed(said), team=place.team,
               channel=place.channel, user=event.get("user"), thread_ts=place.thread_ts,
               event_id=event_id)
