@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.blocks import unescape
+from bot.blocks import escape, notice_blocks, unescape
 from bot.querylog import new_id
 from rules import Answer, RuleSet, answer
 
@@ -126,8 +126,6 @@ def tell(body: Mapping[str, Any], respond: Respond | None, client: WebClient | N
          text: str) -> None:
     """Tell the person who clicked something `text`, privately: through the interaction's
     response_url, or in their DM with pambot where there is none (the App Home)."""
-    from bot.blocks import escape, notice_blocks
-
     if respond is not None and body.get("response_url"):
         checked(respond(response_type="ephemeral", replace_original=False,
                         text=escape(text), blocks=notice_blocks(text)))
