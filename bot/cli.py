@@ -5,7 +5,8 @@
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
     pambot serve [--port N] [--host ADDR]  Slack over HTTP
-    pambot socket               Slack over Socket Mode
+    pambot socket [--health-port N] [--ping-interval S]  Slack over Socket Mode
+    pambot manifest --url URL | --socket   the Slack app manifest for a mode
     pambot log stats|export|prune
 
 Exit status: 0 done, 1 the work failed (a rule problem, an unreadable log), 2 a usage or
@@ -15,7 +16,6 @@ decorated function: `@main.command()`, `@rules.command()` or, in `bot.logcli`, `
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -23,6 +23,7 @@ import click
 from bot.config import Config, ConfigError
 from bot.exit import UsageProblem
 from bot.logcli import log
+from bot.logs import setup_logging
 from rules import RuleFileError
 
 
@@ -60,11 +61,7 @@ def main(ctx: click.Context) -> None:
     config = Config.from_env()
     ctx.obj = config
     command = ctx.invoked_subcommand or pick_mode(config)
-    # A server logs what it does; a command-line tool speaks only when something is wrong.
-    logging.basicConfig(
-        level=logging.INFO if command in ("serve", "socket") else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(config, command)
     if ctx.invoked_subcommand is None:
         ctx.invoke({"shell": shell, "serve": serve, "socket": socket}[command])
 
@@ -130,12 +127,39 @@ def serve(config: Config, port: int | None = None, host: str | None = None) -> N
 
 
 @main.command()
+@click.option("--health-port", type=int, help="Serve GET /healthz on this port (default: "
+              "PAMBOT_HEALTH_PORT, else off).")
+@click.option("--health-host", default="127.0.0.1", show_default=True,
+              help="Address for the health endpoint.")
+@click.option("--ping-interval", type=float, default=10.0, show_default=True,
+              help="Seconds between WebSocket pings.")
 @click.pass_obj
-def socket(config: Config) -> None:
+def socket(config: Config, health_port: int | None = None, health_host: str = "127.0.0.1",
+           ping_interval: float = 10.0) -> None:
     """Slack over Socket Mode (needs SLACK_APP_TOKEN)."""
     from bot.socket_mode import run_socket
 
-    sys.exit(run_socket(config))
+    sys.exit(run_socket(config, health_port=health_port or config.health_port,
+                        health_host=health_host, ping_interval=ping_interval))
+
+
+@main.command()
+@click.option("--url", help="HTTP mode: the public https:// address of pambot serve.")
+@click.option("--socket", "socket_mode", is_flag=True, help="Socket Mode.")
+@click.pass_obj
+def manifest(config: Config, url: str | None, socket_mode: bool) -> None:
+    """Print the Slack app manifest for HTTP mode (--url) or Socket Mode (--socket)."""
+    from bot.ask import ruleset_for
+    from bot.manifest import ManifestError, manifest_yaml
+
+    if (url is None) == (not socket_mode):
+        raise click.UsageError("give one of --url https://... or --socket.")
+    try:
+        text = manifest_yaml(url=url, socket=socket_mode,
+                             command=ruleset_for(config).settings.command)
+    except ManifestError as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(text, nl=False)
 
 
 main.add_command(log)

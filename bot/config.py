@@ -15,6 +15,8 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_DB = "pambot.db"
 DEFAULT_RETENTION_DAYS = 90
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_THREAD_HOURS = 24
 
 
@@ -33,6 +35,11 @@ class Config:
     rules_path: str | None = None
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     admins: frozenset[str] = field(default_factory=frozenset)
+    log_format: str = "text"
+    # None: INFO for `pambot serve` and `pambot socket`, WARNING for the command-line tools.
+    log_level: str | None = None
+    # `pambot socket`'s health endpoint port when --health-port is not given (None: off).
+    health_port: int | None = None
     # How long pambot remembers a thread it answered in (its versions, node, open question).
     thread_hours: int = DEFAULT_THREAD_HOURS
 
@@ -61,6 +68,16 @@ class Config:
             raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/.")
         if not api_url.endswith("/"):
             api_url += "/"
+        log_format = (text("PAMBOT_LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError("PAMBOT_LOG_FORMAT must be text or json, "
+                              f"not {log_format[:40]!r}.")
+        log_level = text("PAMBOT_LOG_LEVEL")
+        if log_level is not None:
+            log_level = log_level.upper()
+            if log_level not in LOG_LEVELS:
+                raise ConfigError("PAMBOT_LOG_LEVEL must be one of "
+                                  f"{', '.join(LOG_LEVELS)}, not {log_level[:40]!r}.")
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=secret,
@@ -73,6 +90,9 @@ class Config:
                 env, "PAMBOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1, 36500
             ),
             admins=frozenset(re.split(r"[\s,]+", text("PAMBOT_ADMINS") or "")) - {""},
+            log_format=log_format,
+            log_level=log_level,
+            health_port=_int(env, "PAMBOT_HEALTH_PORT", None, 1, 65535),
             thread_hours=_int(env, "PAMBOT_THREAD_HOURS", DEFAULT_THREAD_HOURS, 1, 24 * 90),
         )
 
@@ -88,7 +108,8 @@ class Config:
                 raise ConfigError(f"{name} is not set; it is needed for this mode.")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int | None, low: int,
+         high: int) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return default

@@ -30,6 +30,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.app import build_app, build_client
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.logs import gunicorn_logconfig
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -168,6 +169,7 @@ def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int) -> int:
         "proc_name": "pambot",
         "preload_app": False,
         "worker_exit": _close_worker_app,
+        "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
     }
     try:
         _Gunicorn(factory, options).run()

@@ -1,13 +1,20 @@
-"""`pambot socket`: Slack over Socket Mode, with Bolt's built-in Socket Mode client.
+"""`pambot socket`: Slack over Socket Mode, with Bolt's websocket-client Socket Mode handler.
 
 Needs SLACK_APP_TOKEN (xapp-, scope connections:write) and SLACK_BOT_TOKEN; the WebSocket
 URL comes from `apps.connections.open` at SLACK_API_URL.
 
-Health is the socket's connection state. Every change is logged ("connected",
-"disconnected"). The client reconnects by itself; if it stays disconnected for
-DISCONNECTED_LIMIT_S the process exits with status 1, so the process manager (a Procfile
-platform, systemd, Kubernetes) restarts it and its restart count shows the trouble.
-SIGTERM flushes the query log and exits.
+Why websocket-client: measured against a local stand-in (bench/bench_socket_reconnect.py),
+slack_sdk's built-in client spins a core and takes about a minute to notice a TCP
+connection that ended without a WebSocket close frame; the websocket-client one notices at
+once, reconnects in about half a second and sleeps meanwhile. It does not notice a
+connection that has gone silent (half-open), so `watch` closes a connection whose pong is
+late, which makes the client reconnect.
+
+Health is the socket's connection state. Every change is logged. If the socket stays
+disconnected for longer than the reconnect window (two ping intervals), the optional health
+endpoint (`--health-port`) answers 503 so an orchestrator can restart pambot; if it stays
+disconnected for DISCONNECTED_LIMIT_S the process exits with status 1 so a plain process
+manager restarts it. SIGTERM flushes the query log and exits.
 """
 
 from __future__ import annotations
@@ -15,9 +22,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.error import URLError
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import websocket_client as bolt_websocket_client
+from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode import websocket_client
 
 from bot.app import build_app
 from bot.ask import open_querylog, ruleset_for
@@ -26,24 +39,104 @@ from bot.querylog import install_signal_flush
 
 log = logging.getLogger("pambot.socket")
 
-CHECK_EVERY_S = 5.0
+# Seconds between pings. A pong later than half of it means the connection is dead.
+PING_INTERVAL_S = 10.0
 DISCONNECTED_LIMIT_S = 120.0
+HEALTH_HOST = "127.0.0.1"
+HEALTH_PATH = "/healthz"
+
+
+@dataclass
+class Health:
+    """The socket's connection state, as `watch` sees it and /healthz reports it."""
+
+    reconnect_window: float
+    # time.monotonic() since when the socket is down (not connected yet, at first).
+    down_since: float | None = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def mark(self, connected: bool) -> bool:
+        """Record the connection state; True if it changed."""
+        with self.lock:
+            if connected == (self.down_since is None):
+                return False
+            self.down_since = None if connected else time.monotonic()
+            return True
+
+    def down_for(self) -> float:
+        """Seconds the socket has been down; 0 while connected."""
+        with self.lock:
+            down_since = self.down_since
+        return 0.0 if down_since is None else time.monotonic() - down_since
+
+    def report(self) -> tuple[bool, str]:
+        """(healthy, one line): unhealthy once down for longer than the reconnect window."""
+        with self.lock:
+            connected = self.down_since is None
+        down = self.down_for()
+        if connected:
+            return True, "ok"
+        if down <= self.reconnect_window:
+            return True, f"ok (connecting for {down:.1f} s)"
+        return False, f"Socket Mode disconnected for {down:.0f} s"
+
+
+class SocketModeClient(websocket_client.SocketModeClient):
+    """slack_sdk's websocket-client Socket Mode client, less one race.
+
+    Its monitor takes a session that its runner has not started yet (for up to half a
+    second after every reconnect) for a lost one, and replaces it, sometimes again and
+    again; here a session that is starting counts as connected.
+    """
+
+    def is_connected(self) -> bool:
+        session = self.current_session
+        if session is None:
+            return False
+        starting = not session.keep_running and not session.has_done_teardown
+        return session.sock is not None or starting
+
+
+class SocketModeHandler(BaseSocketModeHandler):
+    """Bolt's websocket-client Socket Mode handler, with the client above."""
+
+    handle = bolt_websocket_client.SocketModeHandler.handle
+
+    def __init__(self, app: App, app_token: str, *, ping_interval: float) -> None:
+        self.app = app
+        self.client = SocketModeClient(app_token=app_token, logger=app.logger,
+                                       web_client=app.client, ping_interval=ping_interval)
+        self.client.socket_mode_request_listeners.append(self.handle)
 
 
 def run_socket(config: Config, *, stop: threading.Event | None = None,
-               check_every: float = CHECK_EVERY_S,
+               ping_interval: float = PING_INTERVAL_S,
+               health_port: int | None = None, health_host: str = HEALTH_HOST,
                disconnected_limit: float = DISCONNECTED_LIMIT_S) -> int:
-    """Answer Slack over Socket Mode until `stop` is set or SIGTERM; the exit status."""
+    """Answer Slack over Socket Mode until `stop` is set or SIGTERM; the exit status.
+
+    `health_port`: serve GET /healthz on `health_host` (200 while connected or within
+    the reconnect window, 503 after).
+    """
+    if not ping_interval > 0:
+        raise ConfigError(f"the ping interval must be more than 0 seconds, not {ping_interval}.")
+    if health_port is not None and not 1 <= health_port <= 65535:
+        raise ConfigError(f"the health port must be between 1 and 65535, not {health_port}.")
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     ruleset = ruleset_for(config)
+    health = Health(reconnect_window=2 * ping_interval)
+    health_server = serve_health(health, health_host, health_port) if health_port else None
     querylog = open_querylog(config)
     if threading.current_thread() is threading.main_thread():
         install_signal_flush(querylog)
     handler = None
     try:
-        app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
-        handler = SocketModeHandler(app, app_token=config.slack_app_token)
-        handler.client.on_close_listeners.append(_log_close)
+        try:
+            app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
+        except URLError as exc:
+            raise ConfigError(f"SLACK_API_URL ({config.slack_api_url}) cannot be reached "
+                              f"({exc.reason}).") from None
+        handler = SocketModeHandler(app, config.slack_app_token, ping_interval=ping_interval)
         try:
             handler.connect()
         except SlackApiError as exc:
@@ -51,39 +144,124 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
                 "SLACK_APP_TOKEN was refused by apps.connections.open "
                 f"({exc.response.get('error', 'no reason given')})."
             ) from None
-        return watch(handler.client, stop=stop or threading.Event(), check_every=check_every,
-                     disconnected_limit=disconnected_limit)
+        return watch(handler.client, stop=stop or threading.Event(), health=health,
+                     ping_interval=ping_interval, disconnected_limit=disconnected_limit)
     finally:
+        if health_server is not None:
+            health_server.shutdown()
+            health_server.server_close()
         if handler is not None:
+            close(handler.client)
             handler.close()
         querylog.close()
 
 
-def watch(client, *, stop: threading.Event, check_every: float,
+def watch(client, *, stop: threading.Event, health: Health, ping_interval: float,
           disconnected_limit: float) -> int:
-    """Log every change of `client.is_connected()`; 1 if down for `disconnected_limit` seconds."""
-    connected = client.is_connected()
-    log.info("Socket Mode %s", "connected" if connected else "not connected yet")
-    down_since = None if connected else time.monotonic()
+    """Keep `health` and the log up to date and close a connection whose pong is late.
+
+    1 once the socket has been down for `disconnected_limit` seconds, 0 once `stop` is set.
+    """
+    def opened(ws=None) -> None:
+        if health.mark(True):
+            log.info("Socket Mode connected")
+
+    def closed(ws=None) -> None:
+        if health.mark(False) and client.auto_reconnect_enabled:
+            log.warning("Socket Mode disconnected; reconnecting")
+
+    client.on_open_listeners.append(opened)
+    client.on_close_listeners.append(closed)
+    if _live(client.current_session):
+        opened()
+    # A few looks per ping interval; at most one a second, so an idle pambot sleeps.
+    check_every = min(1.0, ping_interval / 4)
+    pong_timeout = ping_interval / 2
     while not stop.wait(check_every):
-        now_connected = client.is_connected()
-        if now_connected != connected:
-            if now_connected:
-                log.info("Socket Mode connected again")
-            else:
-                log.warning("Socket Mode disconnected; reconnecting")
-            connected = now_connected
-        if connected:
-            down_since = None
-            continue
-        down_since = down_since or time.monotonic()
-        if time.monotonic() - down_since >= disconnected_limit:
+        session = client.current_session
+        if not _live(session):
+            # Also when a failed reconnect kept the close listener above from running.
+            closed()
+        elif _pong_is_late(session, pong_timeout):
+            log.warning("Socket Mode: no pong within %.1f s; reconnecting", pong_timeout)
+            _abort(session)
+        down = health.down_for()
+        if down >= disconnected_limit:
             log.error("Socket Mode disconnected for %.0f s; exiting so the process manager "
-                      "restarts pambot", time.monotonic() - down_since)
+                      "restarts pambot", down)
             return 1
     return 0
 
 
-def _log_close(code: int, reason: str | None) -> None:
-    log.warning("Socket Mode connection closed by the server (code %s%s)",
-                code, f", {reason}" if reason else "")
+def _live(session) -> bool:
+    """True if `session` (a websocket-client WebSocketApp) has an open connection."""
+    return getattr(session, "sock", None) is not None
+
+
+def _pong_is_late(session, pong_timeout: float) -> bool:
+    """True if `session` (a websocket-client WebSocketApp) pinged and no pong came in time."""
+    pinged = getattr(session, "last_ping_tm", 0) or 0
+    ponged = getattr(session, "last_pong_tm", 0) or 0
+    return bool(pinged) and ponged < pinged and time.time() - pinged > pong_timeout
+
+
+def close(client: SocketModeClient, timeout: float = 2.0) -> None:
+    """Stop reconnecting, and let the thread reading the socket see it end, before the
+    handler closes it: a socket closed under that thread leaves it waiting out
+    websocket-client's 10 s poll."""
+    client.auto_reconnect_enabled = False
+    session = client.current_session
+    _abort(session)
+    deadline = time.monotonic() + timeout
+    while session is not None and not session.has_done_teardown \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _abort(session) -> None:
+    """End `session`'s connection as a lost one ends, so the client reconnects at once.
+
+    websocket-client's `WebSocket.abort` shuts the socket down, which wakes the thread
+    reading it; closing the socket from here instead would leave that thread waiting.
+    """
+    websocket = getattr(session, "sock", None)
+    if websocket is not None:
+        websocket.abort()
+
+
+def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
+    """GET /healthz on `host`:`port` in a background thread: 200 or 503, one line of text."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path != HEALTH_PATH:
+                self._answer(404, "not found")
+                return
+            healthy, line = health.report()
+            self._answer(200 if healthy else 503, line)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.do_GET()
+
+        def _answer(self, status: int, text: str) -> None:
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002
+            pass  # a probe every few seconds is not news
+
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise ConfigError(f"the health endpoint cannot listen on {host}:{port} "
+                          f"({exc.strerror or exc}).") from None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="pambot-health", daemon=True).start()
+    log.info("Socket Mode health at http://%s:%s%s", host, server.server_address[1],
+             HEALTH_PATH)
+    return server

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.blocks import escape, notice_blocks, unescape
+from bot.logs import log_context
 from bot.querylog import new_id
 from rules import Answer, RuleSet, answer
 
@@ -112,8 +113,13 @@ def log_query(services: Services, asked: Asked, *, source: str, typed: str | Non
     """Queue the query for the log (never blocks, never raises); `where`: team, channel, ...
 
     `typed` is what the person typed or clicked, when the question answered was read from it
-    ("leader" answered as "restore leader"): the log keeps what people said.
+    ("leader" answered as "restore leader"): the log keeps what people said. Also one line
+    in the process log, without the question's text (the query log has it).
     """
+    logger.info("answered a %s question: rule %s, outcome %s, %.0f ms", source,
+                asked.answer.rule, asked.answer.outcome, asked.elapsed_ms(),
+                extra=log_context(query_id=asked.query_id, event_id=where.get("event_id"),
+                                  team=where.get("team"), channel=where.get("channel")))
     if services.querylog is not None:
         result = asked.answer if typed is None else asked.answer.with_query(typed)
         services.querylog.record_query(
@@ -154,7 +160,7 @@ def checked(response: Any) -> Any:
 def report_error(error: BaseException, body: Mapping[str, Any] | None) -> None:
     """The one place a failed listener is logged: what failed, for which request, traceback."""
     logger.exception("pambot could not handle %s: %s: %s", describe(body),
-                     type(error).__name__, error, exc_info=error)
+                     type(error).__name__, error, exc_info=error, extra=where(body))
 
 
 def describe(body: Mapping[str, Any] | None) -> str:
@@ -171,6 +177,20 @@ def describe(body: Mapping[str, Any] | None) -> str:
     if isinstance(actions, list) and actions and isinstance(actions[0], Mapping):
         return f"action {actions[0].get('action_id')}"
     return f"a {body.get('type') or 'request'}"
+
+
+def where(body: Mapping[str, Any] | None) -> dict[str, str]:
+    """The event id, team and channel of a Slack request, as log context."""
+    if not isinstance(body, Mapping):
+        return {}
+    event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
+    team = body.get("team_id") or _id(body.get("team"))
+    channel = body.get("channel_id") or event.get("channel") or _id(body.get("channel"))
+    return log_context(event_id=body.get("event_id"), team=team, channel=channel)
+
+
+def _id(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, Mapping) else None
 
 
 def reported(func: Callable[..., None]) -> Callable[..., None]:

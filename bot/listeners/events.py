@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks import paths_blocks
 from bot.listeners import Services, ask, log_query, question_text
 from bot.listeners.conversation import Place, listen, post_answer, remember, typed
+from bot.logs import log_context
 from rules.paths import is_paths_request
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ def reply(services: Services, client: WebClient, body: Mapping[str, Any],
     event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
     if event_id and not services.claims.claim_event(event_id):
         log.info("event %s was already answered (or is being answered); not answering again",
-                 event_id)
+                 event_id, extra=log_context(event_id=event_id, team=place.team,
+                                             channel=place.channel))
         return
     answered = False
     try:

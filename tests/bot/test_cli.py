@@ -213,3 +213,25 @@ def test_a_long_pipe_of_questions_is_logged_in_full(run_pambot, pambot_env):
     assert "dropped" not in result.stderr
     with sqlite3.connect(pambot_env["PAMBOT_DB"]) as db:
         assert db.execute("select count(*) from queries").fetchone() == (count,)
+
+
+def test_a_bad_log_setting_is_named(pambot_cli):
+    result = pambot_cli("ask", "help", env={"PAMBOT_LOG_FORMAT": "xml"})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "pambot: PAMBOT_LOG_FORMAT must be text or json, not 'xml'."
+    result = pambot_cli("ask", "help", env={"PAMBOT_LOG_LEVEL": "loud"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("pambot: PAMBOT_LOG_LEVEL must be one of DEBUG, INFO")
+
+
+@pytest.mark.slow
+def test_command_line_tools_log_json_at_the_level_asked_without_the_question(run_pambot):
+    result = run_pambot("ask", "upgrade 6.5.4 tapir-canary-5",
+                        env={"PAMBOT_LOG_FORMAT": "json", "PAMBOT_LOG_LEVEL": "INFO"})
+    assert result.returncode == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    # A new query log file says so at INFO; the question itself is only in the answer.
+    assert any(line["logger"] == "pambot.querylog" for line in lines)
+    assert all(line.keys() >= {"time", "level", "logger", "message"} for line in lines)
+    assert "tapir-canary-5" not in result.stderr
+    assert run_pambot("ask", "upgrade 6.5.4").stderr == ""

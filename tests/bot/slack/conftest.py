@@ -9,6 +9,8 @@ signed requests in the shapes Slack documents. Nothing here talks to slack.com.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -17,6 +19,7 @@ import os
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -43,7 +46,9 @@ SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "PAMBOT_DB", "PAMBOT_RULES", "PAMBOT_ADMINS", "PAMBOT_LOG_RETENTION_DAYS",
     "PAMBOT_THREAD_HOURS",
-    "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
+    "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PAMBOT_LOG_FORMAT", "PAMBOT_LOG_LEVEL",
+    "PAMBOT_HEALTH_PORT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+    "NO_PROXY", "no_proxy",
 )
 
 
@@ -152,9 +157,8 @@ def _parse(raw: bytes, content_type: str) -> dict:
     return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
 
 
-@pytest.fixture(scope="session")
-def standin():
-    """The Slack Web API stand-in on a free 127.0.0.1 port, for the whole session."""
+def start_standin() -> tuple[StandIn, ThreadingHTTPServer]:
+    """A Slack Web API stand-in serving on a free 127.0.0.1 port in a background thread."""
     state = StandIn()
 
     class Handler(BaseHTTPRequestHandler):
@@ -179,8 +183,14 @@ def standin():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return state, server
+
+
+@pytest.fixture(scope="session")
+def standin():
+    """The Slack Web API stand-in on a free 127.0.0.1 port, for the whole session."""
+    state, server = start_standin()
     yield state
     server.shutdown()
     server.server_close()
@@ -251,7 +261,7 @@ class Server:
 
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
-                 db_path: Path | None = None) -> Server:
+                 db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
     """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
@@ -264,6 +274,7 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         PAMBOT_ADMINS=ADMIN,
         # gunicorn's own variable: two workers, to share the dedupe.
         GUNICORN_CMD_ARGS=f"--workers {workers}",
+        **(env or {}),
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -311,8 +322,8 @@ def fresh_server(standin: StandIn, tmp_path: Path):
     """Start a `pambot serve` of this test's own (`fresh_server()`); stopped afterwards."""
     started: list[Server] = []
 
-    def start(db_path: Path | None = None) -> Server:
-        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path))
+    def start(db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
+        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env))
         return started[-1]
 
     start.stop = stop_server
@@ -556,3 +567,209 @@ def slack(pambot_server: Server, standin: StandIn) -> Slack:
 def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
     """Signed requests to a server of the test's own: `slack_to(server).event(...)`."""
     return lambda server: Slack(server, standin)
+
+
+def wait(condition, timeout: float = 15):
+    """What `condition()` returns once it is true, or at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return result
+
+
+def mention_envelope(envelope_id: str, channel: str, event_id: str, retry: int = 0) -> dict:
+    """A Socket Mode envelope around an app_mention event."""
+    return {
+        "envelope_id": envelope_id,
+        "type": "events_api",
+        "accepts_response_payload": False,
+        "retry_attempt": retry,
+        "retry_reason": "timeout" if retry else "",
+        "payload": {
+            "team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
+            "event_id": event_id, "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
+            "event": {"type": "app_mention", "user": "U0ASKER", "channel": channel,
+                      "text": "<@U0BOT> upgrade 6.5.4", "ts": "1700000040.000100",
+                      "event_ts": "1700000040.000100"},
+        },
+    }
+
+
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class WebSocketStandIn:
+    """Slack's Socket Mode server, locally: sends envelopes, records what the app sends back.
+
+    A few dozen lines of RFC 6455 (handshake, text frames, ping/pong, close), enough for
+    slack_sdk's Socket Mode clients. It can end a connection the ways a network does:
+    `drop` (a close frame, as Slack does before it rotates a socket), `abort` (the TCP
+    connection ends with no close frame, as when a proxy times it out), `reset` (a TCP
+    RST) and `go_silent` (nothing more arrives, a half-open connection).
+    """
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self.server.getsockname()[1]}/link/?ticket=test"
+        self.received: list[dict] = []
+        self.connections: list[socket.socket] = []
+        self.silenced: set[socket.socket] = set()
+        # True: every new handshake gets 403, as Slack answers a URL it will not honour.
+        self.refusing = False
+        # time.monotonic() of every completed handshake, in order.
+        self.handshakes: list[float] = []
+        self.lock = threading.Lock()
+        self.connected = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def send(self, message: dict) -> None:
+        """A text frame with `message` to the newest connection."""
+        with self.lock:
+            connection = self.connections[-1]
+        connection.sendall(_ws_frame(0x1, json.dumps(message).encode()))
+
+    def acks(self, envelope_id: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.received if m.get("envelope_id") == envelope_id]
+
+    def wait_for_handshakes(self, count: int, timeout: float = 20) -> bool:
+        """True once `count` handshakes in all have completed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.handshakes) >= count:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def drop(self) -> None:
+        """Close every connection as Slack does: a close frame ("going away"), then hang up."""
+        for connection in self._take_connections():
+            with contextlib.suppress(OSError):
+                connection.sendall(_ws_frame(0x8, struct.pack("!H", 1001) + b"bye"))
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def abort(self) -> None:
+        """End every TCP connection with no WebSocket close frame (a FIN, then nothing)."""
+        for connection in self._take_connections():
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def reset(self) -> None:
+        """Abort every TCP connection with a RST."""
+        for connection in self._take_connections():
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # SHUT_RD sends nothing, but wakes this side's reader thread, so that the close
+            # below really releases the socket (and sends the RST) at once.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RD)
+            connection.close()
+
+    def go_silent(self) -> None:
+        """Keep every connection open but send nothing more, not even pongs (half-open)."""
+        with self.lock:
+            self.silenced.update(self.connections)
+        self._take_connections()
+
+    def close(self) -> None:
+        self.drop()
+        self.server.close()
+
+    def _take_connections(self) -> list[socket.socket]:
+        with self.lock:
+            taken, self.connections = self.connections, []
+            self.connected.clear()
+        return taken
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            if self.refusing:
+                connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                connection.close()
+                return
+            fields = (line.split(": ", 1) for line in request.decode().split("\r\n")[1:])
+            headers = {pair[0].lower(): pair[1] for pair in fields if len(pair) == 2}
+            key = headers["sec-websocket-key"].strip()
+            accept = base64.b64encode(
+                hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
+            connection.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                + f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+            )
+            hello = {"type": "hello", "num_connections": 1,
+                     "connection_info": {"app_id": "A0PAMBOT"},
+                     "debug_info": {"host": "standin", "approximate_connection_time": 3600}}
+            connection.sendall(_ws_frame(0x1, json.dumps(hello).encode()))
+            with self.lock:
+                self.connections.append(connection)
+                self.handshakes.append(time.monotonic())
+            self.connected.set()
+            self._read(connection)
+
+    def _read(self, connection: socket.socket) -> None:
+        def exactly(size: int) -> bytes:
+            data = b""
+            while len(data) < size:
+                chunk = connection.recv(size - len(data))
+                if not chunk:
+                    raise EOFError
+                data += chunk
+            return data
+
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                head = exactly(2)
+                opcode, length = head[0] & 0x0F, head[1] & 0x7F
+                if length == 126:
+                    length = struct.unpack("!H", exactly(2))[0]
+                elif length == 127:
+                    length = struct.unpack("!Q", exactly(8))[0]
+                mask = exactly(4) if head[1] & 0x80 else b"\0\0\0\0"
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(exactly(length)))
+                if connection in self.silenced:
+                    continue
+                if opcode == 0x1:
+                    with self.lock:
+                        self.received.append(json.loads(payload))
+                elif opcode == 0x9:
+                    connection.sendall(_ws_frame(0xA, payload))
+                elif opcode == 0x8:
+                    connection.sendall(_ws_frame(0x8, payload[:2]))
+                    return
+
+
+def _ws_frame(opcode: int, data: bytes) -> bytes:
+    """One unmasked (server-to-client) WebSocket frame."""
+    if len(data) < 126:
+        header = struct.pack("!BB", 0x80 | opcode, len(data))
+    elif len(data) < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, len(data))
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, len(data))
+    return header + data
+
+
+@pytest.fixture
+def websocket(standin: StandIn):
+    """The Socket Mode WebSocket stand-in; apps.connections.open at `standin` points at it."""
+    ws = WebSocketStandIn()
+    standin.ws_url = ws.url
+    yield ws
+    ws.close()

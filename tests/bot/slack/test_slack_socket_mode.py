@@ -1,169 +1,30 @@
 """Socket Mode end to end: `pambot socket` against a local apps.connections.open and WebSocket.
 
-The WebSocket stand-in is a few dozen lines of RFC 6455 (handshake, text frames, ping/pong,
-close), enough for slack_sdk's built-in Socket Mode client.
+The stand-ins (tests/bot/slack/conftest.py) speak enough RFC 6455 for slack_sdk's Socket
+Mode clients, and can cut a connection the ways a network does.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
 import json
-import socket
-import struct
+import sqlite3
 import subprocess
 import sys
 import threading
-import time
+import urllib.error
+import urllib.request
 
 import pytest
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.socket_mode import run_socket
-
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from tests.bot.slack.conftest import free_port, mention_envelope, wait
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
 
-
-class WebSocketStandIn:
-    """Slack's Socket Mode server, locally: sends envelopes, records what the app sends back."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"ws://127.0.0.1:{self.server.getsockname()[1]}/link/?ticket=test"
-        self.received: list[dict] = []
-        self.connections: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.connected = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def send(self, message: dict) -> None:
-        """A text frame with `message` to the newest connection."""
-        with self.lock:
-            connection = self.connections[-1]
-        data = json.dumps(message).encode()
-        connection.sendall(self._frame(0x1, data))
-
-    def acks(self, envelope_id: str) -> list[dict]:
-        with self.lock:
-            return [m for m in self.received if m.get("envelope_id") == envelope_id]
-
-    def drop(self) -> None:
-        """Close every connection as Slack does: a close frame ("going away"), then hang up."""
-        with self.lock:
-            for connection in self.connections:
-                try:
-                    connection.sendall(self._frame(0x8, struct.pack("!H", 1001) + b"bye"))
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                connection.close()
-            self.connections.clear()
-            self.connected.clear()
-
-    def close(self) -> None:
-        self.drop()
-        self.server.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = connection.recv(4096)
-            if not chunk:
-                return
-            request += chunk
-        fields = (line.split(": ", 1) for line in request.decode().split("\r\n")[1:])
-        headers = {pair[0].lower(): pair[1] for pair in fields if len(pair) == 2}
-        key = headers["sec-websocket-key"].strip()
-        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-        connection.sendall(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
-        )
-        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PAMBOT"},
-                 "debug_info": {"host": "standin", "approximate_connection_time": 3600}}
-        with contextlib.suppress(OSError, ValueError):
-            connection.sendall(self._frame(0x1, json.dumps(hello).encode()))
-            with self.lock:
-                self.connections.append(connection)
-            self.connected.set()
-            self._read(connection)
-
-    def _read(self, connection: socket.socket) -> None:
-        stream = connection.makefile("rb")
-        while True:
-            head = stream.read(2)
-            if len(head) < 2:
-                return
-            opcode, length = head[0] & 0x0F, head[1] & 0x7F
-            if length == 126:
-                length = struct.unpack("!H", stream.read(2))[0]
-            elif length == 127:
-                length = struct.unpack("!Q", stream.read(8))[0]
-            mask = stream.read(4) if head[1] & 0x80 else b"\0\0\0\0"
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(stream.read(length)))
-            if opcode == 0x1:
-                with self.lock:
-                    self.received.append(json.loads(payload))
-            elif opcode == 0x9:
-                connection.sendall(self._frame(0xA, payload))
-            elif opcode == 0x8:
-                connection.sendall(self._frame(0x8, payload[:2]))
-                return
-
-    @staticmethod
-    def _frame(opcode: int, data: bytes) -> bytes:
-        if len(data) < 126:
-            header = struct.pack("!BB", 0x80 | opcode, len(data))
-        elif len(data) < 1 << 16:
-            header = struct.pack("!BBH", 0x80 | opcode, 126, len(data))
-        else:
-            header = struct.pack("!BBQ", 0x80 | opcode, 127, len(data))
-        return header + data
-
-
-def wait(condition, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return result
-
-
-@pytest.fixture
-def websocket(standin):
-    ws = WebSocketStandIn()
-    standin.ws_url = ws.url
-    yield ws
-    ws.close()
-
-
-def mention_envelope(envelope_id: str, channel: str, event_id: str, retry: int = 0) -> dict:
-    return {
-        "envelope_id": envelope_id,
-        "type": "events_api",
-        "accepts_response_payload": False,
-        "retry_attempt": retry,
-        "retry_reason": "timeout" if retry else "",
-        "payload": {
-            "team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
-            "event_id": event_id, "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
-            "event": {"type": "app_mention", "user": "U0ASKER", "channel": channel,
-                      "text": "<@U0BOT> upgrade 6.5.4", "ts": "1700000040.000100",
-                      "event_ts": "1700000040.000100"},
-        },
-    }
+# Short pings, so that a lost connection is noticed in tests within a second or two.
+PING = 0.5
 
 
 def test_socket_mode_answers_mentions_and_commands_and_flushes_on_sigterm(
@@ -201,27 +62,46 @@ def test_socket_mode_answers_mentions_and_commands_and_flushes_on_sigterm(
     assert code in (0, 143), log
     assert "Socket Mode connected" in log
     # SIGTERM flushed the query log.
-    import sqlite3
-
     with sqlite3.connect(slack_env["PAMBOT_DB"]) as db:
         rows = db.execute("SELECT source, event_id FROM queries ORDER BY ts").fetchall()
     assert ("mention", "EvSOCKET1") in rows and ("slash", None) in rows
 
 
-def test_socket_mode_exits_when_the_connection_cannot_be_kept(standin, websocket, slack_env):
-    config = Config.from_env(slack_env)
-    result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(run_socket(
-        config, check_every=0.05, disconnected_limit=0.5)), daemon=True)
-    thread.start()
-    assert websocket.connected.wait(20)
-    # Slack drops the socket and will not hand out a new one.
-    for _ in range(20):
+class RunningSocket:
+    """`run_socket` in a thread of this process, stopped at the end of the test."""
+
+    def __init__(self, config: Config, **options) -> None:
+        self.stop = threading.Event()
+        self.result: list[int] = []
+        self.thread = threading.Thread(target=lambda: self.result.append(run_socket(
+            config, stop=self.stop, **options)), daemon=True)
+        self.thread.start()
+
+    def finish(self) -> list[int]:
+        self.stop.set()
+        self.thread.join(30)
+        return self.result
+
+
+def refuse_new_connections(standin, websocket) -> None:
+    """Slack will not hand out a new WebSocket URL, nor honour the old one."""
+    for _ in range(200):
         standin.fail_next("apps.connections.open", body={"ok": False, "error": "invalid_auth"})
-    websocket.drop()
-    thread.join(30)
-    assert result == [1]
-    standin.failures.pop("apps.connections.open", None)
+    websocket.refusing = True
+
+
+def test_socket_mode_exits_when_the_connection_cannot_be_kept(standin, websocket, slack_env):
+    running = RunningSocket(Config.from_env(slack_env), ping_interval=PING,
+                            disconnected_limit=1.0)
+    try:
+        assert websocket.connected.wait(20)
+        refuse_new_connections(standin, websocket)
+        websocket.drop()
+        running.thread.join(30)
+        assert running.result == [1]
+    finally:
+        running.finish()
+        standin.failures.pop("apps.connections.open", None)
 
 
 def test_socket_mode_with_a_refused_app_token_stops_with_a_sentence(standin, slack_env):
@@ -230,27 +110,91 @@ def test_socket_mode_with_a_refused_app_token_stops_with_a_sentence(standin, sla
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "SLACK_APP_TOKEN" in done.stderr and "invalid_auth" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
-def test_socket_mode_reconnects_when_slack_closes_the_socket(standin, websocket, slack_env):
-    config = Config.from_env(slack_env)
-    stop = threading.Event()
-    result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(run_socket(
-        config, stop=stop, check_every=0.05, disconnected_limit=30)), daemon=True)
-    thread.start()
+def test_socket_mode_connects_again_however_the_connection_is_lost(
+        standin, websocket, slack_env):
+    running = RunningSocket(Config.from_env(slack_env), ping_interval=PING,
+                            disconnected_limit=60)
     try:
-        assert websocket.connected.wait(20)
-        websocket.drop()
-        # The client asks apps.connections.open for a new URL and connects again by itself.
-        assert websocket.connected.wait(20)
-        websocket.send(mention_envelope("env-r1", "C0RECONNECT", "EvRECONNECT1"))
-        assert wait(lambda: websocket.acks("env-r1"))
-        assert len(standin.posted(lambda c: c.body.get("channel") == "C0RECONNECT")) == 1
+        assert websocket.wait_for_handshakes(1)
+        # drop: Slack's close frame; abort: the TCP connection ends without one (a proxy
+        # timing out); reset: a TCP RST; go_silent: nothing more arrives, not even pongs.
+        for number, cut in enumerate(["drop", "abort", "reset", "go_silent"], start=2):
+            getattr(websocket, cut)()
+            # The client asks apps.connections.open for a new URL and connects again.
+            assert websocket.wait_for_handshakes(number), f"no new connection after {cut}"
+            channel, envelope = f"C0RECONNECT{number}", f"env-{cut}"
+            websocket.send(mention_envelope(envelope, channel, f"Ev{cut.upper()}"))
+            assert wait(lambda e=envelope: websocket.acks(e)), f"no answer after {cut}"
+            assert len(standin.posted(lambda c, ch=channel: c.body.get("channel") == ch)) == 1
     finally:
-        stop.set()
-        thread.join(30)
-    assert result == [0]
+        assert running.finish() == [0]
+
+
+def health(port: int) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
+def test_socket_mode_health_fails_while_the_socket_stays_down_and_recovers(
+        standin, websocket, slack_env, tmp_path):
+    port = free_port()
+    log_path = tmp_path / "socket.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "socket", "--health-port", str(port),
+             "--ping-interval", str(PING)],
+            env=slack_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait(lambda: health(port) == (200, "ok"), timeout=30), log_path.read_text()
+        assert health(port)[0] == 200
+        # Slack is unreachable for longer than the reconnect window (two pings).
+        refuse_new_connections(standin, websocket)
+        websocket.abort()
+        assert wait(lambda: health(port)[0] == 503, timeout=20), log_path.read_text()
+        status, text = health(port)
+        assert text.startswith("Socket Mode disconnected for ")
+        # Slack is back: connected again, healthy again.
+        standin.failures.pop("apps.connections.open", None)
+        websocket.refusing = False
+        assert wait(lambda: health(port) == (200, "ok"), timeout=30), log_path.read_text()
+        assert process.poll() is None
+    finally:
+        standin.failures.pop("apps.connections.open", None)
+        process.terminate()
+        process.wait(timeout=20)
+    log = log_path.read_text()
+    assert f"Socket Mode health at http://127.0.0.1:{port}/healthz" in log
+    assert "Socket Mode disconnected; reconnecting" in log
+
+
+def test_socket_mode_stops_with_a_sentence_on_bad_options_or_an_unreachable_api(slack_env):
+    config = Config.from_env(slack_env)
+    with pytest.raises(ConfigError, match=r"^the health port must be between 1 and 65535"):
+        run_socket(config, health_port=99999)
+    with pytest.raises(ConfigError, match=r"^the ping interval must be more than 0 seconds"):
+        run_socket(config, ping_interval=0)
+    unreachable = Config.from_env({**slack_env, "SLACK_API_URL": "http://127.0.0.1:9/api/"})
+    errors: list[BaseException] = []
+
+    def run() -> None:  # in a thread, so that no SIGTERM handler is left in pytest
+        try:
+            run_socket(unreachable)
+        except ConfigError as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    [error] = errors
+    assert str(error).startswith("SLACK_API_URL (http://127.0.0.1:9/api/) cannot be reached")
 
 
 def events_envelope(envelope_id: str, event: dict, event_id: str) -> dict:
@@ -258,7 +202,7 @@ def events_envelope(envelope_id: str, event: dict, event_id: str) -> dict:
         "envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
         "retry_attempt": 0, "retry_reason": "",
         "payload": {"team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
-                    "event_id": event_id, "event_time": int(time.time()),
+                    "event_id": event_id, "event_time": 1700004000,
                     "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT",
                                         "is_bot": True}],
                     "event": {"event_ts": event["ts"], **event}},
@@ -289,11 +233,7 @@ def click_envelope(envelope_id: str, post, action_id: str, user: str, response_u
 
 
 def test_socket_mode_clicks_and_thread_follow_ups(standin, websocket, slack_env):
-    config = Config.from_env(slack_env)
-    stop = threading.Event()
-    thread = threading.Thread(target=run_socket, args=(config,),
-                              kwargs={"stop": stop, "check_every": 0.05}, daemon=True)
-    thread.start()
+    running = RunningSocket(Config.from_env(slack_env), ping_interval=PING)
     channel, first, second = "C0SOCKCONV", "1700004000.000100", "1700004000.000900"
 
     def posts():
@@ -311,7 +251,7 @@ def test_socket_mode_clicks_and_thread_follow_ups(standin, websocket, slack_env)
             "channel": channel, "ts": "1700004000.000200", "thread_ts": first,
             "text": "the follower"}, "EvSOCKC2"))
         [_, follow_up] = standin.wait_for(posts, count=2)
-        assert follow_up.body["thread_ts"] == first
+        assert follow_up.body["thread_ts"] == first == asking.body["thread_ts"]
         assert "Restore the follower" in follow_up.body["blocks"][0]["text"]["text"]
 
         # A click on a clarifying answer's choice, in another thread.
@@ -327,7 +267,5 @@ def test_socket_mode_clicks_and_thread_follow_ups(standin, websocket, slack_env)
         assert clicked.body["blocks"][0]["text"]["text"] == "Backup and restore required"
         assert "<@U0CLICK> picked “6.5.4”" in json.dumps(clicked.body["blocks"],
                                                          ensure_ascii=False)
-        assert asking.body["thread_ts"] == first
     finally:
-        stop.set()
-        thread.join(30)
+        assert running.finish() == [0]
