@@ -17,6 +17,7 @@ rendered an older state that it must render again.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,6 @@ from sqlite_utils import Database
 
 from bot.querylog.schema import utc_iso
 from bot.querylog.state import StateStore, StateUnavailable
-from bot.querylog.writer import new_id
 
 __all__ = ["Runbook", "Runbooks", "StateUnavailable", "Tick", "list_runbooks", "took"]
 
@@ -103,8 +103,9 @@ class Runbooks:
         """A new checklist for the answer at `answer_ts` (its `item`: 0 the main answer, n
         the n-th further one); None if that answer has one already."""
         row = {
-            "id": runbook_id or new_id(), "started": _now(), "team": team, "channel": channel,
-            "thread_ts": thread_ts, "answer_ts": answer_ts, "item": item, "message_ts": None,
+            "id": runbook_id or uuid.uuid4().hex, "started": _now(), "team": team,
+            "channel": channel, "thread_ts": thread_ts, "answer_ts": answer_ts, "item": item,
+            "message_ts": None,
             "question": question, "rule": rule, "title": title, "source": source,
             "source_url": source_url, "steps": json.dumps(list(steps)),
             "started_by": started_by,
