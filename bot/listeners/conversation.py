@@ -1,9 +1,9 @@
 """A Slack conversation: a thread (or a DM) pambot answers in, and what it has established.
 
-    >>> place = Place("C0INC", "1700000000.000100", team="T1")
-    >>> said = listen(services, place, "leader")           # how "leader" reads in this thread
-    >>> asked = ask(services, said.reading.question)      # ...answered like any question
-    >>> remember(services, place, said, asked)            # ...and the thread moves on
+    place = Place("C0INC", "1700000000.000100", team="T1")
+    said = listen(services, place, "leader")          # how "leader" reads in this thread
+    asked = ask(services, said.reading.question)      # ...answered like any question
+    remember(services, place, said, asked)            # ...and the thread moves on
 
 The thread's memory is in the database (`bot.querylog.Threads`), shared by every worker;
 reading a message in it is the rules engine's (`rules.context`).

@@ -380,3 +380,13 @@ def test_the_home_view_stays_within_limits_with_a_big_log():
             block = {**block, "text": {"type": "mrkdwn", "text": "x"}}
         Block.parse(block).validate_json()
     check_limits([b for b in view["blocks"] if "fields" not in b])
+
+
+def test_the_examples_in_the_docstrings_run():
+    import doctest
+
+    import bot.blocks
+    import bot.home
+
+    for module in (bot.blocks, bot.home):
+        assert doctest.testmod(module).failed == 0
