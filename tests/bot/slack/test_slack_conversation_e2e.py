@@ -283,3 +283,14 @@ def test_paths_in_slack_is_the_diagram_of_the_rules(slack, standin):
 
 def test_a_choice_value_too_long_for_a_button_is_never_offered():
     assert button_value("upgrade " + "6.5.4 " * 400) is None
+
+
+def test_paths_in_slack_follows_a_change_to_the_rule_files(fresh_server, slack_to, rules_copy):
+    upgrade = rules_copy / "upgrade.yaml"
+    # An organisation decides 7.x also goes through a backup and restore.
+    upgrade.write_text(upgrade.read_text().replace("backup_restore_required: false",
+                                                   "backup_restore_required: true"))
+    slack = slack_to(fresh_server(env={"PAMBOT_RULES": str(rules_copy)}))
+    diagram = slack.command("paths").json()["blocks"][1]["text"]["text"]
+    [line] = [x for x in diagram.split("\n") if x.startswith("7.x ")]
+    assert "==&gt;  7.x  backup and restore" in line
