@@ -203,8 +203,10 @@ def pick(answer: Answer, item: int) -> Answer | None:
 
 
 def has_checklist(answer: Answer) -> bool:
-    """Whether an answer's steps make a checklist: a path to follow, not usage examples."""
-    return answer.outcome == "path" and bool(answer.steps)
+    """Whether an answer's steps make a checklist: a path or documented steps to follow
+    (a restore, the checks before a cluster upgrade), not usage examples, nor the overview
+    under a question back, which is answered by picking first."""
+    return answer.outcome in ("path", "fact") and bool(answer.steps)
 
 
 def answer_text(answer: Answer) -> str:

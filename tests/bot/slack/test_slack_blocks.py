@@ -167,6 +167,9 @@ def test_did_you_mean_is_a_button_that_asks_the_corrected_question():
 
 def test_start_checklist_only_on_answers_with_steps_to_follow():
     assert "pam_checklist" in buttons(answer_blocks(answer("restore leader"), checklist=True))
+    before = answer("what do we need before a cluster upgrade?")
+    assert before.rule == "fact-cluster-upgrade"
+    assert "pam_checklist" in buttons(answer_blocks(before, checklist=True))
     assert "pam_checklist" not in buttons(answer_blocks(answer("restore leader")))
     for question in ("restore", "upgrade 5.0", "help", "what?"):
         assert "pam_checklist" not in buttons(answer_blocks(answer(question), checklist=True))
