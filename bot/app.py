@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.blocks import escape
 from bot.config import Config
 from bot.listeners import Services, register_listeners, report_error
+from bot.querylog import Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy
 
 if TYPE_CHECKING:
@@ -71,12 +72,16 @@ def build_app(config: Config, *, ruleset: RuleSet, querylog: QueryLog | None,
         process_before_response=True,
     )
     app.error(on_error)
+    # Threads and checklists live in the log's file, whether or not queries are logged.
+    state = StateStore(config.db_path, retention_days=config.log_retention_days)
     register_listeners(app, Services(
         ruleset=ruleset,
         claims=querylog if querylog is not None else MemoryClaims(),
         querylog=querylog,
         admins=config.admins,
         db_path=config.db_path,
+        threads=Threads(state, hours=config.thread_hours),
+        runbooks=Runbooks(state),
     ))
     return app
 

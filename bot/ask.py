@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.config import Config
+from bot.exit import Problem
 from bot.querylog.schema import storable
 from rules import (
     Answer,
+    RuleFileError,
     RuleSet,
     answer,
     check_rules,
@@ -21,6 +23,7 @@ from rules import (
     parse_message,
 )
 from rules.load import packaged_rules_dir
+from rules.paths import is_paths_request, paths, render_paths
 
 
 def ruleset_for(config: Config) -> RuleSet:
@@ -86,6 +89,9 @@ def format_answer(result: Answer, *, as_json: bool) -> str:
 
 def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False) -> int:
     ruleset = ruleset_for(config)
+    if words and is_paths_request(" ".join(words)):
+        print(paths_json(ruleset) if as_json else render_paths(ruleset))
+        return 0
     querylog = open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
     # Bytes that are not UTF-8 (in an argument, or piped in) become U+FFFD, never a traceback;
     # so do lone surrogates, which a terminal cannot print either.
@@ -120,6 +126,25 @@ def tolerate_bad_text(*streams) -> None:
     for stream in streams:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+
+
+def paths_json(ruleset: RuleSet) -> str:
+    """The paths diagram as one JSON object: its rows, and the text a terminal shows."""
+    rows = [{"versions": p.versions, "target": p.target or None, "kind": p.kind,
+             "path": p.path, "row": p.row, "rule": p.rule} for p in paths(ruleset)]
+    return json.dumps({"query": "paths", "paths": rows, "text": render_paths(ruleset)},
+                      ensure_ascii=False)
+
+
+def run_rules_paths(config: Config, path: str | None) -> int:
+    """Print the upgrade paths of the rules at `path` (else PAMBOT_RULES, else packaged)."""
+    target = path or config.rules_path
+    try:
+        ruleset = load_ruleset(target) if target else default_ruleset()
+    except RuleFileError as exc:
+        raise Problem(str(exc)) from None
+    print(render_paths(ruleset))
+    return 0
 
 
 def run_rules_check(config: Config, path: str | None) -> int:

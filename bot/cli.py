@@ -103,6 +103,17 @@ def check(config: Config, path: str | None) -> None:
     sys.exit(run_rules_check(config, path))
 
 
+@rules.command()
+@click.argument("path", required=False)
+@click.pass_obj
+def paths(config: Config, path: str | None) -> None:
+    """Every upgrade path of the rules as a diagram (default: PAMBOT_RULES or the packaged
+    rules); exit 1 if they have a problem."""
+    from bot.ask import run_rules_paths
+
+    sys.exit(run_rules_paths(config, path))
+
+
 @main.command()
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: PORT, else 3000).")
 @click.option("--host", help="Address to listen on (default: all, 0.0.0.0; 127.0.0.1 for "

@@ -18,6 +18,7 @@ DEFAULT_RETENTION_DAYS = 90
 DEFAULT_EVENT_LEASE_SECONDS = 30
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_THREAD_HOURS = 24
 
 
 class ConfigError(Exception):
@@ -41,6 +42,8 @@ class Config:
     log_level: str | None = None
     # `pambot socket`'s health endpoint port when --health-port is not given (None: off).
     health_port: int | None = None
+    # How long pambot remembers a thread it answered in (its versions, node, open question).
+    thread_hours: int = DEFAULT_THREAD_HOURS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -95,6 +98,7 @@ class Config:
             log_format=log_format,
             log_level=log_level,
             health_port=_int(env, "PAMBOT_HEALTH_PORT", None, 1, 65535),
+            thread_hours=_int(env, "PAMBOT_THREAD_HOURS", DEFAULT_THREAD_HOURS, 1, 24 * 90),
         )
 
     def require(self, *names: str) -> None:

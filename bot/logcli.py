@@ -1,8 +1,9 @@
-"""`pambot log stats|export|prune`.
+"""`pambot log stats|export|prune|runbooks`.
 
     $ pambot log stats --since 7d
     $ pambot log export --format csv --since 2026-11-01 > queries.csv
     $ pambot log prune --older-than 90d
+    $ pambot log runbooks --since 24h
 
 Needs no Slack credentials. The SQL and the stats table live in `bot.querylog`; this module
 is the command line around them. A new `pambot log` command is one `@log.command()`.
@@ -24,14 +25,22 @@ import click
 from bot import querylog
 from bot.config import Config
 from bot.exit import Problem, UsageProblem
-from bot.querylog.report import DurationError, parse_since, printable, stats_result, when
+from bot.querylog.report import (
+    DurationError,
+    one_line,
+    parse_since,
+    printable,
+    stats_result,
+    table,
+    when,
+)
 
 # Cells a spreadsheet would read as a formula (OWASP, CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @click.group()
 def log() -> None:
-    """The query log (PAMBOT_DB): stats, export, prune."""
+    """The query log (PAMBOT_DB): stats, export, prune, runbooks."""
 
 
 @log.command()
@@ -92,7 +101,51 @@ def prune(config: Config, older_than: str) -> None:
                f"from {config.db_path}.")
 
 
+@log.command()
+@click.option("--since", default="7d", show_default=True,
+              help="A duration (24h, 7d, 4w) or an ISO date.")
+@click.pass_obj
+def runbooks(config: Config, since: str) -> None:
+    """Checklists started in Slack threads, with their progress."""
+    start = _since(since, "--since")
+    try:
+        db = querylog.open_existing(config.db_path)
+    except querylog.NoLog as exc:
+        click.echo(str(exc))
+        return
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    try:
+        books = querylog.list_runbooks(db, querylog.utc_iso(start))
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the checklists in {config.db_path}: {exc}")
+    finally:
+        db.close()
+    click.echo(format_runbooks(books, heading=(
+        f"Checklists in {config.db_path} since {when(start)} ({since.strip()}): {len(books):,}")))
+
+
+def format_runbooks(books: Sequence[querylog.Runbook], *, heading: str) -> str:
+    """Checklists as an aligned table: when, where, what, who, how far, how long."""
+    if not books:
+        return heading
+    rows = []
+    for book in books:
+        took = book.took()
+        rows.append((
+            book.started[:16].replace("T", " "), book.channel, book.thread_ts or "-",
+            one_line(book.title or book.question), book.started_by or "-",
+            f"{book.done}/{len(book.steps)}" + (" done" if book.complete else ""),
+            querylog.took(took) if took is not None else "-",
+        ))
+    return heading + "\n\n" + table(
+        ["Started (UTC)", "Channel", "Thread", "Checklist", "By", "Steps", "Took"], rows,
+        right=(5,))
+
+
 # --- helpers ------------------------------------------------------------------------------------
+
+
 
 
 def _since(text: str, option: str) -> datetime:

@@ -1,7 +1,10 @@
 """`pambot shell`: the local stand-in for Slack, like Errbot's text backend.
 
-The same engine and answers, typed at a prompt, so anyone can try the bot
-without a Slack workspace. From a pipe it answers each line and exits.
+The same engine and answers, typed at a prompt, so anyone can try the bot without a Slack
+workspace. It is a conversation, as a Slack thread is: when pambot asks back, type a
+choice's number ("2") or just what it asked for ("leader", "we're on 6.5.4"), and a later
+question takes what it leaves out from what was said before. `paths` shows the upgrade
+paths diagram. From a pipe it answers each line, in the same way, and exits.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
-from bot.ask import answer_lines, open_querylog, ruleset_for, tolerate_bad_text
+from bot.ask import open_querylog, ruleset_for, tolerate_bad_text
 from bot.config import Config
-from rules import answer
+from rules import RuleSet, answer
+from rules.context import Context, read
+from rules.paths import is_paths_request, render_paths
 
 PROMPT = "pam> "
 HISTORY_FILE = Path("~/.pambot_history")
@@ -29,40 +36,59 @@ def run_shell(config: Config, stdin=None, stdout=None) -> int:
     querylog = open_querylog(config)
     try:
         if not stdin.isatty():
-            answer_lines(stdin, ruleset, stdout, as_json=False, source="shell",
-                         querylog=querylog)
+            converse(stdin, ruleset, stdout, querylog=querylog)
             return 0
-        _interactive(ruleset, querylog, stdout)
+        history = _enable_history()
+        stdout.write(
+            "pambot local shell: answers from "
+            f"{ruleset.origin}. Try 'upgrade 6.5.4', 'restore leader', 'paths' or 'help'; "
+            "'quit' or Ctrl-D to leave.\n"
+        )
+        converse(_prompted(stdout), ruleset, stdout, querylog=querylog)
+        if history:
+            history()
         return 0
     finally:
         querylog.close()
 
 
-def _interactive(ruleset, querylog, stdout) -> None:
-    history = _enable_history()
-    stdout.write(
-        "pambot local shell: answers from "
-        f"{ruleset.origin}. Try 'upgrade 6.5.4', 'restore leader' or 'help'; "
-        "'quit' or Ctrl-D to leave.\n"
-    )
+def converse(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, querylog=None) -> Context:
+    """Answer each line in the conversation so far, as a Slack thread would; the context at
+    the end."""
+    context = Context()
+    for line in lines:
+        typed = line.rstrip("\r\n")
+        if is_paths_request(typed):
+            out.write(render_paths(ruleset) + "\n\n")
+            continue
+        started = time.perf_counter()
+        reading = read(typed, context, ruleset)
+        result = answer(reading.question, ruleset)
+        if reading.how != "typed":
+            out.write(f'(read as "{reading.question}")\n')
+        out.write(result.text + "\n\n")
+        context = context.after(result)
+        if querylog is not None:
+            querylog.record_query(result if reading.how == "typed" else result.with_query(typed),
+                                  source="shell",
+                                  elapsed_ms=(time.perf_counter() - started) * 1000)
+    return context
+
+
+def _prompted(stdout: TextIO) -> Iterator[str]:
+    """Lines typed at the prompt, until a quit word or Ctrl-D; Ctrl-C drops the line."""
     while True:
         try:
             line = input(PROMPT)
         except EOFError:
             stdout.write("\n")
-            break
+            return
         except KeyboardInterrupt:
             stdout.write("\n")
             continue
         if line.strip().casefold() in QUIT_WORDS:
-            break
-        started = time.perf_counter()
-        result = answer(line, ruleset)
-        stdout.write(result.text + "\n\n")
-        querylog.record_query(result, source="shell",
-                              elapsed_ms=(time.perf_counter() - started) * 1000)
-    if history:
-        history()
+            return
+        yield line
 
 
 def _enable_history():

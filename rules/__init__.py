@@ -7,7 +7,9 @@ beyond loading the YAML rule files.
 
 Modules, in the order data flows: `vocabulary` and `parse` read a message into `Query`s;
 `engine` answers each from a `RuleSet` (`ruleset`), loaded and checked by `load` and `check`;
-`text` renders an answer as plain text.
+`text` renders an answer as plain text. Beside them: `context` reads a message in its
+conversation (a reply to a question back, a question that leaves out what the thread said),
+and `paths` draws every upgrade range of a rule set and where it leads.
 """
 
 from rules.check import Problem

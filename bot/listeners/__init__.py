@@ -1,7 +1,9 @@
-"""Slack listeners, one module per surface: `commands`, `events`, `actions`.
+"""Slack listeners, one module per surface: `commands`, `events` (mentions, DMs, thread
+replies), `actions` (answer buttons), `runbooks` (checklists), `home` (the App Home tab).
 
 Every listener does the same four things: acknowledge, ask the engine, render, reply.
-None of them holds rule logic. `register_listeners(app, services)` wires them all.
+None of them holds rule logic; `conversation` keeps a thread's context between messages.
+`register_listeners(app, services)` wires them all.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.blocks import unescape
+from bot.blocks import escape, notice_blocks, unescape
 from bot.logs import log_context
 from bot.querylog import new_id
 from rules import Answer, RuleSet, answer
 
 if TYPE_CHECKING:
-    from slack_bolt import App
+    from slack_bolt import App, Respond
+    from slack_sdk import WebClient
 
-    from bot.querylog import QueryLog
+    from bot.querylog import QueryLog, Runbooks, Threads
 
 logger = logging.getLogger("pambot.slack")
 
@@ -46,6 +49,9 @@ class Services:
     querylog: QueryLog | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
     db_path: str | None = None
+    # Conversation state shared by every worker (None: pambot remembers no thread).
+    threads: Threads | None = None
+    runbooks: Runbooks | None = None
 
     @property
     def command(self) -> str:
@@ -71,11 +77,15 @@ class ResponseUrlError(Exception):
 
 def register_listeners(app: App, services: Services) -> None:
     """Attach every pambot listener to `app`."""
-    from bot.listeners import actions, commands, events
+    from bot.listeners import actions, commands, events, home, runbooks
 
     commands.register(app, services)
     events.register(app, services)
+    home.register(app, services)
+    runbooks.register(app, services)
     actions.register(app, services)
+    # Last: Bolt hands a request to the first listener that matches.
+    actions.register_fallback(app)
 
 
 def question_text(text: str | None, bot_user_id: str | None = None) -> str:
@@ -98,20 +108,44 @@ def ask(services: Services, text: str) -> Asked:
     return Asked(result, query_id, started)
 
 
-def log_query(services: Services, asked: Asked, *, source: str, **where: str | None) -> None:
+def log_query(services: Services, asked: Asked, *, source: str, typed: str | None = None,
+              **where: str | None) -> None:
     """Queue the query for the log (never blocks, never raises); `where`: team, channel, ...
 
-    Also one line in the process log, without the question's text (the query log has it).
+    `typed` is what the person typed or clicked, when the question answered was read from it
+    ("leader" answered as "restore leader"): the log keeps what people said. Also one line
+    in the process log, without the question's text (the query log has it).
     """
     logger.info("answered a %s question: rule %s, outcome %s, %.0f ms", source,
                 asked.answer.rule, asked.answer.outcome, asked.elapsed_ms(),
                 extra=log_context(query_id=asked.query_id, event_id=where.get("event_id"),
-                              team=where.get("team"), channel=where.get("channel")))
+                                  team=where.get("team"), channel=where.get("channel")))
     if services.querylog is not None:
+        result = asked.answer if typed is None else asked.answer.with_query(typed)
         services.querylog.record_query(
-            asked.answer, source=source, elapsed_ms=asked.elapsed_ms(),
+            result, source=source, elapsed_ms=asked.elapsed_ms(),
             query_id=asked.query_id, **where,
         )
+
+
+def tell(body: Mapping[str, Any], respond: Respond | None, client: WebClient | None,
+         text: str) -> None:
+    """Tell the person who clicked something `text`, privately: through the interaction's
+    response_url, or in their DM with pambot where there is none (the App Home)."""
+    if respond is not None and body.get("response_url"):
+        checked(respond(response_type="ephemeral", replace_original=False,
+                        text=escape(text), blocks=notice_blocks(text)))
+        return
+    user = user_id(body)
+    if client is not None and user:
+        client.chat_postMessage(channel=user, text=escape(text), blocks=notice_blocks(text))
+
+
+def user_id(body: Mapping[str, Any]) -> str | None:
+    """The ID of the user who clicked, from a block_actions payload."""
+    user = body.get("user")
+    value = user.get("id") if isinstance(user, Mapping) else None
+    return value if isinstance(value, str) else None
 
 
 def checked(response: Any) -> Any:

@@ -3,15 +3,24 @@
     /pam upgrade 6.5.4     the answer, only the asker sees it, with "Share in channel"
     /pam  or  /pam help    usage with examples
     /pam stats [SINCE]     query-log summary, for user IDs in PAMBOT_ADMINS only
+    /pam paths             every upgrade path of the rules, as a diagram
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.blocks import answer_blocks, answer_text, code_blocks, escape, notice_blocks
+from bot.blocks import (
+    answer_blocks,
+    answer_text,
+    code_blocks,
+    escape,
+    notice_blocks,
+    paths_blocks,
+)
 from bot.listeners import Services, ask, log_query, question_text
 from bot.querylog import DurationError, stats_text
+from rules.paths import is_paths_request
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App
@@ -30,6 +39,10 @@ def register(app: App, services: Services) -> None:
         if words and words[0].lower() == STATS_WORD:
             ack(response_type="ephemeral", **stats_message(services, command.get("user_id"),
                                                          words[1:]))
+            return
+        if is_paths_request(text):
+            ack(response_type="ephemeral", text="Upgrade paths",
+                blocks=paths_blocks(services.ruleset))
             return
         asked = ask(services, text)
         ack(

@@ -14,11 +14,24 @@ and retries with backoff while rows wait in the queue.
 This package owns the database, and nothing else in pambot writes SQL:
 `schema` (the file, its migrations, ids), `writer` (QueryLog), `claims` (Slack event dedupe),
 `read` (queries behind `pambot log` and `/pam stats`) and `report` (the stats table, durations).
+The conversation state that Slack threads share between workers lives in the same file, in
+tables of its own: `state` (the tables), `threads` (what each thread has established) and
+`runbooks` (checklists and their ticks).
 """
 
 from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy
-from bot.querylog.read import NoLog, Summary, export_rows, open_existing, prune, summarize
+from bot.querylog.read import (
+    NoLog,
+    PastQuestion,
+    Summary,
+    export_rows,
+    open_existing,
+    prune,
+    recent_questions,
+    summarize,
+)
 from bot.querylog.report import DurationError, parse_since, printable, stats_text
+from bot.querylog.runbooks import Runbook, Runbooks, list_runbooks, took
 from bot.querylog.schema import (
     SCHEMA_VERSION,
     UNANSWERED_OUTCOMES,
@@ -29,6 +42,8 @@ from bot.querylog.schema import (
     utc_iso,
     write_transaction,
 )
+from bot.querylog.state import StateStore, StateUnavailable
+from bot.querylog.threads import Thread, Threads
 from bot.querylog.writer import SOURCES, QueryLog, install_signal_flush
 
 __all__ = [
@@ -39,20 +54,30 @@ __all__ = [
     "DurationError",
     "EventClaimBusy",
     "NoLog",
+    "PastQuestion",
     "QueryLog",
+    "Runbook",
+    "Runbooks",
+    "StateStore",
+    "StateUnavailable",
     "Summary",
+    "Thread",
+    "Threads",
     "connect",
     "export_rows",
     "install_signal_flush",
+    "list_runbooks",
     "migrate",
     "new_id",
     "open_existing",
     "parse_since",
     "printable",
     "prune",
+    "recent_questions",
     "schema_version",
     "stats_text",
     "summarize",
+    "took",
     "utc_iso",
     "write_transaction",
 ]

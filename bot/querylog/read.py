@@ -192,3 +192,24 @@ def prune(path: str | os.PathLike, before: str) -> tuple[int, int]:
             return prune_queries(db, before)
     finally:
         db.close()
+
+
+@dataclass(frozen=True)
+class PastQuestion:
+    """One question a person asked, as the App Home lists it."""
+
+    ts: str
+    text: str
+    verdict: str | None
+    outcome: str
+
+
+def recent_questions(db: Database, user: str, since: str, *, limit: int = 5) -> list[PastQuestion]:
+    """The newest questions `user` asked since `since` (UTC ISO 8601), newest first.
+
+    Reads the rows since `since` through the `ts` index, so a large log costs only its
+    recent part.
+    """
+    return [PastQuestion(*row) for row in db.execute(
+        "SELECT ts, text, verdict, outcome FROM queries WHERE ts >= ? AND user = ? "
+        "ORDER BY ts DESC LIMIT ?", [since, user, limit])]

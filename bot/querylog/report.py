@@ -88,11 +88,11 @@ def format_summary(summary: Summary, *, heading: str) -> str:
         return heading
     parts = [heading]
     for title, rows in (("Intent", summary.by_intent), ("Outcome", summary.by_outcome)):
-        parts.append(_table([title, "Queries", "%"], [
+        parts.append(table([title, "Queries", "%"], [
             (name, f"{n:,}", _percent(n, total)) for name, n in rows
         ]))
     rules = summary.by_rule
-    shown = _table(["Rule", "Queries", "%"], [
+    shown = table(["Rule", "Queries", "%"], [
         (name, f"{n:,}", _percent(n, total)) for name, n in rules[:RULES_SHOWN]
     ])
     if len(rules) > RULES_SHOWN:
@@ -100,9 +100,9 @@ def format_summary(summary: Summary, *, heading: str) -> str:
     parts.append(shown)
     outcomes = "/".join(UNANSWERED_OUTCOMES)
     if summary.top_unanswered:
-        parts.append(f"Top unanswered questions ({outcomes})\n" + _table(
+        parts.append(f"Top unanswered questions ({outcomes})\n" + table(
             ["Asked", "Question"],
-            [(f"{n:,}", _one_line(text)) for text, n in summary.top_unanswered],
+            [(f"{n:,}", one_line(text)) for text, n in summary.top_unanswered],
             right=(0,),
         ))
     else:
@@ -110,7 +110,7 @@ def format_summary(summary: Summary, *, heading: str) -> str:
     if summary.votes:
         votes = (f"Helpful votes: {summary.helpful_votes:,} of {summary.votes:,} "
                  f"({_percent(summary.helpful_votes, summary.votes)}%)")
-        parts.append(votes + "\n" + _table(
+        parts.append(votes + "\n" + table(
             ["Rule", "Votes", "Not helpful"],
             [(rule, f"{n:,}", f"{bad:,}") for rule, n, bad in summary.votes_by_rule[:RULES_SHOWN]],
         ))
@@ -141,12 +141,12 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     text = printable(" ".join(text.split()))
     return text if len(text) <= TEXT_WIDTH else text[: TEXT_WIDTH - 3] + "..."
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]],
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]],
            right: Sequence[int] | None = None) -> str:
     """An aligned plain-text table; `right` (default: all but the first) are right-aligned."""
     from tabulate import tabulate  # only `log stats` draws tables

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("pambot.querylog")
 
-SOURCES = frozenset({"slash", "mention", "dm", "cli", "shell"})
+SOURCES = frozenset({"slash", "mention", "dm", "thread", "button", "cli", "shell"})
 # Slack stops retrying an event within the hour; claims are kept a day, then pruned.
 EVENT_KEEP = timedelta(days=1)
 BATCH_ROWS = 1_000

@@ -173,6 +173,11 @@ def test_shell_at_a_terminal(pambot_env, pambot_script, tmp_path):
     assert "Backup and restore required" in _read_until(fd, "pam> ")
     os.write(fd, b"help\r")
     assert "Ask me about PAM Server upgrades" in _read_until(fd, "pam> ")
+    # The same conversation as in a Slack thread: a choice by its number.
+    os.write(fd, b"restore\r")
+    assert "2. follower" in _read_until(fd, "pam> ")
+    os.write(fd, b"2\r")
+    assert "Restore the follower" in _read_until(fd, "pam> ")
     os.write(fd, b"quit\r")
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0

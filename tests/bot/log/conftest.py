@@ -21,7 +21,7 @@ _BASE_ANSWER = answer("upgrade 6.5.4")
 # Variables a user's shell might carry that must not reach `pambot log` in a test.
 FOREIGN_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
                      "SLACK_API_URL", "PAMBOT_RULES", "PAMBOT_ADMINS",
-                     "PAMBOT_LOG_RETENTION_DAYS")
+                     "PAMBOT_LOG_RETENTION_DAYS", "PAMBOT_THREAD_HOURS")
 
 
 def _answer(query: str = "upgrade 6.5.4", *, intent: str = "upgrade", rule: str = "upgrade-6",

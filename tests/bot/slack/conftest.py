@@ -1,10 +1,10 @@
 """Fixtures for the Slack tests: a local stand-in for the Slack Web API and the real server.
 
-`standin` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`,
-`apps.connections.open` and posts to response_urls (`/respond/...`), and records every
-call. `pambot_server` is `pambot serve` itself (gunicorn, two workers) pointed at the
-stand-in through SLACK_API_URL; `slack` sends it correctly signed requests in the shapes
-Slack documents. Nothing here talks to slack.com.
+`standin` answers `auth.test`, `chat.postMessage`, `chat.postEphemeral`, `chat.update`,
+`views.publish`, `apps.connections.open` and posts to response_urls (`/respond/...`), and
+records every call with its response. `pambot_server` is `pambot serve` itself (gunicorn,
+two workers) pointed at the stand-in through SLACK_API_URL; `slack` sends it correctly
+signed requests in the shapes Slack documents. Nothing here talks to slack.com.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ ADMIN = "U0ADMIN"
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "PAMBOT_DB", "PAMBOT_RULES", "PAMBOT_ADMINS", "PAMBOT_LOG_RETENTION_DAYS",
+    "PAMBOT_THREAD_HOURS",
     "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PAMBOT_LOG_FORMAT", "PAMBOT_LOG_LEVEL",
     "PAMBOT_HEALTH_PORT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
     "NO_PROXY", "no_proxy",
@@ -62,6 +63,8 @@ class Call:
     headers: dict[str, str]
     body: dict
     failed: bool = False
+    # What the stand-in answered (for chat.postMessage: the message's `ts`).
+    response: dict = field(default_factory=dict)
 
     @property
     def api_method(self) -> str:
@@ -125,19 +128,28 @@ class StandIn:
             if queued:
                 call.failed = True
                 return queued.pop(0)
+        call.response = self._answer(path, name, body)
+        return 200, call.response, {}
+
+    def _answer(self, path: str, name: str, body: dict) -> dict:
         if path.startswith("/respond/"):
-            return 200, {"ok": True}, {}
+            return {"ok": True}
         if name == "auth.test":
-            return 200, {"ok": True, "url": "https://standin.example/", "team": "Test",
-                         "user": "pambot", "team_id": TEAM, "user_id": BOT_USER,
-                         "bot_id": BOT_ID, "is_enterprise_install": False}, {}
+            return {"ok": True, "url": "https://standin.example/", "team": "Test",
+                    "user": "pambot", "team_id": TEAM, "user_id": BOT_USER,
+                    "bot_id": BOT_ID, "is_enterprise_install": False}
         if name in ("chat.postMessage", "chat.postEphemeral"):
             ts = f"1800000000.{next(self._ts):06d}"
-            return 200, {"ok": True, "channel": body.get("channel"), "ts": ts,
-                         "message_ts": ts, "message": {"text": body.get("text"), "ts": ts}}, {}
+            return {"ok": True, "channel": body.get("channel"), "ts": ts,
+                    "message_ts": ts, "message": {"text": body.get("text"), "ts": ts}}
+        if name == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"),
+                    "text": body.get("text")}
+        if name == "views.publish":
+            return {"ok": True, "view": {"id": "V0HOME", "type": "home"}}
         if name == "apps.connections.open":
-            return 200, {"ok": True, "url": self.ws_url}, {}
-        return 200, {"ok": False, "error": "unknown_method"}, {}
+            return {"ok": True, "url": self.ws_url}
+        return {"ok": False, "error": "unknown_method"}
 
 
 def _parse(raw: bytes, content_type: str) -> dict:
@@ -449,6 +461,104 @@ class Slack:
             payload["message"] = {"type": "message", "ts": "1800000000.000001", "text": "x"}
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, content_type="application/x-www-form-urlencoded")
+
+
+    def interact(self, action: dict, *, user: str, container: dict,
+                 channel: str | None = None, message: dict | None = None,
+                 response_url: str | None = None) -> Reply:
+        """A `block_actions` payload with one action, as Slack sends a click."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "clicker", "name": "clicker", "team_id": TEAM},
+            "api_app_id": "A0PAMBOT",
+            "token": "legacy-verification-token",
+            "container": container,
+            "trigger_id": "1.2.3",
+            "team": {"id": TEAM, "domain": "example"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+        }
+        if channel:
+            payload["channel"] = {"id": channel, "name": "incidents"}
+        if message is not None:
+            payload["message"] = message
+        if response_url:
+            payload["response_url"] = response_url
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, content_type="application/x-www-form-urlencoded")
+
+    def click_on(self, post: Call, action_id: str, *, user: str = "U0CLICK",
+                 value: str | None = None) -> str:
+        """Click the button `action_id` on a message pambot posted with chat.postMessage;
+        the name of the click's response_url (see `StandIn.responses`)."""
+        block, button = _find_button(post.body["blocks"], action_id)
+        ts = post.response["ts"]
+        thread_ts = post.body.get("thread_ts")
+        container = {"type": "message", "message_ts": ts, "channel_id": post.body["channel"],
+                     "is_ephemeral": False, **({"thread_ts": thread_ts} if thread_ts else {})}
+        message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts,
+                   "text": post.body.get("text"), "blocks": post.body["blocks"],
+                   **({"thread_ts": thread_ts} if thread_ts else {})}
+        name = self.unique("click")
+        reply = self.interact(
+            {"type": "button", "action_id": action_id, "block_id": block.get("block_id", "b"),
+             "value": button["value"] if value is None else value, "text": button["text"]},
+            user=user, container=container, channel=post.body["channel"], message=message,
+            response_url=self.standin.response_url(name))
+        assert reply.status == 200, reply.text
+        return name
+
+    def click_private(self, message: dict, action_id: str, *, channel: str,
+                      user: str = "U0ASKER") -> str:
+        """Click a button on a private (ephemeral) answer: Slack sends no `message` then."""
+        block, button = _find_button(message["blocks"], action_id)
+        name = self.unique("click")
+        reply = self.interact(
+            {"type": "button", "action_id": action_id, "block_id": block.get("block_id", "b"),
+             "value": button["value"], "text": button["text"]},
+            user=user, channel=channel, response_url=self.standin.response_url(name),
+            container={"type": "message", "message_ts": "1800000000.999999",
+                       "channel_id": channel, "is_ephemeral": True})
+        assert reply.status == 200, reply.text
+        return name
+
+    def tick(self, checklist: Call, step: int, *, ticked: bool = True,
+             user: str = "U0TICK") -> str:
+        """Tick (or untick) a step's checkbox on a checklist pambot posted."""
+        [block] = [b for b in checklist.body["blocks"]
+                   if str(b.get("block_id", "")).endswith(f":{step}")
+                   and b.get("accessory", {}).get("type") == "checkboxes"]
+        option = block["accessory"]["options"][0]
+        ts = checklist.response["ts"]
+        name = self.unique("tick")
+        container = {"type": "message", "message_ts": ts,
+                     "channel_id": checklist.body["channel"], "is_ephemeral": False,
+                     "thread_ts": checklist.body.get("thread_ts")}
+        reply = self.interact(
+            {"type": "checkboxes", "action_id": block["accessory"]["action_id"],
+             "block_id": block["block_id"], "selected_options": [option] if ticked else []},
+            user=user, container=container, channel=checklist.body["channel"],
+            message={"type": "message", "ts": ts, "blocks": checklist.body["blocks"],
+                     "bot_id": BOT_ID, "thread_ts": checklist.body.get("thread_ts")},
+            response_url=self.standin.response_url(name))
+        assert reply.status == 200, reply.text
+        return name
+
+    def click_home(self, action_id: str, value: str, *, user: str, label: str = "x") -> Reply:
+        """Click a button on pambot's App Home tab: no channel, no response_url."""
+        return self.interact(
+            {"type": "button", "action_id": action_id, "block_id": "pam_examples",
+             "value": value, "text": {"type": "plain_text", "text": label}},
+            user=user, container={"type": "view", "view_id": "V0HOME"})
+
+
+def _find_button(blocks: list[dict], action_id: str) -> tuple[dict, dict]:
+    for block in blocks:
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return block, element
+    raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:400]}")
 
 
 @pytest.fixture

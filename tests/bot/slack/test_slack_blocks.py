@@ -12,26 +12,35 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.blocks import (
+    ACTIONS_ELEMENTS_LIMIT,
     BUTTON_TEXT_LIMIT,
     BUTTON_VALUE_LIMIT,
     CONTEXT_ELEMENTS_LIMIT,
     FALLBACK_TEXT_LIMIT,
+    HEADER_TEXT_LIMIT,
     MAX_BLOCKS,
     SECTION_TEXT_LIMIT,
+    StaleButton,
     answer_blocks,
     answer_text,
+    button_value,
     code_blocks,
     escape,
     fit,
+    linkify,
     notice_blocks,
+    parse_button_value,
     parse_share_value,
     unescape,
+    warning_sections,
 )
 from bot.listeners import question_text
 from rules import answer
+from rules.model import Choice
 
-# What our own markup may put in a message: links to http(s) sources and the sharer's ID.
-OWN_MARKUP = re.compile(r"<https?://[^|>]+\|[^>]*>|<@U0SHARER>")
+# What our own markup may put in a message: links to http(s) sources and the ID of the
+# user who shared an answer or picked a choice.
+OWN_MARKUP = re.compile(r"<https?://[^|>]+\|[^>]*>|<@U0SHARER>|<@U0PICKER>")
 
 
 def texts(blocks: list[dict]) -> list[str]:
@@ -48,8 +57,13 @@ def texts(blocks: list[dict]) -> list[str]:
 def check_limits(blocks: list[dict]) -> None:
     """Slack's documented limits, checked by hand and by slack_sdk's own block models."""
     assert 1 <= len(blocks) <= MAX_BLOCKS
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(block_ids) == len(set(block_ids)), "block ids are unique within a message"
     for block in blocks:
         Block.parse(block).validate_json()
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert 1 <= len(block["text"]["text"]) <= HEADER_TEXT_LIMIT
         if block["type"] == "section":
             assert block["text"]["text"].strip()
             assert len(block["text"]["text"]) <= SECTION_TEXT_LIMIT
@@ -58,28 +72,142 @@ def check_limits(blocks: list[dict]) -> None:
             assert all(e["text"].strip() for e in block["elements"])
             assert all(len(e["text"]) <= SECTION_TEXT_LIMIT for e in block["elements"])
         if block["type"] == "actions":
+            assert 1 <= len(block["elements"]) <= ACTIONS_ELEMENTS_LIMIT
+            action_ids = [button["action_id"] for button in block["elements"]]
+            assert len(action_ids) == len(set(action_ids)), "action ids are unique in a block"
             for button in block["elements"]:
-                assert len(button["text"]["text"]) <= BUTTON_TEXT_LIMIT
+                assert 1 <= len(button["text"]["text"]) <= BUTTON_TEXT_LIMIT
                 assert len(button["value"]) <= BUTTON_VALUE_LIMIT
     # Nothing pings: every "<" left is our own link or the sharer's mention.
     for text in texts(blocks):
         assert "<" not in OWN_MARKUP.sub("", text), text
 
 
+def buttons(blocks: list[dict]) -> dict[str, dict]:
+    """Every button of a message by action_id."""
+    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
+
+
 def test_a_real_answer_verdict_first_then_steps_warnings_source_buttons():
     result = answer("upgrade 6.5.4")
     blocks = answer_blocks(result, query_id="q1", shareable=True)
     check_limits(blocks)
-    assert blocks[0]["text"]["text"] == f"*{result.verdict}*"
+    # The verdict is the message's first line, as a header.
+    assert blocks[0] == {"type": "header", "text": {
+        "type": "plain_text", "text": "Backup and restore required", "emoji": True}}
     kinds = [b["type"] for b in blocks]
     assert kinds[-2:] == ["context", "actions"]
     body = "\n".join(texts(blocks))
-    assert body.index("*Steps*") < body.index("*Warnings*") < body.index("upgrade-6.5.4")
+    assert body.index("*Steps*") < body.index("3 warnings") < body.index("upgrade-6.5.4")
     assert "1. Take a PAM Server generated backup" in body
     assert f"<{result.source_url}|" in body
     ids = [b["action_id"] for b in blocks[-1]["elements"]]
-    assert ids == ["pam_share", "pam_helpful", "pam_not_helpful"]
-    assert parse_share_value(blocks[-1]["elements"][0]["value"]) == ("upgrade 6.5.4", "q1")
+    assert ids == ["pam_warnings", "pam_share", "pam_helpful", "pam_not_helpful"]
+    assert parse_share_value(blocks[-1]["elements"][1]["value"]) == ("upgrade 6.5.4", "q1")
+
+
+def test_long_warnings_fold_into_one_line_and_a_show_warnings_button():
+    result = answer("upgrade 6.5.4")
+    blocks = answer_blocks(result, query_id="q1")
+    [folded] = [t for t in texts(blocks) if "warnings" in t and "Show warnings" in t]
+    assert folded.startswith(":warning: *3 warnings*")
+    assert "Restoring a standalone PAM Server (7.5.3 documentation)" in folded
+    # The steps come before any warning text, and no warning is shown in full.
+    body = "\n".join(texts(blocks))
+    assert "Master Encryption Key" not in body
+    assert body.index("4. Recreate every follower") < body.index(":warning:")
+    show = buttons(blocks)["pam_warnings"]
+    assert show["text"]["text"] == "Show warnings (3)"
+    assert parse_button_value(show["value"]).question == "upgrade 6.5.4"
+    # What the button shows: every warning in full, its documentation link clickable.
+    full = "\n".join(texts(warning_sections(result.warnings)))
+    assert "Master Encryption Key" in full
+    assert ("(<https://osirium.com/documentation/pam/7.5.3/pam-guide/recovery/pam-server/"
+            "restoring/|Restoring (7.5.3 docs)>)") in full
+
+
+def test_short_warnings_are_shown_in_full_with_clickable_links():
+    blocks = answer_blocks(answer("restore follower"), query_id="q1")
+    check_limits(blocks)
+    body = "\n".join(texts(blocks))
+    assert "*Warnings*" in body and "pam_warnings" not in json.dumps(blocks)
+    assert ("(<https://osirium.com/documentation/pam/pam-clustering-guide/|"
+            "PAM clustering guide>)") in body
+    assert "https://osirium.com/documentation/pam/pam-clustering-guide/)" not in \
+        body.replace("|PAM clustering guide>)", "")
+
+
+def test_links_are_made_only_of_addresses_and_never_swallow_punctuation():
+    assert linkify("see https://x.example/a-b/c/. Then") == \
+        "see <https://x.example/a-b/c/|C>. Then"
+    assert linkify("no link here &lt;!here&gt;") == "no link here &lt;!here&gt;"
+    assert linkify("(https://osirium.com/documentation/pam/)") == \
+        "(<https://osirium.com/documentation/pam/|PAM documentation>)"
+
+
+def test_choices_are_buttons_that_ask_the_question_each_stands_for():
+    blocks = answer_blocks(answer("restore"), query_id="q1")
+    check_limits(blocks)
+    [choices] = [b for b in blocks if b.get("block_id") == "pam_choices_0"]
+    labels = [e["text"]["text"] for e in choices["elements"]]
+    assert labels == ["leader", "follower", "whole cluster"]
+    values = [parse_button_value(e["value"]) for e in choices["elements"]]
+    assert [v.question for v in values] == ["restore leader", "restore follower",
+                                            "restore cluster"]
+    assert {v.parent for v in values} == {"q1"}
+
+
+def test_did_you_mean_is_a_button_that_asks_the_corrected_question():
+    blocks = answer_blocks(answer("upgarde 6.5.4"), query_id="q9")
+    check_limits(blocks)
+    suggestion = buttons(blocks)["pam_did_you_mean"]
+    assert suggestion["text"]["text"] == "Did you mean: upgrade 6.5.4?"
+    assert parse_button_value(suggestion["value"]).question == "upgrade 6.5.4"
+
+
+def test_start_checklist_only_on_answers_with_steps_to_follow():
+    assert "pam_checklist" in buttons(answer_blocks(answer("restore leader"), checklist=True))
+    before = answer("what do we need before a cluster upgrade?")
+    assert before.rule == "fact-cluster-upgrade"
+    assert "pam_checklist" in buttons(answer_blocks(before, checklist=True))
+    assert "pam_checklist" not in buttons(answer_blocks(answer("restore leader")))
+    for question in ("restore", "upgrade 5.0", "help", "what?"):
+        assert "pam_checklist" not in buttons(answer_blocks(answer(question), checklist=True))
+    # Each answer of a several-question message gets its own, saying which it is.
+    blocks = answer_blocks(answer("leader died. also upgrade 6.5.4"), checklist=True,
+                           query_id="q1")
+    check_limits(blocks)
+    values = [parse_button_value(e["value"]) for b in blocks if b["type"] == "actions"
+              for e in b["elements"] if e["action_id"] == "pam_checklist"]
+    assert sorted(v.item for v in values) == [0, 1]
+
+
+def test_a_reading_in_context_and_a_pick_say_so_under_the_verdict():
+    result = answer("restore leader")
+    blocks = answer_blocks(result, typed="the leader")
+    assert blocks[1]["elements"][0]["text"] == (
+        "Read `the leader` in this conversation as: `restore leader`")
+    blocks = answer_blocks(result, typed="leader", picked_by="U0PICKER")
+    check_limits(blocks)
+    assert blocks[1]["elements"][0]["text"] == "<@U0PICKER> picked “leader”: *restore leader*"
+    assert answer_blocks(result, typed="restore leader")[1]["type"] != "context"
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "not json", "[1]", json.dumps({"q": "upgrade 6.5.4", "id": "q1"}),
+    json.dumps({"v": 2, "q": "upgrade 6.5.4"}), json.dumps({"v": 1, "q": 5}),
+    json.dumps({"v": 1, "q": "x", "i": -1}), json.dumps({"v": 1, "q": "x", "p": 3}),
+], ids=["none", "empty", "text", "list", "share-value", "newer", "number", "item", "parent"])
+def test_a_button_value_pambot_did_not_make_is_refused_with_a_reason(value):
+    with pytest.raises(StaleButton) as refused:
+        parse_button_value(value)
+    assert str(refused.value)
+
+
+def test_a_button_value_round_trips_and_a_too_long_question_gets_no_button():
+    value = button_value("upgrade 6.5.4", item=2, parent="q1")
+    assert parse_button_value(value) == type(parse_button_value(value))("upgrade 6.5.4", 2, "q1")
+    assert button_value("x" * BUTTON_VALUE_LIMIT) is None
 
 
 def test_a_support_answer_shows_reason_and_checklist():
@@ -111,7 +239,7 @@ def test_shared_copy_names_the_sharer_and_has_no_share_button():
 def test_a_huge_answer_is_trimmed_with_a_visible_note():
     result = replace(answer("upgrade 6.5.4"), steps=tuple("step <!here> " * 300 for _ in range(80)),
                      warnings=tuple("w" * 4000 for _ in range(30)))
-    blocks = answer_blocks(result, query_id="q", shareable=True)
+    blocks = answer_blocks(result, query_id="q", shareable=True, checklist=True)
     check_limits(blocks)
     assert "trimmed to fit in Slack" in "\n".join(texts(blocks))
     assert blocks[-1]["type"] == "actions"
@@ -157,20 +285,25 @@ any_text = st.one_of(text, slack_ish)
     steps=st.lists(any_text, max_size=60), warnings=st.lists(any_text, max_size=20),
     checklist=st.lists(any_text, max_size=10), suggestion=st.none() | any_text,
     source=any_text, source_url=st.none() | any_text, rule=any_text,
-    outcome=st.sampled_from(["path", "support", "help", "unknown"]),
+    outcome=st.sampled_from(["path", "support", "help", "unknown", "clarify"]),
     query_id=st.none() | st.text(max_size=40), shareable=st.booleans(),
+    choices=st.lists(st.tuples(any_text, any_text), max_size=30),
+    typed=st.none() | any_text, also=st.integers(0, 3),
 )
 def test_any_text_stays_within_limits_and_never_pings(
         query, verdict, summary, reason, steps, warnings, checklist, suggestion, source,
-        source_url, rule, outcome, query_id, shareable):
+        source_url, rule, outcome, query_id, shareable, choices, typed, also):
     result = replace(
         answer("upgrade 6.5.4"), query=query, verdict=verdict, summary=summary, reason=reason,
         steps=tuple(steps), warnings=tuple(warnings), support_checklist=tuple(checklist),
         suggestion=suggestion, source=source, source_url=source_url, rule=rule,
         outcome=outcome, text=verdict + "\n" + query,
+        choices=tuple(Choice(label, question) for label, question in choices),
     )
+    result = replace(result, also=(result,) * also)
     blocks = answer_blocks(result, query_id=query_id, shareable=shareable, command="/pam",
-                           shared_by="U0SHARER")
+                           shared_by="U0SHARER", checklist=True, typed=typed,
+                           picked_by="U0PICKER")
     check_limits(blocks)
     fallback = answer_text(result)
     assert 1 <= len(fallback) <= FALLBACK_TEXT_LIMIT and "<" not in fallback
@@ -191,10 +324,11 @@ def test_echoed_question_text_is_shown_literally_not_formatted():
     assert echo == "Question: `upgrade 6.5.4 ˋˋˋ*urgent*ˋˋˋ _now_ ~x~`"
 
 
-def test_a_suggestion_is_shown_literally():
-    blocks = answer_blocks(answer("upgarde *6.5.4*"), query_id="1")
+def test_a_suggestion_too_long_for_a_button_is_shown_literally():
+    result = replace(answer("upgarde 6.5.4"), suggestion="upgrade *6.5.4* " + "_now_ " * 20)
+    blocks = answer_blocks(result, query_id="1")
     [hint] = [t for t in texts(blocks) if t.startswith("Did you mean")]
-    assert hint.count("`") == 2 and "ˋ" not in hint
+    assert hint.startswith("Did you mean `upgrade *6.5.4* _now_") and hint.count("`") == 2
 
 
 def test_logged_text_cannot_break_out_of_the_stats_code_block():
@@ -207,7 +341,7 @@ def test_logged_text_cannot_break_out_of_the_stats_code_block():
 def all_text(blocks):
     texts = []
     for block in blocks:
-        if block["type"] == "section":
+        if block["type"] in ("section", "header"):
             texts.append(block["text"]["text"])
         elif block["type"] == "context":
             texts += [element["text"] for element in block["elements"]]
@@ -224,7 +358,60 @@ def test_every_question_of_a_message_is_shown_incident_first():
     assert len(blocks) <= 50
 
 
-def test_a_clarifying_answer_lists_its_choices_with_the_questions_they_stand_for():
-    text = all_text(answer_blocks(answer("upgrade 6.5"), query_id="q1"))
-    assert "6.5.4: upgrade 6.5.4" in text
-    assert "another 6.5.x: upgrade 6.5.x not 6.5.4" in text
+def test_a_clarifying_answer_offers_its_choices_with_the_questions_they_stand_for():
+    blocks = answer_blocks(answer("upgrade 6.5"), query_id="q1")
+    choices = {e["text"]["text"]: parse_button_value(e["value"]).question
+               for b in blocks if b.get("block_id") == "pam_choices_0" for e in b["elements"]}
+    assert choices == {"6.5.4": "upgrade 6.5.4", "another 6.5.x": "upgrade 6.5.x not 6.5.4"}
+
+
+def test_a_checklist_message_stays_within_limits_however_long_its_steps():
+    from bot.checklist import checklist_blocks, parse_tick
+    from bot.querylog import Runbook
+    from bot.querylog.runbooks import Tick
+
+    steps = tuple(f"step {n} <!here> " + "x" * 4000 for n in range(40))
+    book = Runbook(id="r" * 32, started="2026-11-25T10:04:00.000Z", channel="C1",
+                   thread_ts="1.1", answer_ts="1.2", item=0, question="<!channel> " * 100,
+                   steps=steps, title="t" * 400, source="<@U0VICTIM>" * 50,
+                   source_url="https://x.example/a", started_by="<!everyone>",
+                   ticks={1: Tick(1, "U0PICKER", "2026-11-25T10:05:00.000Z", True),
+                          2: Tick(2, "<!here>", "2026-11-25T10:06:00.000Z", False)})
+    blocks = checklist_blocks(book)
+    check_limits(blocks)
+    assert "more steps are in the answer above" in json.dumps(blocks)
+    first = next(b for b in blocks if b.get("accessory"))
+    assert parse_tick({"block_id": first["block_id"],
+                       "selected_options": first["accessory"]["initial_options"]}) == (
+        "r" * 32, 1, True)
+
+
+def test_the_home_view_stays_within_limits_with_a_big_log():
+    from bot.home import home_view
+    from bot.querylog import PastQuestion, Summary
+    from rules import default_ruleset
+
+    many = [(f"<!here> {n}" * 30, n) for n in range(40)]
+    summary = Summary(since=None, total=10 ** 6, by_intent=many, by_outcome=many,
+                      by_rule=many, top_unanswered=many, votes=10, helpful_votes=3)
+    recent = [PastQuestion("2026-11-25T10:04:00.000Z", "<@U0VICTIM> " * 100, "v" * 400,
+                           "path")] * 5
+    view = home_view(default_ruleset(), recent=recent, summary=summary)
+    assert view["type"] == "home" and len(view["blocks"]) <= 100
+    for block in view["blocks"]:
+        if "fields" in block:
+            assert len(block["fields"]) <= 10
+            assert all(len(f["text"]) <= 2000 for f in block["fields"])
+            block = {**block, "text": {"type": "mrkdwn", "text": "x"}}
+        Block.parse(block).validate_json()
+    check_limits([b for b in view["blocks"] if "fields" not in b])
+
+
+def test_the_examples_in_the_docstrings_run():
+    import doctest
+
+    import bot.blocks
+    import bot.home
+
+    for module in (bot.blocks, bot.home):
+        assert doctest.testmod(module).failed == 0

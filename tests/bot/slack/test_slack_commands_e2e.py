@@ -33,7 +33,8 @@ def test_slash_command_answers_privately_in_the_ack(slack, standin):
     assert "backup" in verdict and "restore" in verdict
     assert "upgrade-6.5.4" in all_text(message)
     assert message["text"].startswith("Backup and restore required")
-    assert set(buttons(message)) == {"pam_share", "pam_helpful", "pam_not_helpful"}
+    assert set(buttons(message)) == {"pam_warnings", "pam_share", "pam_helpful",
+                                     "pam_not_helpful"}
 
 
 @pytest.mark.parametrize("field, value", [
@@ -87,7 +88,7 @@ def test_share_button_posts_the_same_answer_for_everyone(slack, standin):
     assert posted.body["blocks"][0] == answer["blocks"][0]
     assert "Shared by <@U0ASKER>" in all_text(posted.body)
     assert "pam_share" not in buttons(posted.body)
-    assert set(buttons(posted.body)) == {"pam_helpful", "pam_not_helpful"}
+    assert set(buttons(posted.body)) == {"pam_warnings", "pam_helpful", "pam_not_helpful"}
     assert deleted.body["delete_original"] is True
 
 

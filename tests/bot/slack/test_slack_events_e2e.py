@@ -49,7 +49,8 @@ def test_top_level_mention_is_answered_in_a_thread_under_it(slack, standin):
     assert post.body["text"].strip()
     assert post.headers["authorization"] == "Bearer xoxb-test-token"
     actions = [b for b in post.body["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == ["pam_helpful", "pam_not_helpful"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        "pam_checklist", "pam_warnings", "pam_helpful", "pam_not_helpful"]
 
 
 def test_mention_in_a_thread_is_answered_in_that_thread(slack, standin):
@@ -65,7 +66,7 @@ def test_direct_message_is_answered_in_the_dm(slack, standin):
     slack.event(dm(slack, channel, "restore follower"))
     [post] = standin.posted(lambda c: c.body.get("channel") == channel)
     assert "thread_ts" not in post.body
-    assert post.body["blocks"][0]["type"] == "section"
+    assert post.body["blocks"][0]["type"] == "header"
 
 
 def test_direct_message_in_a_thread_is_answered_in_the_thread(slack, standin):

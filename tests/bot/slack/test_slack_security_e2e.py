@@ -157,13 +157,14 @@ def test_slacks_unsigned_ssl_check_gets_200_and_nothing_else(slack, standin):
     assert standin.responses(name) == []
 
 
-def test_a_share_click_with_a_mangled_value_is_acked_and_posts_nothing(slack, standin,
-                                                                       pambot_server):
+def test_a_share_click_with_a_mangled_value_gets_a_clear_message_and_shares_nothing(
+        slack, standin, pambot_server):
     response_url = standin.response_url(slack.unique("mangled"))
     reply = slack.click("pam_share", "{not json", response_url=response_url)
     assert reply.status == 200
-    assert standin.wait_for(lambda: standin.responses(response_url.rsplit("/", 1)[1]),
-                            timeout=1) == []
+    [told] = standin.wait_for(lambda: standin.responses(response_url.rsplit("/", 1)[1]))
+    assert told.body["response_type"] == "ephemeral"
+    assert "no longer works" in told.body["text"] and "Traceback" not in told.body["text"]
     assert pambot_server.healthy()
 
 

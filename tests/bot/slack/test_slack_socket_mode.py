@@ -194,3 +194,77 @@ def test_socket_mode_stops_with_a_sentence_on_bad_options_or_an_unreachable_api(
     thread.join(60)
     [error] = errors
     assert str(error).startswith("SLACK_API_URL (http://127.0.0.1:9/api/) cannot be reached")
+
+
+def events_envelope(envelope_id: str, event: dict, event_id: str) -> dict:
+    return {
+        "envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
+        "retry_attempt": 0, "retry_reason": "",
+        "payload": {"team_id": "T0TEAM", "api_app_id": "A0PAMBOT", "type": "event_callback",
+                    "event_id": event_id, "event_time": 1700004000,
+                    "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT",
+                                        "is_bot": True}],
+                    "event": {"event_ts": event["ts"], **event}},
+    }
+
+
+def click_envelope(envelope_id: str, post, action_id: str, user: str, response_url: str) -> dict:
+    """A button click on a message pambot posted, as Socket Mode delivers it."""
+    [button] = [e for b in post.body["blocks"] if b["type"] == "actions"
+                for e in b["elements"] if e["action_id"] == action_id]
+    ts, channel = post.response["ts"], post.body["channel"]
+    thread_ts = post.body.get("thread_ts")
+    return {
+        "envelope_id": envelope_id, "type": "interactive", "accepts_response_payload": False,
+        "payload": {
+            "type": "block_actions", "user": {"id": user, "team_id": "T0TEAM"},
+            "api_app_id": "A0PAMBOT", "team": {"id": "T0TEAM"},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel,
+                          "is_ephemeral": False, "thread_ts": thread_ts},
+            "channel": {"id": channel}, "response_url": response_url,
+            "message": {"type": "message", "ts": ts, "thread_ts": thread_ts, "bot_id": "B0BOT",
+                        "text": post.body["text"], "blocks": post.body["blocks"]},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
+                         "value": button["value"], "text": button["text"],
+                         "action_ts": "1.1"}],
+        },
+    }
+
+
+def test_socket_mode_clicks_and_thread_follow_ups(standin, websocket, slack_env):
+    running = RunningSocket(Config.from_env(slack_env), ping_interval=PING)
+    channel, first, second = "C0SOCKCONV", "1700004000.000100", "1700004000.000900"
+
+    def posts():
+        return standin.posted(lambda c: c.body.get("channel") == channel)
+
+    try:
+        assert websocket.connected.wait(20)
+        # A mention that asks back, then a plain reply in its thread: answered there.
+        websocket.send(events_envelope("env-c1", {
+            "type": "app_mention", "user": "U0ASKER", "channel": channel, "ts": first,
+            "text": "<@U0BOT> restore"}, "EvSOCKC1"))
+        [asking] = standin.wait_for(posts)
+        websocket.send(events_envelope("env-c2", {
+            "type": "message", "channel_type": "channel", "user": "U0ASKER",
+            "channel": channel, "ts": "1700004000.000200", "thread_ts": first,
+            "text": "the follower"}, "EvSOCKC2"))
+        [_, follow_up] = standin.wait_for(posts, count=2)
+        assert follow_up.body["thread_ts"] == first == asking.body["thread_ts"]
+        assert "Restore the follower" in follow_up.body["blocks"][0]["text"]["text"]
+
+        # A click on a clarifying answer's choice, in another thread.
+        websocket.send(events_envelope("env-c3", {
+            "type": "app_mention", "user": "U0ASKER", "channel": channel, "ts": second,
+            "text": "<@U0BOT> how do we upgrade?"}, "EvSOCKC3"))
+        [*_, question] = standin.wait_for(posts, count=3)
+        websocket.send(click_envelope("env-c4", question, "pam_choice_1", "U0CLICK",
+                                      standin.response_url("socket-click")))
+        assert wait(lambda: websocket.acks("env-c4"))
+        [*_, clicked] = standin.wait_for(posts, count=4)
+        assert clicked.body["thread_ts"] == second
+        assert clicked.body["blocks"][0]["text"]["text"] == "Backup and restore required"
+        assert "<@U0CLICK> picked “6.5.4”" in json.dumps(clicked.body["blocks"],
+                                                         ensure_ascii=False)
+    finally:
+        assert running.finish() == [0]

@@ -1,0 +1,238 @@
+"""A conversation: what a thread has established so far, and how its next message reads.
+
+Pure, like the engine. Whoever holds the conversation (a Slack thread in SQLite, the local
+shell in memory) keeps the `Context` and hands it back with the next message; `read` says
+which question that message asks, and `Context.after` what the thread knows once it is
+answered.
+
+    >>> from rules import answer
+    >>> context = Context().after(answer("restore"))
+    >>> read("leader", context).question
+    'restore leader'
+    >>> read("2", context).question
+    'restore follower'
+    >>> read("and the followers?", Context().after(answer("upgrade 6.5.4"))).question
+    'upgrade 6.5.4'
+    >>> read("lol same", context, only_answers=True) is None
+    True
+
+A message reads as one of:
+
+- a pick of the open question's choices: its number ("2") or its label ("whole cluster");
+- an answer to the open question: the missing node ("leader", "the follower died") after
+  "which node failed?", the missing version ("we're on 6.5.4", "7.2") after "which
+  version are you on?";
+- a question completed from the thread (only where it lacks what the thread already
+  said): "and the followers?" after an answer about 6.5.4, "to 7.2?" after "upgrade 6.5.4";
+- else the question as typed.
+
+A completed question is written out in full (`question_for`), the way a person would ask
+it, so it is answered, logged and put on buttons like any other question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from rules.load import default_ruleset
+from rules.model import NODES, Answer, Choice
+from rules.parse import Message, normalize, parse_message
+from rules.ruleset import RuleSet
+
+# Intents whose slots a thread carries from one message to the next.
+CARRIED = ("upgrade", "restore")
+# Words around a picked choice that change nothing: "the leader", "option 2", "#2 please".
+_AROUND_A_PICK = re.compile(r"^(?:the |option |number |no\.? |#)?(.*?)(?: please| pls| plz)?$")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a conversation has established: the last upgrade or restore talked about, and
+    the clarifying question pambot asked and nobody has answered yet (`asking`, a rule id,
+    with its `choices`)."""
+
+    intent: str | None = None
+    from_version: str | None = None
+    to_version: str | None = None
+    node: str | None = None
+    asking: str | None = None
+    choices: tuple[Choice, ...] = ()
+
+    def after(self, result: Answer) -> Context:
+        """The context once `result` (the main answer of a message) has been given."""
+        if result.intent in CARRIED:
+            known = Context(result.intent, result.from_version, result.to_version, result.node)
+        elif result.intent in ("unknown", "help"):
+            return self  # what pambot could not read leaves its open question open
+        else:  # a backup or fact answer leaves the thread's upgrade or restore as it was
+            known = replace(self, asking=None, choices=())
+        if result.outcome == "clarify" and result.choices:
+            return replace(known, asking=result.rule, choices=result.choices)
+        return known
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form, for storing a thread's context."""
+        return {
+            "intent": self.intent, "from_version": self.from_version,
+            "to_version": self.to_version, "node": self.node, "asking": self.asking,
+            "choices": [[c.label, c.question] for c in self.choices],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Context:
+        """The context `to_dict` stored; an empty one for anything unreadable (a row written
+        by another version of pambot, a hand-edited file)."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        choices = data.get("choices")
+        picked = tuple(
+            Choice(pair[0], pair[1]) for pair in (choices if isinstance(choices, list) else ())
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        )
+        intent = text("intent")
+        node = text("node")
+        return cls(
+            intent=intent if intent in CARRIED else None,
+            from_version=text("from_version"), to_version=text("to_version"),
+            node=node if node in NODES else None,
+            asking=text("asking") if picked else None, choices=picked if text("asking") else (),
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one message reads in its conversation: `question` is what to answer.
+
+    `how`: "typed" (as it stands), "choice" (a pick of the open question's choices),
+    "reply" (the answer to the open question) or "context" (completed from the thread).
+    """
+
+    typed: str
+    question: str
+    how: str = "typed"
+
+    @property
+    def answers_open_question(self) -> bool:
+        return self.how in ("choice", "reply")
+
+
+def read(text: str, context: Context, ruleset: RuleSet | None = None, *,
+         only_answers: bool = False) -> Reading | None:
+    """How `text` reads after `context`; with `only_answers`, None unless it answers the
+    open question (a thread reply that did not mention pambot)."""
+    ruleset = ruleset or default_ruleset()
+    if context.asking and context.choices:
+        choice = picked(text, context.choices)
+        if choice is not None:
+            return Reading(text, choice.question, "choice")
+    # explain=True keeps each sentence's slots: a bare "leader" names a node but asks nothing.
+    message = parse_message(text, ruleset.vocabulary, explain=True)
+    if context.asking:
+        question = _answering(message, context)
+        if question is not None:
+            return Reading(text, question, "reply")
+    if only_answers:
+        return None
+    question = _completed(message, context)
+    if question is not None:
+        return Reading(text, question, "context")
+    return Reading(text, text, "typed")
+
+
+def picked(text: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """The choice `text` picks by number ("2", "option 2") or by label ("whole cluster")."""
+    said = normalize(text).rstrip(".!?) ").strip()
+    said = _AROUND_A_PICK.fullmatch(said).group(1).strip()
+    if said.isdigit() and 1 <= int(said) <= len(choices):
+        return choices[int(said) - 1]
+    return next((c for c in choices if normalize(c.label) == said), None)
+
+
+def question_for(intent: str, from_version: str | None = None, to_version: str | None = None,
+                 node: str | None = None, excluded: tuple[str, ...] = ()) -> str:
+    """An upgrade or restore question written out in full, as the choices write theirs.
+
+    >>> question_for("upgrade", "6.5.4", "7.2")
+    'upgrade 6.5.4 to 7.2'
+    >>> question_for("restore", "6.5.4", node="leader")
+    'restore leader on 6.5.4'
+    """
+    if intent == "restore":
+        if from_version and to_version:
+            return f"restore from {from_version} to {to_version}"
+        words = ["restore", node or ""]
+        words.append(f"on {from_version}" if from_version and node else
+                     f"from {from_version}" if from_version else "")
+        return " ".join(w for w in words if w)
+    words = ["upgrade", from_version or "", *(f"not {v}" for v in excluded if from_version),
+             f"to {to_version}" if to_version else ""]
+    return " ".join(w for w in words if w)
+
+
+def _asks_nothing(message: Message) -> bool:
+    """The message names things but asks no question of its own ("leader", "the follower?",
+    "what about the followers?"): its reading is "unknown", or the "about PAM, but nothing
+    documented" fallback without a phrase that asks something undocumented."""
+    first = message.queries[0]
+    if first.suggestion:
+        return False
+    if first.intent == "unknown":
+        return True
+    return (first.intent == "fact" and first.case == "not-documented" and len(message.queries) == 1
+            and not any(c.not_documented or c.topic for c in message.clauses))
+
+
+def _named_node(message: Message) -> str | None:
+    """The one node the message names, sentence by sentence ("leader", "all nodes")."""
+    nodes = {c.node for c in message.clauses if c.node}
+    return nodes.pop() if len(nodes) == 1 else ("cluster" if nodes else None)
+
+
+def _answering(message: Message, context: Context) -> str | None:
+    """The question `message` completes when it answers the open question, else None."""
+    first = message.queries[0]
+    if len(message.queries) > 1:
+        return None
+    if context.intent == "restore":  # "which node failed?"
+        node = first.node or _named_node(message)
+        if node and (first.intent == "restore" and first.case is None or _asks_nothing(message)):
+            return question_for("restore", first.from_version or context.from_version,
+                                first.to_version, node)
+        return None
+    # "which version are you on?" / "which 6.5 release?"
+    if first.intent == "upgrade" and first.from_version:
+        return question_for("upgrade", first.from_version,
+                            first.to_version or context.to_version, excluded=first.excluded)
+    return None
+
+
+def _completed(message: Message, context: Context) -> str | None:
+    """The message as a whole question, with what it leaves out taken from the thread; None
+    when it is whole already, asks about something else, or adds nothing."""
+    if context.intent not in CARRIED or len(message.queries) > 1:
+        return None
+    first = message.queries[0]
+    node = first.node or _named_node(message)
+    asks = set().union(*(c.asks for c in message.clauses))
+    if first.intent in CARRIED:
+        if first.intent != context.intent or first.case is not None:
+            return None
+        if first.intent == "upgrade" and first.from_version:
+            return None  # a whole upgrade question
+        if first.intent == "restore" and (first.node or first.from_version):
+            return None  # a whole restore question
+    elif not (_asks_nothing(message) and (node or asks or first.from_version)):
+        return None
+    from_version = first.from_version or context.from_version
+    to_version = first.to_version or (context.to_version if not first.from_version else None)
+    if context.intent == "restore":
+        question = question_for("restore", from_version, to_version, node or context.node)
+    else:
+        question = question_for("upgrade", from_version, to_version)
+    return question if normalize(question) != normalize(message.text) else None

@@ -1,0 +1,180 @@
+"""Steps 1 and 2 of reading a message: tidy it (`normalize`), then cut it into typed
+tokens (`tokenize`) and sentences (`sentences`). A number is a PAM version only when it has
+the shape and the context of one; IP addresses, dates, times, ticket keys and counts are
+tokens of their own.
+
+    >>> [t.kind for t in tokenize(normalize("upgrade 6.5.4 on 10.0.0.5 (INC-12)"), Vocabulary())]
+    ['word', 'version', 'word', 'ip', 'comma', 'ticket']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rules.vocabulary import Vocabulary
+
+# Only the start of a long message is read: questions are short, and this keeps
+# the cost of a 50 kB paste bounded.
+MAX_PARSE_CHARS = 2000
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
+_SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
+_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+_QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)+", re.MULTILINE)  # a Slack quote, not an arrow
+_MARKS = re.compile(r"[*_~`]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
+_CONTROL = dict.fromkeys([*range(0, 10), *range(11, 32), *range(127, 160)], " ")
+_QUOTES = str.maketrans("\u2018\u2019\u201b\u2032", "''''")
+_ARROW = re.compile(
+    r"-+>|=+>|>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2b2f\u279c-\u27bf»]"
+)
+_TOKEN = re.compile(
+    r"(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:\.\d+)*(?![\w.]*\w))"
+    r"|(?P<date>(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
+    r"|\d{1,2}\.\d{1,2}\.\d{4})(?![\w/]))"
+    r"|(?P<time>(?<![\w.:])(?:\d{1,2}:\d{2}(?::\d{2})?(?: ?[ap]m)?|\d{1,2}(?:\.\d{2})? ?[ap]m)"
+    r"(?!\w))"
+    r"|(?P<ticket>(?<![\w-])[a-z][a-z0-9]*-\d+(?![\w-]))"
+    r"|(?P<version>(?<![\w.])v?\d+(?:\.\d+)*(?:\.[x*])?(?!\w))"
+    r"|(?P<word>[a-z]+(?:'[a-z]+)*)"
+    r"|(?P<arrow>->)"
+    r"|(?P<stop>[.?!;:]+(?=\s|$)|\n)"
+    r"|(?P<comma>[,(]|&|\+(?=\s)|(?<=\s)[-\u2013\u2014/|](?=\s))"
+)
+# Pleasantries carry no meaning: they are dropped before anything is read.
+_NOISE = frozenset({
+    "pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty", "tia", "cheers",
+    "urgent", "urgently", "fyi", "kindly", "ta", "lol", "ugh", "hmm",
+})
+# Words after which a bare number ("upgrade 7") is a version, not a count.
+_NUMBER_CUES = frozenset({
+    "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
+    "onto", "into", "v", "on", "ver",
+})
+COUNT_NOUNS = frozenset({
+    "node", "nodes", "follower", "followers", "server", "servers", "cluster", "clusters",
+    "vm", "vms", "user", "users", "site", "sites", "hour", "hours", "hrs", "h", "day",
+    "days", "minute", "minutes", "mins", "min", "week", "weeks", "times", "people",
+    "leaders", "instances", "boxes", "appliances", "am", "pm", "gb", "tb", "cpu", "cpus",
+})
+_MONTHS = frozenset({
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
+    "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
+    "nov", "november", "dec", "december", "st", "nd", "rd", "th",
+})
+# A sentence that starts one of these is a new question: "leader died. also, 6.5.4?".
+NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
+# Words that make a sentence a question ("what OS is the appliance on?").
+QUESTION_WORDS = frozenset({
+    "what", "what's", "whats", "which", "when", "how", "can", "could", "does", "do", "is",
+    "are", "should", "will", "would", "why", "where", "who", "any",
+})
+
+
+@dataclass(slots=True)
+class Token:
+    """One typed piece of a message. `meaning` is (slot, value) for a vocabulary phrase."""
+
+    kind: str  # word, version, ip, date, time, ticket, count, number, arrow, stop, comma
+    text: str
+    meaning: tuple[str, str] | None = None
+    note: str = ""
+    # A topic or "not documented" phrase this word starts (or is "part" of).
+    question: tuple[str, str] | None = None
+
+
+def normalize(text: str) -> str:
+    """Lower-cased plain text: Slack markup, mentions, entities, quotes, marks and arrows
+    tidied. Line breaks are kept: they end a sentence."""
+    text = text[:MAX_PARSE_CHARS]
+    if "<" in text:
+        text = _SLACK_LINK.sub(" ", text)  # a link's address and label are not the question
+        text = _SLACK_REFERENCE.sub(" ", text)
+    if ">" in text:
+        text = _QUOTE.sub(" ", text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_QUOTES)
+    if not text.isprintable():
+        text = text.replace("\r\n", "\n").translate(_CONTROL)
+    if ">" in text or not ascii_only:
+        text = _ARROW.sub(" -> ", text)
+    text = _MARKS.sub(" ", text)
+    if ":" in text:
+        text = _EMOJI.sub(" ", text)
+    return "\n".join(" ".join(line.split()) for line in text.casefold().split("\n")).strip()
+
+
+def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
+    tokens: list[Token] = []
+    known = vocabulary.known
+    for match in _TOKEN.finditer(clean):
+        kind = match.lastgroup
+        piece = match.group()
+        if kind == "version":
+            tokens.append(_number(piece, tokens))
+        elif kind == "stop":
+            tokens.append(Token("stop", piece.strip() or "¶"))
+        elif kind == "word" and piece in _NOISE:
+            continue
+        elif kind == "word" and piece.endswith("'s") and piece not in known \
+                and piece[:-2] in known:
+            tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
+        elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
+            name, number = piece.split("-", 1)  # a host name: "follower-2"
+            tokens += [Token("word", name), Token("number", number, note="part of a name")]
+        else:
+            tokens.append(Token(kind, piece))
+    # A bare number followed by a count noun ("3 node cluster") is a count; by a month, a date.
+    for index, token in enumerate(tokens[:-1]):
+        following = tokens[index + 1]
+        if token.kind == "version" and "." not in token.text and following.kind == "word":
+            if following.text in COUNT_NOUNS:
+                tokens[index] = Token("count", token.text, note=f"a count of {following.text}")
+            elif following.text in _MONTHS:
+                tokens[index] = Token("date", token.text, note=f"a day of {following.text}")
+    return vocabulary.mark(tokens)
+
+
+def _number(piece: str, before: list[Token]) -> Token:
+    """A dotted number as a PAM version, or a plain number saying why it is not one."""
+    prefixed = piece.startswith("v")
+    digits = piece[1:] if prefixed else piece
+    wildcard = digits.endswith((".x", ".*"))
+    parts = digits.removesuffix(".x").removesuffix(".*").split(".")
+    previous = before[-1].text if before else ""
+    cued = prefixed or previous in _NUMBER_CUES or (before and before[-1].kind == "arrow")
+    if len(parts) > 3:
+        return Token("number", piece, note="more than three parts: not a PAM version")
+    if len(parts[0]) > 2:
+        return Token("number", piece, note="a PAM version's first part has one or two digits")
+    if any(len(p) > 1 and p.startswith("0") for p in parts):
+        return Token("number", piece, note="a part with a leading zero: a date or a time")
+    if len(parts) == 2 and len(parts[1]) == 2 and not cued:
+        return Token("number", piece, note="two digits after the point: a date or a time "
+                     "(12.03, 22.00), not a PAM version")
+    if len(parts) == 1 and not wildcard and not cued:
+        return Token("number", piece, note="a bare number with no version word before it")
+    version = ".".join(parts) + (".x" if wildcard else "")
+    return Token("version", version)
+
+
+def sentences(tokens: list[Token]) -> list[list[Token]]:
+    """Split at sentence ends and at words that start a new question ("also", "btw")."""
+    sentences: list[list[Token]] = [[]]
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        if token.kind == "stop" or (token.kind == "word" and sentences[-1] and (
+                (token.text in NEW_QUESTION and token.meaning is None)
+                or (token.text in ("and", "or") and following in QUESTION_WORDS))):
+            if token.kind == "stop" and "?" in token.text and sentences[-1]:
+                sentences[-1].append(token)  # the sentence was a question
+            if sentences[-1]:
+                sentences.append([])
+            if token.kind == "stop":
+                continue
+        sentences[-1].append(token)
+    return [s for s in sentences if s] or [[]]

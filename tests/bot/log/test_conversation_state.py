@@ -1,0 +1,188 @@
+"""Thread memory and checklists in the query log's file, as several workers share them."""
+
+from __future__ import annotations
+
+import doctest
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlite_utils import Database
+
+import bot.querylog.runbooks
+import bot.querylog.threads
+from bot.querylog import (
+    SCHEMA_VERSION,
+    Runbooks,
+    StateStore,
+    StateUnavailable,
+    Threads,
+    list_runbooks,
+)
+from bot.querylog.schema import utc_iso
+
+STEPS = ("Take a backup", "Deploy a new server", "Restore the backup", "Rejoin the followers")
+
+
+def start(runbooks: Runbooks, answer_ts: str = "1700000000.000200", **extra):
+    return runbooks.start(channel="C0INC", thread_ts="1700000000.000100", answer_ts=answer_ts,
+                          item=0, question="upgrade 6.5.4", rule="upgrade-6.5.4",
+                          title="Backup and restore required", steps=STEPS,
+                          started_by="U0ALICE", **extra)
+
+
+def test_a_thread_remembered_by_one_worker_is_recalled_by_another(tmp_path):
+    path = tmp_path / "pambot.db"
+    first, second = Threads(StateStore(path)), Threads(StateStore(path))
+    assert first.remember("C1", "1.1", {"intent": "restore", "asking": "x"}, query_id="q1",
+                          team="T1")
+    thread = second.recall("C1", "1.1")
+    assert thread.context == {"intent": "restore", "asking": "x"} and thread.query_id == "q1"
+    # The latest answer in the thread is what it remembers.
+    second.remember("C1", "1.1", {"intent": "upgrade"}, query_id="q2")
+    assert first.recall("C1", "1.1").context == {"intent": "upgrade"}
+    assert first.recall("C1", "1.2") is None
+    assert first.recall("C2", "1.1") is None
+
+
+def test_a_dm_outside_a_thread_is_one_conversation(tmp_path):
+    threads = Threads(StateStore(tmp_path / "pambot.db"))
+    threads.remember("D1", None, {"intent": "restore"}, query_id="q1")
+    assert threads.recall("D1", None).context == {"intent": "restore"}
+
+
+def test_a_thread_is_forgotten_after_its_hours(tmp_path):
+    path = tmp_path / "pambot.db"
+    Threads(StateStore(path), hours=0).remember("C1", "1.1", {"intent": "x"}, query_id=None)
+    assert Threads(StateStore(path)).recall("C1", "1.1") is None
+    # ...and the expired row is deleted when a worker next opens the file.
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM threads").fetchone() == (0,)
+
+
+def test_the_state_lives_beside_the_query_log_and_leaves_its_schema_alone(tmp_path, open_log):
+    path = tmp_path / "pambot.db"
+    log = open_log(path)
+    log.flush()
+    Threads(StateStore(path)).remember("C1", "1.1", {}, query_id=None)
+    with sqlite3.connect(path) as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"queries", "feedback", "threads", "query_links", "runbooks",
+            "runbook_ticks"} <= tables
+    assert version == SCHEMA_VERSION
+
+
+def test_an_unusable_file_forgets_threads_quietly_and_refuses_checklists(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+    store = StateStore(blocker / "pambot.db")
+    threads = Threads(store)
+    assert threads.remember("C1", "1.1", {}, query_id=None) is False
+    assert threads.recall("C1", "1.1") is None
+    assert threads.link("q2", "q1", "reply") is False
+    with pytest.raises(StateUnavailable):
+        start(Runbooks(store))
+
+
+def test_a_link_says_which_question_a_click_answered(tmp_path):
+    path = tmp_path / "pambot.db"
+    threads = Threads(StateStore(path))
+    assert threads.link("q2", "q1", "choice")
+    assert threads.link("q2", "q1", "choice")  # a retried click is one link
+    assert threads.link(None, "q1", "choice") is False
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT query_id, parent_id, how FROM query_links").fetchall() == [
+            ("q2", "q1", "choice")]
+
+
+def test_one_checklist_per_answer(tmp_path):
+    runbooks = Runbooks(StateStore(tmp_path / "pambot.db"))
+    book = start(runbooks)
+    assert book.steps == STEPS and book.done == 0 and not book.complete
+    assert start(runbooks) is None
+    assert start(runbooks, answer_ts="1700000000.000300") is not None
+
+
+def test_ticks_and_unticks_the_latest_counts_and_every_one_is_kept(tmp_path):
+    path = tmp_path / "pambot.db"
+    runbooks = Runbooks(StateStore(path))
+    book = start(runbooks)
+    after = runbooks.tick(book.id, 2, user="U0BOB", ticked=True)
+    assert after.done == 1 and after.ticks[2].user == "U0BOB" and after.ticks[2].ticked
+    after = runbooks.tick(book.id, 2, user="U0CAROL", ticked=False)
+    assert after.done == 0 and after.ticks[2].user == "U0CAROL"
+    for step in range(1, 5):
+        after = runbooks.tick(book.id, step, user="U0BOB", ticked=True)
+    assert after.complete and after.finished is not None and after.took() >= 0
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT channel, thread_ts, step, user, ticked FROM runbook_ticks "
+                          "ORDER BY id").fetchall()
+    assert rows[:2] == [("C0INC", "1700000000.000100", 2, "U0BOB", 1),
+                        ("C0INC", "1700000000.000100", 2, "U0CAROL", 0)]
+    assert len(rows) == 6
+
+
+def test_a_tick_on_a_checklist_that_is_gone_or_a_step_that_is_not_there(tmp_path):
+    runbooks = Runbooks(StateStore(tmp_path / "pambot.db"))
+    book = start(runbooks)
+    assert runbooks.tick(book.id, 5, user="U1", ticked=True) is None
+    assert runbooks.tick(book.id, 0, user="U1", ticked=True) is None
+    runbooks.discard(book.id)
+    assert runbooks.tick(book.id, 1, user="U1", ticked=True) is None
+    assert runbooks.get(book.id) is None
+
+
+def test_ticks_from_many_workers_at_once_are_all_kept(tmp_path):
+    path = tmp_path / "pambot.db"
+    book = start(Runbooks(StateStore(path)))
+    workers = [Runbooks(StateStore(path)) for _ in range(4)]
+    barrier = threading.Barrier(len(workers))
+
+    def tick(runbooks: Runbooks, step: int) -> None:
+        barrier.wait()
+        runbooks.tick(book.id, step, user=f"U{step}", ticked=True)
+
+    threads = [threading.Thread(target=tick, args=(w, n)) for n, w in enumerate(workers, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    final = Runbooks(StateStore(path)).get(book.id)
+    assert final.complete and final.version == 4
+    assert {tick.user for tick in final.ticks.values()} == {"U1", "U2", "U3", "U4"}
+
+
+def test_checklists_are_listed_with_their_progress(tmp_path):
+    path = tmp_path / "pambot.db"
+    runbooks = Runbooks(StateStore(path))
+    first = start(runbooks)
+    second = start(runbooks, answer_ts="1700000000.000900")
+    for step in range(1, 5):
+        runbooks.tick(first.id, step, user="U0BOB", ticked=True)
+    runbooks.tick(second.id, 1, user="U0BOB", ticked=True)
+    db = Database(path)
+    listed = list_runbooks(db, None)
+    assert [(b.id, b.done, b.complete) for b in listed] == [
+        (first.id, 4, True), (second.id, 1, False)]
+    tomorrow = utc_iso(datetime.now(UTC) + timedelta(days=1))
+    assert list_runbooks(db, tomorrow) == []
+
+
+def test_old_checklists_go_with_the_log_retention(tmp_path):
+    path = tmp_path / "pambot.db"
+    runbooks = Runbooks(StateStore(path))
+    book = start(runbooks)
+    runbooks.tick(book.id, 1, user="U1", ticked=True)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE runbooks SET started = '2020-01-01T00:00:00.000Z'")
+    Runbooks(StateStore(path, retention_days=90)).get(book.id)  # a worker starting up
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM runbooks").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM runbook_ticks").fetchone() == (0,)
+
+
+def test_the_examples_in_the_docstrings_run():
+    for module in (bot.querylog.threads, bot.querylog.runbooks):
+        assert doctest.testmod(module).failed == 0
