@@ -28,6 +28,7 @@ from bot.config import Config
 from bot.listeners import Services, register_listeners, report_error
 from bot.querylog import Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy
+from bot.reload import LiveRules
 
 if TYPE_CHECKING:
     from bot.querylog import QueryLog
@@ -53,9 +54,11 @@ def build_client(config: Config) -> WebClient:
     )
 
 
-def build_app(config: Config, *, ruleset: RuleSet, querylog: QueryLog | None,
+def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLog | None,
               socket_mode: bool = False) -> App:
     """The pambot Bolt app; `querylog` None turns logging off (event dedupe stays, in memory).
+
+    `ruleset`: the rules, or a `LiveRules` whose reloads the app follows.
 
     Needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET for HTTP (`socket_mode` False) or
     SLACK_APP_TOKEN for Socket Mode; calls `auth.test` to learn the bot's own user ID.
@@ -75,7 +78,7 @@ def build_app(config: Config, *, ruleset: RuleSet, querylog: QueryLog | None,
     # Threads and checklists live in the log's file, whether or not queries are logged.
     state = StateStore(config.db_path, retention_days=config.log_retention_days)
     register_listeners(app, Services(
-        ruleset=ruleset,
+        rules=ruleset if isinstance(ruleset, LiveRules) else LiveRules(ruleset),
         claims=querylog if querylog is not None else MemoryClaims(),
         querylog=querylog,
         admins=config.admins,

@@ -67,7 +67,8 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
             out.write(format_answer(result, as_json=as_json) + "\n")
         if querylog is not None:
             querylog.record_query(
-                result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000
+                result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000,
+                rules_version=ruleset.version,
             )
         count += 1
     return count

@@ -1,7 +1,11 @@
 """`pambot serve`: Slack over HTTP, the Bolt app behind uvicorn workers run by gunicorn.
 
     POST /slack/events   events, slash commands and interactivity, all on one URL
-    GET  /healthz        200 "ok" once this worker's app is built
+    GET  /healthz        200 "ok, rules VERSION" once this worker's app is built
+    GET  /metrics        Prometheus metrics, summed over every worker (bot.metrics)
+
+SIGHUP to the gunicorn master reloads the rule files (bot.reload): checked first, then
+gunicorn's graceful reload starts new workers with them and retires the old ones.
 
 Each gunicorn worker is one uvicorn event loop, so a slow or idle connection costs a socket,
 never a thread, and one that has not sent its request headers (or its body) within
@@ -38,10 +42,13 @@ from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
+from bot import metrics
 from bot.app import build_app, build_client
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.logs import gunicorn_logconfig
+from bot.reload import LiveRules
+from rules import load_ruleset
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -139,8 +146,9 @@ class SlackAsgiApp:
     """The ASGI app: health on the event loop; Slack requests read whole, then on the pool."""
 
     def __init__(self, edge: SlackEdge, *, threads: int = THREADS,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None, rules_version: str = "") -> None:
         self.edge = edge
+        self.health = f"ok, rules {rules_version}" if rules_version else "ok"
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-http")
         self._on_close = on_close
 
@@ -155,7 +163,16 @@ class SlackAsgiApp:
             if method not in ("GET", "HEAD"):
                 await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
                 return
-            await _respond(send, 200, "ok")
+            await _respond(send, 200, self.health)
+            return
+        if path == metrics.METRICS_PATH:
+            if method not in ("GET", "HEAD"):
+                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                return
+            # Reads every worker's files: off the event loop.
+            data, content_type = await asyncio.get_running_loop().run_in_executor(
+                self.pool, metrics.exposition)
+            await _respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
             return
         if path != EVENTS_PATH:
             await _respond(send, 404, "not found")
@@ -175,6 +192,7 @@ class SlackAsgiApp:
         query = scope.get("query_string", b"").decode("latin-1")
         response = await asyncio.get_running_loop().run_in_executor(
             self.pool, self.edge.handle, body, headers, query)
+        metrics.slack_ack(response.status)
         await _respond(send, response.status, response.body,
                        [(k, v) for k, values in response.headers.items() for v in values])
 
@@ -224,14 +242,24 @@ async def _respond(send: Callable, status: int, text: str,
     await send({"type": "http.response.body", "body": data})
 
 
-def create_app(config: Config, *, ruleset: RuleSet | None = None, log_queries: bool = True,
-               threads: int = THREADS) -> SlackAsgiApp:
+def create_app(config: Config, *, ruleset: RuleSet | LiveRules | None = None,
+               log_queries: bool = True, threads: int = THREADS) -> SlackAsgiApp:
     """This process's ASGI app: query log (unless `log_queries` is False), Bolt app, edge.
 
     Build it after any fork. Needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
     """
     config.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    ruleset = ruleset if ruleset is not None else ruleset_for(config)
+    if ruleset is None:
+        ruleset = ruleset_for(config)
+    if isinstance(ruleset, LiveRules):
+        # This worker answers from the set in force when it started; a reload replaces it.
+        rules = LiveRules(ruleset.current)
+        rules.loaded_at = ruleset.loaded_at
+        ruleset = ruleset.current
+    else:
+        rules = LiveRules(ruleset)
+    metrics.enable()
+    rules.publish()
     querylog = open_querylog(config) if log_queries else None
     try:
         app = build_app(config, ruleset=ruleset, querylog=querylog)
@@ -240,7 +268,8 @@ def create_app(config: Config, *, ruleset: RuleSet | None = None, log_queries: b
             querylog.close()
         raise
     return SlackAsgiApp(SlackEdge(app, config.slack_signing_secret), threads=threads,
-                        on_close=querylog.close if querylog is not None else None)
+                        on_close=querylog.close if querylog is not None else None,
+                        rules_version=ruleset.version)
 
 
 def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
@@ -250,12 +279,18 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     mistake stops start-up with one sentence instead of a worker crash loop.
     """
     config.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    ruleset = ruleset_for(config)
+    rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
     check_bot_token(config)
-    log.info("pambot serve: Slack requests at POST %s, health at GET %s",
-             EVENTS_PATH, HEALTH_PATH)
-    return run_gunicorn(functools.partial(create_app, config, ruleset=ruleset),
-                        host=host, port=port)
+    log.info("pambot serve: Slack requests at POST %s, health at GET %s, metrics at GET %s; "
+             "rules %s", EVENTS_PATH, HEALTH_PATH, metrics.METRICS_PATH, rules.version)
+    # Before any worker exists and before prometheus_client is first imported.
+    metrics.use_multiprocess_dir()
+    try:
+        metrics.enable()
+        return run_gunicorn(functools.partial(create_app, config, ruleset=rules),
+                            host=host, port=port, rules=rules)
+    finally:
+        metrics.remove_multiprocess_dir()
 
 
 def check_bot_token(config: Config) -> None:
@@ -274,8 +309,14 @@ def check_bot_token(config: Config) -> None:
         ) from None
 
 
-def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int) -> int:
-    """Serve the ASGI app each worker gets from `factory(threads=N)` (called after the fork)."""
+def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int,
+                 rules: LiveRules | None = None) -> int:
+    """Serve the ASGI app each worker gets from `factory(threads=N)` (called after the fork).
+
+    SIGHUP (gunicorn's graceful reload: new workers, then the old ones retire) reloads
+    `rules` first; the new workers answer from the new set if it loads, else from the set in
+    force.
+    """
     argv = sys.argv
     # gunicorn reads its command line from sys.argv; pambot's own has been read already.
     sys.argv = argv[:1]
@@ -291,12 +332,25 @@ def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int) -> int:
             # servers on one host would fight over it.
             "control_socket_disable": True,
             "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
+            # A worker that exits takes its live gauges (queue depth, rules) with it.
+            "child_exit": _child_exit,
+            "on_reload": functools.partial(_reload_rules, rules),
         }).run()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.argv = argv
     return 0
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    metrics.process_dead(worker.pid)
+
+
+def _reload_rules(rules: LiveRules | None, server: Any) -> None:
+    """gunicorn's on_reload hook: in the master, before the new workers start."""
+    if rules is not None:
+        rules.reload()
 
 
 class _Gunicorn(Application):

@@ -70,7 +70,7 @@ def converse(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, querylog=No
         context = context.after(result)
         if querylog is not None:
             querylog.record_query(result if reading.how == "typed" else result.with_query(typed),
-                                  source="shell",
+                                  source="shell", rules_version=ruleset.version,
                                   elapsed_ms=(time.perf_counter() - started) * 1000)
     return context
 

@@ -14,12 +14,14 @@ Health is the socket's connection state. Every change is logged. If the socket s
 disconnected for longer than the reconnect window (two ping intervals), the optional health
 endpoint (`--health-port`) answers 503 so an orchestrator can restart pambot; if it stays
 disconnected for DISCONNECTED_LIMIT_S the process exits with status 1 so a plain process
-manager restarts it. SIGTERM flushes the query log and exits.
+manager restarts it. The health port also serves GET /metrics (bot.metrics). SIGTERM
+flushes the query log and exits; SIGHUP reloads the rule files (bot.reload).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,15 +29,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import URLError
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import websocket_client as bolt_websocket_client
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode import websocket_client
 
+from bot import metrics
 from bot.app import build_app
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.querylog import install_signal_flush
+from bot.reload import LiveRules
+from rules import load_ruleset
 
 log = logging.getLogger("pambot.socket")
 
@@ -51,6 +56,7 @@ class Health:
     """The socket's connection state, as `watch` sees it and /healthz reports it."""
 
     reconnect_window: float
+    rules_version: str = ""
     # time.monotonic() since when the socket is down (not connected yet, at first).
     down_since: float | None = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -74,10 +80,11 @@ class Health:
         with self.lock:
             connected = self.down_since is None
         down = self.down_for()
+        rules = f", rules {self.rules_version}" if self.rules_version else ""
         if connected:
-            return True, "ok"
+            return True, f"ok{rules}"
         if down <= self.reconnect_window:
-            return True, f"ok (connecting for {down:.1f} s)"
+            return True, f"ok (connecting for {down:.1f} s){rules}"
         return False, f"Socket Mode disconnected for {down:.0f} s"
 
 
@@ -100,7 +107,12 @@ class SocketModeClient(websocket_client.SocketModeClient):
 class SocketModeHandler(BaseSocketModeHandler):
     """Bolt's websocket-client Socket Mode handler, with the client above."""
 
-    handle = bolt_websocket_client.SocketModeHandler.handle
+    def handle(self, client, req) -> None:
+        """Bolt's dispatch and acknowledgement, counted by status."""
+        start = time.time()
+        response = run_bolt_app(self.app, req)
+        send_response(client, req, response, start)
+        metrics.slack_ack(response.status)
 
     def __init__(self, app: App, app_token: str, *, ping_interval: float) -> None:
         self.app = app
@@ -123,16 +135,22 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
     if health_port is not None and not 1 <= health_port <= 65535:
         raise ConfigError(f"the health port must be between 1 and 65535, not {health_port}.")
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    ruleset = ruleset_for(config)
-    health = Health(reconnect_window=2 * ping_interval)
+    rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
+    metrics.enable(socket_mode=True)
+    rules.publish()
+    metrics.socket_connected(False)
+    health = Health(reconnect_window=2 * ping_interval, rules_version=rules.version)
+    hup = threading.Event()
     health_server = serve_health(health, health_host, health_port) if health_port else None
     querylog = open_querylog(config)
     if threading.current_thread() is threading.main_thread():
         install_signal_flush(querylog)
+        # The handler only asks; `watch` reloads, between two of its looks.
+        signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())
     handler = None
     try:
         try:
-            app = build_app(config, ruleset=ruleset, querylog=querylog, socket_mode=True)
+            app = build_app(config, ruleset=rules, querylog=querylog, socket_mode=True)
         except URLError as exc:
             raise ConfigError(f"SLACK_API_URL ({config.slack_api_url}) cannot be reached "
                               f"({exc.reason}).") from None
@@ -145,7 +163,8 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
                 f"({exc.response.get('error', 'no reason given')})."
             ) from None
         return watch(handler.client, stop=stop or threading.Event(), health=health,
-                     ping_interval=ping_interval, disconnected_limit=disconnected_limit)
+                     ping_interval=ping_interval, disconnected_limit=disconnected_limit,
+                     rules=rules, hup=hup)
     finally:
         if health_server is not None:
             health_server.shutdown()
@@ -157,18 +176,27 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
 
 
 def watch(client, *, stop: threading.Event, health: Health, ping_interval: float,
-          disconnected_limit: float) -> int:
-    """Keep `health` and the log up to date and close a connection whose pong is late.
+          disconnected_limit: float, rules: LiveRules | None = None,
+          hup: threading.Event | None = None) -> int:
+    """Keep `health`, the metrics and the log up to date, close a connection whose pong is
+    late, and reload `rules` when `hup` is set.
 
     1 once the socket has been down for `disconnected_limit` seconds, 0 once `stop` is set.
     """
+    connections = 0
+
     def opened(ws=None) -> None:
+        nonlocal connections
         if health.mark(True):
+            connections += 1
+            metrics.socket_connected(True, reconnect=connections > 1)
             log.info("Socket Mode connected")
 
     def closed(ws=None) -> None:
-        if health.mark(False) and client.auto_reconnect_enabled:
-            log.warning("Socket Mode disconnected; reconnecting")
+        if health.mark(False):
+            metrics.socket_connected(False)
+            if client.auto_reconnect_enabled:
+                log.warning("Socket Mode disconnected; reconnecting")
 
     client.on_open_listeners.append(opened)
     client.on_close_listeners.append(closed)
@@ -178,6 +206,10 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
     check_every = min(1.0, ping_interval / 4)
     pong_timeout = ping_interval / 2
     while not stop.wait(check_every):
+        if hup is not None and hup.is_set():
+            hup.clear()
+            if rules is not None and rules.reload():
+                health.rules_version = rules.version
         session = client.current_session
         if not _live(session):
             # Also when a failed reconnect kept the close listener above from running.
@@ -234,6 +266,10 @@ def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == metrics.METRICS_PATH:
+                data, content_type = metrics.exposition()
+                self._answer(200, data.decode("utf-8"), content_type)
+                return
             if self.path != HEALTH_PATH:
                 self._answer(404, "not found")
                 return
@@ -243,10 +279,11 @@ def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
         def do_HEAD(self) -> None:  # noqa: N802
             self.do_GET()
 
-        def _answer(self, status: int, text: str) -> None:
+        def _answer(self, status: int, text: str,
+                    content_type: str = "text/plain; charset=utf-8") -> None:
             data = text.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
@@ -262,6 +299,6 @@ def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
                           f"({exc.strerror or exc}).") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="pambot-health", daemon=True).start()
-    log.info("Socket Mode health at http://%s:%s%s", host, server.server_address[1],
-             HEALTH_PATH)
+    log.info("Socket Mode health at http://%s:%s%s, metrics at %s", host,
+             server.server_address[1], HEALTH_PATH, metrics.METRICS_PATH)
     return server

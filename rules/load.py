@@ -8,6 +8,7 @@ exactly one rule), so nothing can go wrong halfway through a conversation.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import string
 from collections.abc import Iterable
@@ -146,13 +147,18 @@ class _Builder:
         self.settings_where: str | None = None
         self.vocabulary: Vocabulary | None = None
         self.vocabulary_where: str | None = None
+        # The rule-set version: a SHA-256 over each file's name and the bytes parsed, so the
+        # same files give the same version wherever they are, and any edit a new one.
+        self.digest = hashlib.sha256()
 
     def problem(self, file: Path | str, line: int | None, message: str) -> None:
         self.problems.append(Problem(str(file), line, message))
 
     def add_file(self, file: Path) -> None:
         try:
-            raw = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            self.digest.update(f"{file.name}\0{len(data)}\0".encode() + data)
+            raw = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(file, None, f"cannot read the file: {exc}")
             return
@@ -373,7 +379,7 @@ class _Builder:
             return None, problems
         ruleset = RuleSet(settings=Settings(**self.settings), sources=dict(self.sources),
                           rules=tuple(self.rules), vocabulary=self.vocabulary, origin=origin,
-                          _by_key=by_key)
+                          version=self.digest.hexdigest()[:12], _by_key=by_key)
         return ruleset, []
 
 

@@ -91,6 +91,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     origin: str = "packaged rules"
+    # A content hash of the rule files (their names and bytes): which rules gave an answer.
+    version: str = ""
     _by_key: Mapping[tuple, Rule] = field(default_factory=dict, repr=False)
 
     def rule_for(self, intent: str, *, node: str | None = None, case: str | None = None) -> Rule:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot import metrics
 from bot.blocks import escape, notice_blocks, unescape
 from bot.logs import log_context
 from bot.querylog import new_id
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.querylog import QueryLog, Runbooks, Threads
+    from bot.reload import LiveRules
 
 logger = logging.getLogger("pambot.slack")
 
@@ -44,7 +46,7 @@ class Claims(Protocol):
 class Services:
     """What the listeners need besides Bolt's own arguments."""
 
-    ruleset: RuleSet
+    rules: LiveRules
     claims: Claims
     querylog: QueryLog | None = None
     admins: frozenset[str] = field(default_factory=frozenset)
@@ -52,6 +54,11 @@ class Services:
     # Conversation state shared by every worker (None: pambot remembers no thread).
     threads: Threads | None = None
     runbooks: Runbooks | None = None
+
+    @property
+    def ruleset(self) -> RuleSet:
+        """The rule set in force (a reload replaces it between questions)."""
+        return self.rules.current
 
     @property
     def command(self) -> str:
@@ -66,6 +73,8 @@ class Asked:
     answer: Answer
     query_id: str | None
     started: float
+    # The version of the rule set that answered.
+    rules_version: str = ""
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -103,9 +112,10 @@ def question_text(text: str | None, bot_user_id: str | None = None) -> str:
 def ask(services: Services, text: str) -> Asked:
     """Ask the engine; the query id is made here so buttons can carry it before logging."""
     started = time.perf_counter()
-    result = answer(text, services.ruleset)
+    ruleset = services.ruleset
+    result = answer(text, ruleset)
     query_id = str(new_id()) if services.querylog is not None else None
-    return Asked(result, query_id, started)
+    return Asked(result, query_id, started, ruleset.version)
 
 
 def log_query(services: Services, asked: Asked, *, source: str, typed: str | None = None,
@@ -120,11 +130,12 @@ def log_query(services: Services, asked: Asked, *, source: str, typed: str | Non
                 asked.answer.rule, asked.answer.outcome, asked.elapsed_ms(),
                 extra=log_context(query_id=asked.query_id, event_id=where.get("event_id"),
                                   team=where.get("team"), channel=where.get("channel")))
+    metrics.question(source, asked.answer.outcome, asked.elapsed_ms() / 1000)
     if services.querylog is not None:
         result = asked.answer if typed is None else asked.answer.with_query(typed)
         services.querylog.record_query(
             result, source=source, elapsed_ms=asked.elapsed_ms(),
-            query_id=asked.query_id, **where,
+            query_id=asked.query_id, rules_version=asked.rules_version, **where,
         )
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bot import metrics
 from bot.blocks import paths_blocks
 from bot.listeners import Services, ask, log_query, question_text
 from bot.listeners.conversation import Place, listen, post_answer, remember, typed
@@ -96,6 +97,7 @@ def reply(services: Services, client: WebClient, body: Mapping[str, Any],
             return  # thread chatter: not for pambot
     event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
     if event_id and not services.claims.claim_event(event_id):
+        metrics.event_deduplicated()
         log.info("event %s was already answered (or is being answered); not answering again",
                  event_id, extra=log_context(event_id=event_id, team=place.team,
                                              channel=place.channel))

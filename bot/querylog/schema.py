@@ -46,6 +46,7 @@ COUNTS_INDEX = "idx_queries_counts"
 QUERY_COLUMNS = (
     "id", "ts", "source", "team", "channel", "user", "thread_ts", "event_id", "text", "intent",
     "from_version", "to_version", "node", "rule", "outcome", "verdict", "elapsed_ms",
+    "rules_version",
 )
 FEEDBACK_COLUMNS = ("query_id", "ts", "helpful", "user", "team", "channel")
 
@@ -166,7 +167,13 @@ def _from_prerelease(db: Database) -> None:
         db.execute(f"DROP TABLE {renamed}")
 
 
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1}
+def _version_2(db: Database) -> None:
+    """Each query's rule-set version (a content hash of the rule files), so an answer can be
+    traced to the rules that gave it; older rows have none."""
+    db.execute("ALTER TABLE queries ADD COLUMN rules_version TEXT")
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1, 2: _version_2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy, EventClaims
 from bot.querylog.schema import (
     FEEDBACK_COLUMNS,
@@ -118,8 +119,12 @@ class QueryLog:
     def record_query(self, answer: Answer, *, source: str, elapsed_ms: float,
                      team: str | None = None, channel: str | None = None,
                      user: str | None = None, thread_ts: str | None = None,
-                     event_id: str | None = None, query_id: int | str | None = None) -> int:
-        """Queue one answered question; return its id (`query_id`, or a new one)."""
+                     event_id: str | None = None, query_id: int | str | None = None,
+                     rules_version: str | None = None) -> int:
+        """Queue one answered question; return its id (`query_id`, or a new one).
+
+        `rules_version`: the version of the rule set that answered (`RuleSet.version`).
+        """
         try:
             query_id = int(query_id) if query_id is not None else new_id()
             if source not in SOURCES and source not in self._warned_sources:
@@ -130,7 +135,7 @@ class QueryLog:
                 query_id, now_iso(), source, team, channel, user, thread_ts, event_id,
                 str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
                 answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
-                round(float(elapsed_ms), 3)))
+                round(float(elapsed_ms), 3), rules_version or None))
         except Exception:
             logger.exception("query log %s: skipped a query row that could not be built",
                              self.path)
@@ -218,6 +223,7 @@ class QueryLog:
         except queue.Full:
             with self._drops_lock:
                 self._drops += 1
+            metrics.rows_not_written("dropped")
 
     # -- writer thread --------------------------------------------------------------------------
 
@@ -243,6 +249,7 @@ class QueryLog:
                 except queue.Empty:
                     break
             stopping = self._closed
+            metrics.queue_depth(len(batch) + self.pending)
             try:
                 if db is not None and file_id(self.path) != opened:
                     # Deleted or replaced under us: writing on would go to a file nobody sees.
@@ -276,6 +283,7 @@ class QueryLog:
                     lost = sum(isinstance(item, tuple) for item in batch) + self.pending
                     logger.warning("query log %s: %d rows could not be written and are lost",
                                    self.path, lost)
+                    metrics.rows_not_written("lost", lost)
                     break
                 backoff = min(max(backoff * 2, RETRY_MIN_S), RETRY_MAX_S)
                 self._wake.wait(backoff)
@@ -290,6 +298,7 @@ class QueryLog:
                 if isinstance(item, threading.Event):
                     item.set()
             batch.clear()
+            metrics.queue_depth(self.pending)
             self._report_drops()
             if stopping and self._queue.empty():
                 break
@@ -304,19 +313,26 @@ class QueryLog:
                 by_table.setdefault(item[0], []).append(item[1])
         if not by_table:
             return
+        written: dict[str, int] = {}
         with write_transaction(db):
             for table, rows in by_table.items():
                 try:
                     with db.atomic():  # a savepoint: a refused row undoes only this table's part
                         self._insert(db, table, rows)
+                    written[table] = len(rows)
                 except _ROW_ERRORS:
-                    self._write_one_by_one(db, table, rows)
+                    written[table] = self._write_one_by_one(db, table, rows)
+        for table, count in written.items():
+            metrics.rows_written(table, count)
 
     @staticmethod
     def _insert(db: Database, table: str, rows: list[tuple]) -> None:
         db.conn.executemany(_INSERT[table], rows)
 
-    def _write_one_by_one(self, db: Database, table: str, rows: list[tuple]) -> None:
+    def _write_one_by_one(self, db: Database, table: str, rows: list[tuple]) -> int:
+        """Write `rows` one at a time, setting aside each that SQLite refuses; how many were
+        written."""
+        written = 0
         for row in rows:
             try:
                 with db.atomic():
@@ -326,9 +342,12 @@ class QueryLog:
                         # Text that is not valid Unicode (a lone surrogate): U+FFFD in its place.
                         self._insert(db, table, [tuple(
                             storable(v) if isinstance(v, str) else v for v in row)])
+                written += 1
             except _ROW_ERRORS as exc:
                 logger.warning("query log %s: set aside a %s row that SQLite refused (%s: %s)",
                                self.path, table, type(exc).__name__, exc)
+                metrics.rows_not_written("set_aside")
+        return written
 
     def _maintain(self, db: Database) -> None:
         now = datetime.now(UTC)

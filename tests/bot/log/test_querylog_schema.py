@@ -35,7 +35,7 @@ def test_a_fresh_file_gets_the_whole_schema_in_wal_mode(db_path, open_log, make_
     log.record_query(make_answer(), source="cli", elapsed_ms=1.0)
     assert log.flush()
     db = Database(db_path)
-    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION == 1
+    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION == 2
     assert db.execute("PRAGMA application_id").fetchone()[0] == 0x70616D62
     assert db.journal_mode == "wal"
     assert {"queries", "feedback", "events"} <= set(db.table_names())

@@ -240,7 +240,7 @@ class Server:
             return error.code, error.read().decode()
 
     def healthy(self) -> bool:
-        return self.process.poll() is None and self.get("/healthz") == (200, "ok")
+        return self.process.poll() is None and self.get("/healthz")[1].startswith("ok, rules ")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -290,7 +290,7 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         if process.poll() is not None:
             raise RuntimeError(f"pambot serve exited with {process.returncode}:\n{server.log()}")
         try:
-            if server.get("/healthz") == (200, "ok"):
+            if server.get("/healthz")[0] == 200:
                 return server
         except OSError:
             pass

