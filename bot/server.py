@@ -284,7 +284,8 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     log.info("pambot serve: Slack requests at POST %s, health at GET %s, metrics at GET %s; "
              "rules %s", EVENTS_PATH, HEALTH_PATH, metrics.METRICS_PATH, rules.version)
     # Before any worker exists and before prometheus_client is first imported.
-    metrics.use_multiprocess_dir()
+    log.info("pambot serve: metrics of every worker in %s (removed on exit)",
+             metrics.use_multiprocess_dir())
     try:
         metrics.enable()
         return run_gunicorn(functools.partial(create_app, config, ruleset=rules),
@@ -374,14 +375,30 @@ class _Protocol(H11Protocol):
     """
 
     _header_timer: asyncio.TimerHandle | None = None
+    _answered_one = False
+    _close_after_answer = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()
 
     def on_response_complete(self) -> None:
+        self._answered_one = True
         super().on_response_complete()
-        self._arm_header_timer()
+        if self._close_after_answer:
+            super().shutdown()
+        else:
+            self._arm_header_timer()
+
+    def shutdown(self) -> None:
+        """A graceful stop (SIGTERM; a SIGHUP's rules reload retires every worker) closes
+        idle connections. One accepted just before, whose request is still on its way, is not
+        idle: uvicorn would close it unanswered, and the request would fail. Answer it, then
+        close; the header timer closes it if no request comes."""
+        if self.cycle is None and not self._answered_one:
+            self._close_after_answer = True
+            return
+        super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._header_timer is not None:

@@ -96,3 +96,21 @@ def test_migrating_twice_changes_nothing(db_path):
     assert querylog.migrate(db) == querylog.SCHEMA_VERSION
     assert db.schema == before
     db.close()
+
+
+def test_a_version_1_file_gains_the_rules_version_column_and_keeps_its_rows(
+        db_path, open_log, make_answer):
+    db = Database(sqlite3.connect(db_path, isolation_level=None))
+    db.execute(f"PRAGMA application_id = {querylog.schema.APPLICATION_ID}")
+    querylog.schema.MIGRATIONS[1](db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO queries (id, ts, source, text, outcome) "
+               "VALUES (1, '2026-11-20T10:00:00.000Z', 'cli', 'upgrade 5.1', 'support')")
+    db.close()
+    log = open_log(db_path)
+    log.record_query(make_answer(), source="cli", elapsed_ms=1.0, rules_version="9f24a1f00544")
+    assert log.flush()
+    db = Database(db_path)
+    assert querylog.schema_version(db) == 2
+    assert db.execute("SELECT text, rules_version FROM queries ORDER BY id").fetchall() == [
+        ("upgrade 5.1", None), (make_answer().query, "9f24a1f00544")]
