@@ -1,9 +1,10 @@
-"""`pambot log stats|export|prune|runbooks`.
+"""`pambot log stats|export|prune|runbooks|serve`.
 
     $ pambot log stats --since 7d
     $ pambot log export --format csv --since 2026-11-01 > queries.csv
     $ pambot log prune --older-than 90d
     $ pambot log runbooks --since 24h
+    $ pambot log serve                  # Datasette at http://127.0.0.1:8001
 
 Needs no Slack credentials. The SQL and the stats table live in `bot.querylog`; this module
 is the command line around them. A new `pambot log` command is one `@log.command()`.
@@ -40,7 +41,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @click.group()
 def log() -> None:
-    """The query log (PAMBOT_DB): stats, export, prune, runbooks."""
+    """The query log (PAMBOT_DB): stats, export, prune, runbooks, serve."""
 
 
 @log.command()
@@ -123,6 +124,32 @@ def runbooks(config: Config, since: str) -> None:
         db.close()
     click.echo(format_runbooks(books, heading=(
         f"Checklists in {config.db_path} since {when(start)} ({since.strip()}): {len(books):,}")))
+
+
+@log.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.pass_obj
+def serve(config: Config, host: str, port: int) -> None:
+    """Open the log in Datasette, read-only, with pambot's descriptions and canned queries
+    (needs pambot[dashboard])."""
+    from bot.ask import ruleset_for
+    from bot.dashboard import DashboardMissing
+    from bot.dashboard import serve as run_dashboard
+
+    try:
+        # Checks the file, and brings a log from an older pambot up to date first.
+        querylog.open_existing(config.db_path).close()
+    except querylog.NoLog as exc:
+        _fail(f"{exc}; there is nothing to show yet")
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    rule_ids = [rule.id for rule in ruleset_for(config).rules]
+    try:
+        sys.exit(run_dashboard(config.db_path, rule_ids=rule_ids, host=host, port=port))
+    except DashboardMissing as exc:
+        _fail(str(exc))
 
 
 def format_runbooks(books: Sequence[querylog.Runbook], *, heading: str) -> str:

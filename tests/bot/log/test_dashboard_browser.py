@@ -1,0 +1,192 @@
+"""`pambot log serve`: the query log in Datasette, looked at in a real (headless) Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.querylog import QueryLog
+from rules import answer
+from tests.conftest import PAMBOT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def fill_log(path: Path) -> None:
+    """A week of questions: some unanswered, some voted on, several outcomes."""
+    log = QueryLog(path)
+    for text in ["upgrade 4.0", "Upgrade 4.0 ", "upgrade 4.0", "upgrade 8.0", "hello there"]:
+        log.record_query(answer(text), source="slash", elapsed_ms=1.0, user="U1")
+    helped = log.record_query(answer("upgrade 6.5.4"), source="mention", elapsed_ms=1.0)
+    disliked = log.record_query(answer("upgrade 6.5.4 tonight"), source="dm", elapsed_ms=1.0)
+    log.record_query(answer("restore leader"), source="cli", elapsed_ms=1.0)
+    log.record_feedback(helped, helpful=True, user="U2")
+    log.record_feedback(disliked, helpful=True, user="U3")
+    log.record_feedback(disliked, helpful=False, user="U3")  # changed their mind: counts
+    assert log.flush()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """`pambot log serve` on a filled log, at a free port; its URL."""
+    tmp = tmp_path_factory.mktemp("dashboard")
+    db_path = tmp / "pambot.db"
+    fill_log(db_path)
+    with socket_port() as port:
+        pass
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAMBOT_"))}
+    env["PAMBOT_DB"] = str(db_path)
+    log_path = tmp / "dashboard.log"
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen([PAMBOT, "log", "serve", "--port", str(port)], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(log_path.read_text()) from None
+            time.sleep(0.1)
+    yield url, db_path
+    process.terminate()
+    process.wait(timeout=20)
+
+
+class socket_port:  # noqa: N801 - used as a context manager, like socket.socket
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by selenium through Debian's chromedriver."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver "
+                    "(.ci/run does this where it can)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="pambot-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                 "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def rows(browser, url: str) -> list[dict[str, str]]:
+    """The result table of the page at `url`, as the browser shows it."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(url)
+    headers = [th.get_attribute("data-column") or th.text
+               for th in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns th")]
+    return [dict(zip(headers, [td.text for td in tr.find_elements(By.TAG_NAME, "td")],
+                     strict=True))
+            for tr in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")]
+
+
+def test_the_canned_queries_show_what_the_rule_owners_need(dashboard, browser, tmp_path):
+    url, _ = dashboard
+    unanswered = rows(browser, f"{url}/pambot/unanswered_this_week")
+    from selenium.webdriver.common.by import By
+
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading == "Questions pambot could not answer this week"
+    by_question = {row["question"]: row for row in unanswered}
+    assert by_question["upgrade 4.0"]["times_asked"] == "3"
+    assert by_question["upgrade 8.0"]["times_asked"] == "1"
+    assert "upgrade 6.5.4" not in by_question
+    assert unanswered[0]["question"] == "upgrade 4.0"  # most asked first
+
+    not_helpful = rows(browser, f"{url}/pambot/not_helpful_by_rule")
+    assert [(r["rule"], r["not_helpful"], r["helpful"]) for r in not_helpful] == [
+        ("upgrade-6.5.4", "1", "1")]
+    assert not_helpful[0]["questions"] == "upgrade 6.5.4 tonight"
+
+    per_day = rows(browser, f"{url}/pambot/questions_per_day")
+    assert len(per_day) == 1
+    assert per_day[0]["day"] == time.strftime("%Y-%m-%d", time.gmtime())
+    assert per_day[0]["questions"] == "8"
+    assert int(per_day[0]["path"]) == 3
+
+    never_hit = {row["rule"] for row in rows(browser, f"{url}/pambot/rules_never_hit")}
+    assert "restore-cluster" in never_hit
+    assert {"upgrade-6.5.4", "restore-leader"}.isdisjoint(never_hit)
+    path = tmp_path / "dashboard.png"
+    browser.get(f"{url}/pambot/unanswered_this_week")
+    browser.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
+    if os.environ.get("PAMBOT_README_SCREENSHOT"):  # refresh the README's picture by hand
+        shutil.copy(path, os.environ["PAMBOT_README_SCREENSHOT"])
+
+
+def test_the_database_page_describes_the_tables_and_hides_the_internal_ones(dashboard,
+                                                                            browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = dashboard
+    browser.get(f"{url}/pambot")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "queries" in page and "feedback" in page
+    for internal in ("events", "threads", "query_links"):
+        assert not browser.find_elements(By.CSS_SELECTOR, f'a[href="/pambot/{internal}"]')
+    for title in ("Questions pambot could not answer this week", "Rules never hit",
+                  "Answers marked not helpful, by rule", "Questions per day by outcome"):
+        assert title in page
+    browser.get(f"{url}/pambot/queries")
+    assert "One row per question answered." in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_the_dashboard_is_read_only_and_local(dashboard, browser):
+    from selenium.webdriver.common.by import By
+
+    url, db_path = dashboard
+    browser.get(f"{url}/pambot?sql=delete+from+queries")
+    assert "Statement must be a SELECT" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(f"{url}/pambot?sql=select+count(*)+as+n+from+queries")
+    assert browser.find_element(By.CSS_SELECTOR, "td.col-n").text == "8"
+    with urllib.request.urlopen(f"{url}/-/settings.json", timeout=5) as reply:
+        assert b'"allow_download": false' in reply.read()
+    # Bound to 127.0.0.1 by default.
+    out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout \
+        if shutil.which("ss") else ""
+    port = url.rsplit(":", 1)[1]
+    if out:
+        assert f"127.0.0.1:{port}" in out and f"0.0.0.0:{port}" not in out
+
+
+def test_log_serve_says_so_when_there_is_no_log(pambot_cli, tmp_path):
+    result = pambot_cli("log", "serve", env={"PAMBOT_DB": str(tmp_path / "none.db")})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("pambot: ")
+    assert "nothing to show yet" in result.stderr
+    assert "Traceback" not in result.output
