@@ -39,14 +39,18 @@ from bot.querylog.report import (
 # Cells a spreadsheet would read as a formula (OWASP, CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+# `--since` of the commands that summarise a recent stretch of the log.
+SINCE_OPTION = click.option("--since", default="7d", show_default=True,
+                            help="A duration (24h, 7d, 4w) or an ISO date.")
+
+
 @click.group()
 def log() -> None:
     """The query log (PAMBOT_DB): stats, export, prune, runbooks, serve."""
 
 
 @log.command()
-@click.option("--since", default="7d", show_default=True,
-              help="A duration (24h, 7d, 4w) or an ISO date.")
+@SINCE_OPTION
 @click.pass_obj
 def stats(config: Config, since: str) -> None:
     """Counts, top unanswered questions, helpful share."""
@@ -103,8 +107,7 @@ def prune(config: Config, older_than: str) -> None:
 
 
 @log.command()
-@click.option("--since", default="7d", show_default=True,
-              help="A duration (24h, 7d, 4w) or an ISO date.")
+@SINCE_OPTION
 @click.pass_obj
 def runbooks(config: Config, since: str) -> None:
     """Checklists started in Slack threads, with their progress."""
