@@ -25,7 +25,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.blocks import escape
 from bot.config import Config
-from bot.listeners import Services, register_listeners, report_error
+from bot.listeners import register_listeners
+from bot.listeners.common import Services, report_error
 from bot.querylog import Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy
 from bot.reload import LiveRules

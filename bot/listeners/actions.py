@@ -38,7 +38,7 @@ from bot.blocks import (
     warning_sections,
 )
 from bot.home import ACTION_EXAMPLE
-from bot.listeners import Services, ask, checked, log_query, reported, tell, user_id
+from bot.listeners.common import Services, ask, checked, log_query, reported, tell, user_id
 from bot.listeners.conversation import Place, post_answer, remember
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from bot.blocks import (
     notice_blocks,
     paths_blocks,
 )
-from bot.listeners import Services, ask, log_query, question_text
+from bot.listeners.common import Services, ask, log_query, question_text
 from bot.querylog import DurationError, stats_text
 from rules.paths import is_paths_request
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import answer_blocks, answer_text
-from bot.listeners import Asked, Services
+from bot.listeners.common import Asked, Services
 from rules.context import Context, Reading, read
 
 if TYPE_CHECKING:

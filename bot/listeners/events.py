@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.blocks import paths_blocks
-from bot.listeners import Services, ask, log_query, question_text
+from bot.listeners.common import Services, ask, log_query, question_text
 from bot.listeners.conversation import Place, listen, post_answer, remember, typed
 from bot.logs import log_context
 from rules.paths import is_paths_request

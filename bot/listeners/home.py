@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot import querylog
 from bot.home import home_view
-from bot.listeners import Services
+from bot.listeners.common import Services
 
 if TYPE_CHECKING:
     from slack_bolt import App

@@ -23,7 +23,7 @@ from bot.blocks import (
     pick,
 )
 from bot.checklist import ACTION_TICK, checklist_blocks, checklist_text, parse_tick
-from bot.listeners import Services, ask, reported, tell, user_id
+from bot.listeners.common import Services, ask, reported, tell, user_id
 from bot.querylog import Runbook, StateUnavailable
 
 if TYPE_CHECKING:

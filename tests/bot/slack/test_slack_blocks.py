@@ -34,7 +34,7 @@ from bot.blocks import (
     unescape,
     warning_sections,
 )
-from bot.listeners import question_text
+from bot.listeners.common import question_text
 from rules import answer
 from rules.model import Choice
 
