@@ -7,8 +7,9 @@ from pathlib import Path
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
-from rules import answer
+from rules import answer, default_ruleset
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "corpus.yaml").read_text(encoding="utf-8"))
 QUESTIONS = st.sampled_from([e["q"] for e in CORPUS if "suggestion_contains" not in e["expect"]])
@@ -58,3 +59,34 @@ def test_a_cut_or_garbled_question_still_gets_an_answer(q, start, stop, garbage)
     result = answer(text)
     assert result.rule and result.text
     assert all(a.rule and a.text for a in result.also)
+
+
+WORDS = st.sampled_from(["upgrade", "restore", "from", "to", "not", "and", "also", "leader",
+                         "died", "backup", "->", ",", ".", "6.5.4", "6.5", "7.x", "7.2", "5.1",
+                         "8.0", "6.1.4", "10.0.0.5", "22.00", "INC-12", "3 nodes", "onto",
+                         "required?", "what's the latest", "correction:", "rather than"])
+
+
+@given(st.one_of(QUESTIONS, st.lists(WORDS, max_size=14).map(" ".join)))
+@settings(max_examples=400, deadline=None)
+def test_no_path_is_guessed(text):
+    """A path from a table row is only ever given for a version the row covers, to a
+    target the row allows; anything else is a question back or the support prompt."""
+    ruleset = default_ruleset()
+    result = answer(text, ruleset)
+    for part in (result, *result.also):
+        rule = next(r for r in ruleset.rules if r.id == part.rule)
+        if rule.from_spec is None or part.outcome != "path":
+            continue
+        low, high = releases(part.from_version)
+        assert ruleset.rules_between(low, high) == [rule], part
+        if part.to_version and rule.to_spec is not None:
+            assert all(rule.to_spec.contains(v) for v in releases(part.to_version)), part
+
+
+def releases(typed: str) -> tuple[Version, Version]:
+    """The first and last release a version as typed can mean: "6.5" is any 6.5.*."""
+    base = typed.removesuffix(".x")
+    if base.count(".") >= 2 and base == typed:
+        return Version(base), Version(base)
+    return Version(base), Version(f"{base}.9999")
