@@ -123,7 +123,7 @@ def _upgrade_rule(ruleset: RuleSet, from_version: str | None, to_version: str | 
         return ruleset.rule_for("upgrade", case="no-version"), ()
     span = _span(from_version)
     release = _release_span(from_version)
-    if span is None or release is None:
+    if span is None or release is None:  # both or neither: the same version text
         return ruleset.rule_for("upgrade", case="no-version"), ()
     low, high = span
     candidates = ruleset.rules_between(*release)
@@ -180,23 +180,17 @@ def _holds(rule: Rule, version: str) -> bool:
 def _release_span(version: str) -> tuple[Version, Version] | None:
     """Every release a version as typed may be: "6.5" and "6.5.x" are any 6.5.*, "7" any 7.*,
     "6.5.4" just itself."""
+    return _span(version, exact_parts=3)
+
+
+def _span(version: str, *, exact_parts: int = 2) -> tuple[Version, Version] | None:
+    """The lowest and highest release a version as typed can mean. A wildcard ("7.x") or a
+    version of fewer than `exact_parts` parts spans every release under it; for comparing a
+    target, "7" spans 7.* and "7.1" is 7.1 itself."""
     base = version.removesuffix(".x")
     try:
         low = Version(base)
-        exact = base.count(".") >= 2 and not version.endswith(".x")
-        return low, low if exact else Version(f"{base}.{_TOP}")
     except InvalidVersion:
         return None
-
-
-def _span(version: str) -> tuple[Version, Version] | None:
-    """The lowest and highest release a version as typed can mean, for comparing a target:
-    "7" and "7.x" span 7.*; "7.1" is 7.1 itself."""
-    exact = not version.endswith(".x") and "." in version
-    base = version.removesuffix(".x")
-    try:
-        low = Version(base)
-        high = low if exact else Version(f"{base}.{_TOP}")
-    except InvalidVersion:
-        return None
-    return low, high
+    exact = base == version and base.count(".") + 1 >= exact_parts
+    return low, low if exact else Version(f"{base}.{_TOP}")
