@@ -97,12 +97,18 @@ def register(app: App, services: Services) -> None:
         checked(respond(response_type="ephemeral", replace_original=False,
                         text=THANKS[helpful], blocks=notice_blocks(THANKS[helpful])))
 
-    def asking(body: dict, action: dict, respond: Respond, client: WebClient) -> None:
-        """A choice, a suggestion or an example: ask the question it stands for."""
+    def button_value(body: dict, action: dict, respond: Respond, client: WebClient):
+        """What a button pambot made stands for; None (the clicker told why) for any other."""
         try:
-            value = parse_button_value(action.get("value"))
+            return parse_button_value(action.get("value"))
         except StaleButton as stale:
             tell(body, respond, client, STALE.format(reason=stale, command=services.command))
+            return None
+
+    def asking(body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+        """A choice, a suggestion or an example: ask the question it stands for."""
+        value = button_value(body, action, respond, client)
+        if value is None:
             return
         kind = HOW[str(action.get("action_id")).rstrip("0123456789").rstrip("_")]
         label = _label(action) or value.question
@@ -144,10 +150,8 @@ def register(app: App, services: Services) -> None:
 
     def warnings(body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         """"Show warnings": the answer's warnings in full, to the clicker."""
-        try:
-            value = parse_button_value(action.get("value"))
-        except StaleButton as stale:
-            tell(body, respond, client, STALE.format(reason=stale, command=services.command))
+        value = button_value(body, action, respond, client)
+        if value is None:
             return
         result = pick(ask(services, value.question).answer, value.item)
         if result is None or not result.warnings:
