@@ -129,9 +129,15 @@ def test_sighup_reloads_the_rules_in_every_worker_without_dropping_a_request(
         assert wait(lambda: len(traffic.replies) >= 5)
         upgrade.write_text(upgrade.read_text().replace(OLD_VERDICT, NEW_VERDICT))
         server.process.send_signal(signal.SIGHUP)
-        assert wait(lambda: server.get("/healthz")[1] != f"ok, rules {old_version}"), server.log()
-        new_version = server.get("/healthz")[1].removeprefix("ok, rules ")
+        # New workers start before the old ones finish their requests, so for a moment
+        # either may answer; the reload is done once no worker reports the old rules.
+        changed = wait(lambda: (h := server.get("/healthz")[1]) != f"ok, rules {old_version}"
+                       and h)
+        assert changed, server.log()
+        new_version = changed.removeprefix("ok, rules ")
         assert re.fullmatch(r"[0-9a-f]{12}", new_version) and new_version != old_version
+        assert wait(lambda: all(server.get("/healthz")[1] == f"ok, rules {new_version}"
+                                for _ in range(6))), server.log()
 
         # A broken set is refused with its file and line; the new rules stay in force.
         general = rules_copy / "general.yaml"
