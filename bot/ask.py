@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -50,6 +51,17 @@ ASK_MAX_PENDING = 20_000
 CLOSE_TIMEOUT_S = 60.0
 
 
+def open_ask_log(config: Config):
+    """The query log of `pambot ask`: written by a child process where one can be forked
+    (see bot.querylog.forked), else by a thread of this one."""
+    from bot.querylog.forked import ForkedQueryLog, can_fork
+
+    if can_fork():
+        return ForkedQueryLog(config.db_path, retention_days=config.log_retention_days,
+                              max_pending=ASK_MAX_PENDING)
+    return open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
+
+
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
                  source: str, querylog=None, explain: bool = False) -> int:
     """Answer every line in order (blank ones too), writing one answer per line; with
@@ -58,20 +70,32 @@ def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json
     for line in lines:
         started = time.perf_counter()
         question = line.rstrip("\r\n")
-        result = answer(question, ruleset)
         if explain:
+            result = answer(question, ruleset)
             reading = explanation(question, ruleset, result)
-            out.write(json.dumps({**result.to_dict(), "explain": reading}, ensure_ascii=False)
-                      + "\n" if as_json else f"{reading}\n\n{result.text}\n\n")
+            shown = (json.dumps({**result.to_dict(), "explain": reading}, ensure_ascii=False)
+                     if as_json else f"{reading}\n\n{result.text}\n")
         else:
-            out.write(format_answer(result, as_json=as_json) + "\n")
+            result, shown = _answer_and_show(question, ruleset, as_json)
+        # Logged before it is shown: an answer someone saw is in the log, even if Ctrl-C or
+        # a closed pipe stops pambot right after.
         if querylog is not None:
             querylog.record_query(
                 result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000,
                 rules_version=ruleset.version,
             )
+        out.write(shown + "\n")
         count += 1
     return count
+
+
+@functools.lru_cache(maxsize=4096)
+def _answer_and_show(question: str, ruleset: RuleSet, as_json: bool) -> tuple[Answer, str]:
+    """The answer to `question` and how it is printed. Cached: a piped batch repeats its
+    questions (a week of real ones asks "upgrade 6.5.4" again and again), and printing an
+    answer as JSON costs several times what answering it does (bench/bench_ask.py)."""
+    result = answer(question, ruleset)
+    return result, format_answer(result, as_json=as_json)
 
 
 def explanation(question: str, ruleset: RuleSet, result: Answer) -> str:
@@ -93,7 +117,7 @@ def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = 
     if words and is_paths_request(" ".join(words)):
         print(paths_json(ruleset) if as_json else render_paths(ruleset))
         return 0
-    querylog = open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
+    querylog = open_ask_log(config)
     # Bytes that are not UTF-8 (in an argument, or piped in) become U+FFFD, never a traceback;
     # so do lone surrogates, which a terminal cannot print either.
     tolerate_bad_text(sys.stdin, sys.stdout)

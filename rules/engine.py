@@ -97,9 +97,7 @@ def _answer_for(ruleset: RuleSet, intent: str, from_version: str | None,
         suggestion=suggestion,
         choices=_choices(ruleset, rule, from_version, to_version),
     )
-    result = replace(result, text=render_text(result, settings.support_contact))
-    result.to_json()  # build the shared JSON body once, here, not once per question
-    return result
+    return replace(result, text=render_text(result, settings.support_contact))
 
 
 def _restore_rule(ruleset: RuleSet, version: str | None, node: str | None,

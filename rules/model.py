@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 INTENTS = ("upgrade", "restore", "backup", "fact", "help", "unknown")
 NODES = ("leader", "follower", "cluster")
@@ -72,28 +72,16 @@ class Answer:
     text: str = field(default="", compare=False)
 
     def with_query(self, query: str, also: tuple[Answer, ...] = ()) -> Answer:
-        """This answer for another question text (and further answers); the cached JSON of
-        the rest is shared when there are none."""
-        copy = object.__new__(Answer)
-        copy.__dict__.update(self.__dict__)
-        copy.__dict__["query"] = query
-        if also:
-            copy.__dict__["also"] = also
-            copy.__dict__["text"] = "\n\n".join(
-                [self.text] + [f'Also, for "{a.query}":\n{a.text}' for a in also])
-            copy.__dict__.pop("_json_tail", None)
-        return copy
+        """This answer for another question text, with the answers to the message's other
+        questions (if any) after it."""
+        if not also:
+            return replace(self, query=query)
+        text = "\n\n".join([self.text] + [f'Also, for "{a.query}":\n{a.text}' for a in also])
+        return replace(self, query=query, also=also, text=text)
 
     def to_json(self) -> str:
-        """`to_dict()` as one line of JSON. The part after the query is built once per answer."""
-        tail = self.__dict__.get("_json_tail")
-        if tail is None:
-            data = self.to_dict()
-            del data["query"]
-            tail = json.dumps(data, ensure_ascii=False)[1:]
-            # Not a field: a cache that with_query() copies along with the answer it belongs to.
-            object.__setattr__(self, "_json_tail", tail)
-        return '{"query": ' + json.dumps(self.query, ensure_ascii=False) + ", " + tail
+        """`to_dict()` as one line of JSON."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     def to_dict(self) -> dict:
         """The JSON object of `pambot ask --json`, keys in field order."""

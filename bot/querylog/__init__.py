@@ -12,7 +12,8 @@ path, locked, disk full, corrupt) the bot keeps answering: the writer says so on
 and retries with backoff while rows wait in the queue.
 
 This package owns the database, and nothing else in pambot writes SQL:
-`schema` (the file, its migrations, ids), `writer` (QueryLog), `claims` (Slack event dedupe),
+`schema` (the file, its migrations, ids), `writer` (QueryLog), `forked` (the same, written by
+a child process, for `pambot ask`), `claims` (Slack event dedupe),
 `read` (queries behind `pambot log` and `/pam stats`) and `report` (the stats table, durations).
 The conversation state that Slack threads share between workers lives in the same file, in
 tables of its own: `state` (the tables), `threads` (what each thread has established) and

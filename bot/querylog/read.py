@@ -188,7 +188,7 @@ def prune(path: str | os.PathLike, before: str) -> tuple[int, int]:
     """Delete queries (and their votes) and votes older than `before`; return both counts."""
     db = open_existing(path, write=True)
     try:
-        with write_transaction(db):
+        with write_transaction(db.conn):
             return prune_queries(db, before)
     finally:
         db.close()

@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from bot.querylog.schema import utc_iso
 from bot.querylog.state import StateStore, StateUnavailable
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 __all__ = ["Runbook", "Runbooks", "StateUnavailable", "Tick", "list_runbooks", "took"]
 

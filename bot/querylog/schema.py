@@ -177,28 +177,29 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1, 2: _version_
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def schema_version(db: Database) -> int:
+def schema_version(db: Database | sqlite3.Connection) -> int:
     """The schema version recorded in the file (0 for a file pambot never opened)."""
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _application_id(db: Database) -> int:
+def _application_id(db: Database | sqlite3.Connection) -> int:
     return db.execute("PRAGMA application_id").fetchone()[0]
 
 
 @contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front, waiting up to the busy timeout.
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A transaction on `conn` (a sqlite-utils `Database`'s is `db.conn`) that takes the write
+    lock up front, waiting up to the busy timeout.
 
     A deferred `BEGIN` that reads first can fail at once, without waiting, when another
     process commits in between; `BEGIN IMMEDIATE` cannot.
     """
-    db.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        yield db
-        db.conn.commit()
+        yield conn
+        conn.commit()
     except BaseException:
-        db.conn.rollback()
+        conn.rollback()
         raise
 
 
@@ -210,7 +211,7 @@ def migrate(db: Database) -> int:
     """
     if _application_id(db) == APPLICATION_ID and schema_version(db) >= SCHEMA_VERSION:
         return schema_version(db)
-    with write_transaction(db):
+    with write_transaction(db.conn):
         found = schema_version(db)
         if _application_id(db) == APPLICATION_ID:
             first = found + 1
@@ -228,31 +229,41 @@ def migrate(db: Database) -> int:
     return found
 
 
-def connect(path: str | os.PathLike, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Database:
-    """Open (creating if needed) the log at `path` in WAL mode with its schema up to date."""
-    # Imported here, not at the top: it is a fifth of `pambot ask`'s start-up (bench_ask.py),
-    # and the writer thread is the first to need it.
-    from sqlite_utils import Database
-
+def open_log(path: str | os.PathLike, *,
+             busy_timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """Open (creating if needed) the log at `path` in WAL mode with its schema up to date, as a
+    plain sqlite3 connection: all the query log's writer needs. sqlite-utils (a tenth of a
+    second to import, bench/bench_ask.py) is loaded only to create or migrate the schema."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
-                                  isolation_level=None))
+    conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False,
+                           isolation_level=None)
     try:
-        db.enable_wal()
+        conn.execute("PRAGMA journal_mode = WAL")
         # Safe in WAL mode: a crash of the process loses nothing, a power cut at most the last
         # commits; it spares an fsync on every batch.
-        db.execute("PRAGMA synchronous = NORMAL")
-        found = migrate(db)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        found = schema_version(conn)
+        if _application_id(conn) != APPLICATION_ID or found < SCHEMA_VERSION:
+            from sqlite_utils import Database
+
+            found = migrate(Database(conn))
     except BaseException:
-        close_quietly(db, os.fspath(path))
+        close_quietly(conn, os.fspath(path))
         raise
     if found < SCHEMA_VERSION:
         logger.info("query log %s: schema version %d (was %d)", path, SCHEMA_VERSION, found)
-    if schema_version(db) > SCHEMA_VERSION:
+    if found > SCHEMA_VERSION:
         logger.warning("query log %s has schema version %d, newer than this pambot's %d; "
-                       "writing to it anyway", path, schema_version(db), SCHEMA_VERSION)
-    return db
+                       "writing to it anyway", path, found, SCHEMA_VERSION)
+    return conn
+
+
+def connect(path: str | os.PathLike, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Database:
+    """`open_log` as a sqlite-utils `Database`."""
+    from sqlite_utils import Database
+
+    return Database(open_log(path, busy_timeout=busy_timeout))
 
 
 def file_id(path: str | os.PathLike) -> tuple[int, int] | None:
@@ -265,11 +276,11 @@ def file_id(path: str | os.PathLike) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-def prune_events(db: Database, before: str) -> int:
+def prune_events(db: Database | sqlite3.Connection, before: str) -> int:
     return db.execute("DELETE FROM events WHERE ts < ?", [before]).rowcount
 
 
-def prune_queries(db: Database, before: str) -> tuple[int, int]:
+def prune_queries(db: Database | sqlite3.Connection, before: str) -> tuple[int, int]:
     feedback = db.execute(
         "DELETE FROM feedback WHERE ts < ? OR query_id IN (SELECT id FROM queries WHERE ts < ?)",
         [before, before],
@@ -278,7 +289,7 @@ def prune_queries(db: Database, before: str) -> tuple[int, int]:
     return queries, feedback
 
 
-def close_quietly(db: Database | None, path: str) -> None:
+def close_quietly(db: Database | sqlite3.Connection | None, path: str) -> None:
     """Close `db` if open; an error closing a connection we are giving up on is only logged."""
     if db is None:
         return

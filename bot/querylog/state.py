@@ -24,10 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from bot.querylog.schema import close_quietly, utc_iso, write_transaction
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 logger = logging.getLogger("pambot.state")
 
@@ -100,7 +102,7 @@ class StateStore:
         """The database inside one write transaction; StateUnavailable if it cannot be had."""
         with self._lock, self._failures():
             db = self._open()
-            with write_transaction(db):
+            with write_transaction(db.conn):
                 yield db
 
     @contextmanager
@@ -116,12 +118,14 @@ class StateStore:
 
     def _open(self) -> Database:
         if self._db is None:
+            from sqlite_utils import Database  # not at the top: see schema.connect
+
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             db = Database(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S,
                                           check_same_thread=False))
             try:
                 db.enable_wal()
-                with write_transaction(db):
+                with write_transaction(db.conn):
                     create_tables(db)
             except BaseException:
                 close_quietly(db, self.path)
@@ -134,7 +138,7 @@ class StateStore:
 
     def _prune(self, db: Database) -> None:
         now = datetime.now(UTC)
-        with write_transaction(db):
+        with write_transaction(db.conn):
             threads = db.execute("DELETE FROM threads WHERE expires < ?", [utc_iso(now)]).rowcount
             if self.retention_days is not None:
                 before = utc_iso(now - timedelta(days=self.retention_days))

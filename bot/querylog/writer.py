@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,10 +22,10 @@ from bot.querylog.schema import (
     FEEDBACK_COLUMNS,
     QUERY_COLUMNS,
     close_quietly,
-    connect,
     file_id,
     new_id,
     now_iso,
+    open_log,
     prune_events,
     prune_queries,
     storable,
@@ -34,8 +34,6 @@ from bot.querylog.schema import (
 )
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from rules.model import Answer
 
 logger = logging.getLogger("pambot.querylog")
@@ -71,6 +69,17 @@ _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.Programmi
                sqlite3.DataError, ValueError, TypeError, OverflowError)
 
 
+def query_row(query_id: int, answer: Answer, *, source: str, elapsed_ms: float,
+              team: str | None = None, channel: str | None = None, user: str | None = None,
+              thread_ts: str | None = None, event_id: str | None = None,
+              rules_version: str | None = None) -> tuple:
+    """One row of the `queries` table, asked now, its values in QUERY_COLUMNS order."""
+    return (query_id, now_iso(), source, team, channel, user, thread_ts, event_id,
+            str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
+            answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
+            round(float(elapsed_ms), 3), rules_version or None)
+
+
 class _Stop:
     """Queued by `close`: write what came before, then end the writer."""
 
@@ -79,19 +88,23 @@ class QueryLog:
     """Records queries and votes in the SQLite file at `path` without slowing anyone down.
 
     Every public method returns promptly and never raises: a logging problem must never cost
-    an answer. Rows wait in a queue of at most `max_pending`; when it is full a new row is
-    dropped (and counted), unless `wait_for_room` (for `pambot ask`, where nobody waits on
+    an answer. Rows wait in a queue of at most `max_pending` items (a row each; a batch
+    handed to `record_rows` is one item); when it is full new rows are dropped (and counted),
+    unless `wait_for_room` (for `pambot ask`, where nobody waits on
     one answer), which waits while the file is writable. `retention_days` (None: keep
     everything) prunes older rows on open and daily. `claim_lease`: see `claim_event`.
+    `gather`: how long the writer lets rows gather after the first of a quiet spell (0 when
+    they come in batches already).
     """
 
     def __init__(self, path: str | os.PathLike, *, retention_days: int | None = None,
                  max_pending: int = 10_000, wait_for_room: bool = False,
-                 claim_lease: timedelta = CLAIM_LEASE) -> None:
+                 claim_lease: timedelta = CLAIM_LEASE, gather: float = GATHER_S) -> None:
         self.path = os.fspath(path)
         self.retention_days = retention_days
         self.max_pending = max(1, int(max_pending))
         self.wait_for_room = wait_for_room
+        self.gather = gather
         self._queue: queue.Queue = queue.Queue(maxsize=self.max_pending)
         self._closed = False
         self._healthy = True
@@ -131,22 +144,26 @@ class QueryLog:
                 self._warned_sources.add(source)
                 logger.warning("query log: unexpected source %r (expected one of %s)",
                                source, ", ".join(sorted(SOURCES)))
-            self._put("queries", (
-                query_id, now_iso(), source, team, channel, user, thread_ts, event_id,
-                str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
-                answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
-                round(float(elapsed_ms), 3), rules_version or None))
+            self._put("queries", [query_row(
+                query_id, answer, source=source, elapsed_ms=elapsed_ms, team=team,
+                channel=channel, user=user, thread_ts=thread_ts, event_id=event_id,
+                rules_version=rules_version)])
         except Exception:
             logger.exception("query log %s: skipped a query row that could not be built",
                              self.path)
         return query_id
 
+    def record_rows(self, rows: list[tuple]) -> None:
+        """Queue query rows built by `query_row` in another process (see bot.querylog.forked)
+        as one item of the queue."""
+        self._put("queries", rows)
+
     def record_feedback(self, query_id: int | str, *, helpful: bool, user: str | None = None,
                         team: str | None = None, channel: str | None = None) -> None:
         """Queue one Helpful / Not helpful vote on the query `query_id`."""
         try:
-            self._put("feedback", (int(query_id), now_iso(), int(bool(helpful)), user, team,
-                                   channel))
+            self._put("feedback", [(int(query_id), now_iso(), int(bool(helpful)), user, team,
+                                    channel)])
         except ValueError:
             logger.warning("query log %s: a vote on %r, which is not a query id, is not kept",
                            self.path, str(query_id)[:40])
@@ -174,7 +191,8 @@ class QueryLog:
             if not self._claims.finish(event_id, answered=answered):
                 # The end of the claim must reach the file eventually: a release, or other
                 # processes refuse the retry; an answer, or one takes it over after the lease.
-                self._put("events", (event_id, now_iso(), "answered" if answered else "released"))
+                self._put("events", [(event_id, now_iso(),
+                                      "answered" if answered else "released")])
         except Exception:
             logger.exception("query log %s: could not finish event %s", self.path, event_id)
 
@@ -211,24 +229,25 @@ class QueryLog:
 
     # -- producers ------------------------------------------------------------------------------
 
-    def _put(self, table: str, row: tuple) -> None:
+    def _put(self, table: str, rows: list[tuple]) -> None:
         if self._closed:
-            logger.debug("query log %s is closed; a %s row is not kept", self.path, table)
+            logger.debug("query log %s is closed; %d %s rows are not kept", self.path,
+                         len(rows), table)
             return
         try:
             if self.wait_for_room and self._healthy:
-                self._queue.put((table, row), timeout=WAIT_FOR_ROOM_S)
+                self._queue.put((table, rows), timeout=WAIT_FOR_ROOM_S)
             else:
-                self._queue.put_nowait((table, row))
+                self._queue.put_nowait((table, rows))
         except queue.Full:
             with self._drops_lock:
-                self._drops += 1
-            metrics.rows_not_written("dropped")
+                self._drops += len(rows)
+            metrics.rows_not_written("dropped", len(rows))
 
     # -- writer thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        db: Database | None = None
+        db: sqlite3.Connection | None = None
         opened: tuple[int, int] | None = None
         next_maintenance = 0.0
         backoff = 0.0
@@ -241,7 +260,7 @@ class QueryLog:
                 with contextlib.suppress(queue.Empty):
                     batch.append(self._queue.get(timeout=IDLE_WAKE_S))
                     # Rows that arrive together share a transaction; flush and close cut it short.
-                    if self._queue.qsize() < limit and self._wake.wait(GATHER_S):
+                    if self._queue.qsize() < limit and self._wake.wait(self.gather):
                         self._wake.clear()
             while len(batch) < limit:
                 try:
@@ -261,7 +280,7 @@ class QueryLog:
                     db = None
                     self._claims.reopen()
                 if db is None:
-                    db = connect(self.path)
+                    db = open_log(self.path)
                     opened = file_id(self.path)
                 if time.monotonic() >= next_maintenance:
                     self._maintain(db)
@@ -276,11 +295,11 @@ class QueryLog:
                 if not outage:
                     outage = True
                     logger.warning(
-                        "query log %s cannot be written (%s: %s); answers go on, up to %d rows "
+                        "query log %s cannot be written (%s: %s); answers go on, their rows "
                         "wait in memory and writing is retried",
-                        self.path, type(exc).__name__, exc, self.max_pending)
+                        self.path, type(exc).__name__, exc)
                 if stopping:
-                    lost = sum(isinstance(item, tuple) for item in batch) + self.pending
+                    lost = _rows_in(batch) + _rows_in(self._drain())
                     logger.warning("query log %s: %d rows could not be written and are lost",
                                    self.path, lost)
                     metrics.rows_not_written("lost", lost)
@@ -304,20 +323,20 @@ class QueryLog:
                 break
         close_quietly(db, self.path)
 
-    def _write(self, db: Database, batch: list) -> None:
+    def _write(self, db: sqlite3.Connection, batch: list) -> None:
         """Write the rows in `batch` in one transaction; a row SQLite refuses is repaired or
         set aside, and the others are written."""
         by_table: dict[str, list[tuple]] = {}
         for item in batch:
             if isinstance(item, tuple):
-                by_table.setdefault(item[0], []).append(item[1])
+                by_table.setdefault(item[0], []).extend(item[1])
         if not by_table:
             return
         written: dict[str, int] = {}
         with write_transaction(db):
             for table, rows in by_table.items():
                 try:
-                    with db.atomic():  # a savepoint: a refused row undoes only this table's part
+                    with _savepoint(db):  # a refused row undoes only this table's part
                         self._insert(db, table, rows)
                     written[table] = len(rows)
                 except _ROW_ERRORS:
@@ -326,16 +345,16 @@ class QueryLog:
             metrics.rows_written(table, count)
 
     @staticmethod
-    def _insert(db: Database, table: str, rows: list[tuple]) -> None:
-        db.conn.executemany(_INSERT[table], rows)
+    def _insert(db: sqlite3.Connection, table: str, rows: list[tuple]) -> None:
+        db.executemany(_INSERT[table], rows)
 
-    def _write_one_by_one(self, db: Database, table: str, rows: list[tuple]) -> int:
+    def _write_one_by_one(self, db: sqlite3.Connection, table: str, rows: list[tuple]) -> int:
         """Write `rows` one at a time, setting aside each that SQLite refuses; how many were
         written."""
         written = 0
         for row in rows:
             try:
-                with db.atomic():
+                with _savepoint(db):
                     try:
                         self._insert(db, table, [row])
                     except UnicodeEncodeError:
@@ -349,7 +368,15 @@ class QueryLog:
                 metrics.rows_not_written("set_aside")
         return written
 
-    def _maintain(self, db: Database) -> None:
+    def _drain(self) -> list:
+        """Everything still queued, taken out of the queue."""
+        items = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                items.append(self._queue.get_nowait())
+        return items
+
+    def _maintain(self, db: sqlite3.Connection) -> None:
         now = datetime.now(UTC)
         with write_transaction(db):
             prune_events(db, utc_iso(now - EVENT_KEEP))
@@ -367,6 +394,24 @@ class QueryLog:
         if drops:
             logger.warning("query log %s: dropped %d new rows while %d were waiting to be "
                            "written", self.path, drops, self.max_pending)
+
+
+@contextlib.contextmanager
+def _savepoint(db: sqlite3.Connection) -> Iterator[None]:
+    """A nested transaction: an error inside undoes only what was done inside."""
+    db.execute("SAVEPOINT rows")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK TO rows")
+        raise
+    finally:
+        db.execute("RELEASE rows")
+
+
+def _rows_in(items: list) -> int:
+    """How many rows the queue items `items` hold."""
+    return sum(len(item[1]) for item in items if isinstance(item, tuple))
 
 
 # Logs still open at interpreter exit get flushed, so `pambot ask` and a SIGTERM lose nothing.
