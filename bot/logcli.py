@@ -93,17 +93,17 @@ def export(config: Config, fmt: str, since: str | None) -> None:
 @click.option("--older-than", required=True, help="A duration (90d) or an ISO date.")
 @click.pass_obj
 def prune(config: Config, older_than: str) -> None:
-    """Delete queries (and their votes) older than a duration or date."""
+    """Delete queries (and their votes) and Slack checklists older than a duration or date."""
     before = _since(older_than, "--older-than")
     try:
-        queries, votes = querylog.prune(config.db_path, querylog.utc_iso(before))
+        queries, votes, checklists = querylog.prune(config.db_path, querylog.utc_iso(before))
     except querylog.NoLog as exc:
         click.echo(f"{exc}; nothing to prune")
         return
     except (sqlite3.Error, OSError) as exc:
         _fail(f"cannot prune the query log at {config.db_path}: {exc}")
-    click.echo(f"Deleted {queries:,} queries and {votes:,} votes older than {when(before)} "
-               f"from {config.db_path}.")
+    click.echo(f"Deleted {queries:,} queries, {votes:,} votes and {checklists:,} checklists "
+               f"older than {when(before)} from {config.db_path}.")
 
 
 @log.command()

@@ -111,8 +111,8 @@ class ForkedQueryLog:
             logger.warning("query log %s: its writer was still busy after %.1f s; the rows it "
                            "had not written are lost", self.path, timeout)
         elif self._child.exitcode != 0:
-            logger.warning("query log %s: its writer process ended with exit code %s",
-                           self.path, self._child.exitcode)
+            logger.warning("query log %s: its writer process ended with exit code %s; rows "
+                           "it had not written yet are lost", self.path, self._child.exitcode)
         if self._not_sent:
             logger.warning("query log %s: %d rows were not written (the writer process had "
                            "ended)", self.path, self._not_sent)

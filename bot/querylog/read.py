@@ -21,6 +21,7 @@ from bot.querylog.schema import (
     prune_queries,
     write_transaction,
 )
+from bot.querylog.state import prune_state
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -184,12 +185,13 @@ def export_rows(db: Database, since: str | None) -> tuple[list[str], Iterator[tu
     return [*columns, "helpful_votes", "not_helpful_votes"], iter(cursor)
 
 
-def prune(path: str | os.PathLike, before: str) -> tuple[int, int]:
-    """Delete queries (and their votes) and votes older than `before`; return both counts."""
+def prune(path: str | os.PathLike, before: str) -> tuple[int, int, int]:
+    """Delete queries (and their votes), votes and Slack checklists (and the links between
+    questions) older than `before`; return how many queries, votes and checklists went."""
     db = open_existing(path, write=True)
     try:
         with write_transaction(db.conn):
-            return prune_queries(db, before)
+            return (*prune_queries(db, before), prune_state(db, before))
     finally:
         db.close()
 

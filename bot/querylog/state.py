@@ -39,6 +39,19 @@ BUSY_TIMEOUT_S = 1.0
 PRUNE_EVERY_S = 3600.0
 
 
+def prune_state(db: Database, before: str) -> int:
+    """Delete the checklists started before `before` (with their ticks) and the links between
+    questions made before it; return how many checklists went. A file whose state tables
+    were never created (no Slack thread yet) has nothing to delete."""
+    if not db["runbooks"].exists():
+        return 0
+    db.execute("DELETE FROM runbook_ticks WHERE runbook_id IN "
+               "(SELECT id FROM runbooks WHERE started < ?)", [before])
+    checklists = db.execute("DELETE FROM runbooks WHERE started < ?", [before]).rowcount
+    db.execute("DELETE FROM query_links WHERE ts < ?", [before])
+    return checklists
+
+
 class StateUnavailable(Exception):
     """The state tables cannot be read or written right now; the message says why."""
 
@@ -141,11 +154,7 @@ class StateStore:
         with write_transaction(db.conn):
             threads = db.execute("DELETE FROM threads WHERE expires < ?", [utc_iso(now)]).rowcount
             if self.retention_days is not None:
-                before = utc_iso(now - timedelta(days=self.retention_days))
-                db.execute("DELETE FROM runbook_ticks WHERE runbook_id IN "
-                           "(SELECT id FROM runbooks WHERE started < ?)", [before])
-                db.execute("DELETE FROM runbooks WHERE started < ?", [before])
-                db.execute("DELETE FROM query_links WHERE ts < ?", [before])
+                prune_state(db, utc_iso(now - timedelta(days=self.retention_days)))
         logger.debug("state %s: forgot %d expired threads", self.path, threads)
 
     @contextmanager

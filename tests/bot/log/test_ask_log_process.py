@@ -38,6 +38,14 @@ def wait_for(condition, timeout: float = 10.0):
     return result
 
 
+def gone(pid: int) -> bool:
+    """True once process `pid` has ended (a zombie waiting for its parent counts)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
 class Asking:
     """`pambot ask --json` reading questions from a pipe that stays open."""
 
@@ -85,7 +93,9 @@ def test_answers_go_on_when_the_log_writer_is_killed_and_stderr_says_what_was_lo
     try:
         asking.ask("upgrade 6.5.4")
         assert wait_for(lambda: logged(pambot_env["PAMBOT_DB"]) == ["upgrade 6.5.4"])
-        os.kill(asking.writer_pid(), signal.SIGKILL)
+        writer = asking.writer_pid()
+        os.kill(writer, signal.SIGKILL)
+        assert wait_for(lambda: gone(writer))  # its end of the pipe is closed
         answers = [asking.ask(q) for q in ("restore leader", "upgrade 7.1", "help")]
         assert [a["intent"] for a in answers] == ["restore", "upgrade", "help"]
     finally:

@@ -20,7 +20,7 @@ from bot.querylog import (
     Threads,
     list_runbooks,
 )
-from bot.querylog.schema import utc_iso
+from bot.querylog.schema import connect, utc_iso
 
 STEPS = ("Take a backup", "Deploy a new server", "Restore the backup", "Rejoin the followers")
 
@@ -186,3 +186,27 @@ def test_old_checklists_go_with_the_log_retention(tmp_path):
 def test_the_examples_in_the_docstrings_run():
     for module in (bot.querylog.threads, bot.querylog.runbooks):
         assert doctest.testmod(module).failed == 0
+
+
+def test_log_prune_deletes_old_checklists_with_their_ticks_and_keeps_new_ones(
+        tmp_path, pambot_cli):
+    path = tmp_path / "pambot.db"
+    connect(path).close()
+    runbooks = Runbooks(StateStore(path))
+    old, new = start(runbooks), start(runbooks, answer_ts="1700000000.000300")
+    runbooks.tick(old.id, 0, user="U0ALICE", ticked=True)
+    runbooks.tick(new.id, 1, user="U0BOB", ticked=True)
+    with sqlite3.connect(path) as db:  # the first was started a month ago
+        db.execute("UPDATE runbooks SET started = ? WHERE id = ?",
+                   [utc_iso(datetime.now(UTC) - timedelta(days=30)), old.id])
+    assert "since" in (listed := pambot_cli("log", "runbooks", "--since", "90d").stdout)
+    assert listed.splitlines()[0].endswith(": 2")
+    result = pambot_cli("log", "prune", "--older-than", "7d")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 0 queries, 0 votes and 1 checklists older than" in result.stdout
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT id FROM runbooks").fetchall() == [(new.id,)]
+        assert db.execute("SELECT runbook_id FROM runbook_ticks").fetchall() == [(new.id,)]
+    listed = pambot_cli("log", "runbooks", "--since", "90d").stdout
+    assert listed.splitlines()[0].endswith(": 1")
+    assert "0/4" not in listed and "1/4" in listed  # the one left is the newer, ticked once

@@ -108,11 +108,11 @@ def test_export_csv_and_json_have_every_query_and_its_votes(known_log, pambot_lo
 def test_prune_deletes_exactly_the_older_rows(known_log, db_path, pambot_log, count_rows):
     result = pambot_log("prune", "--older-than", "5d")
     assert result.exit_code == 0
-    assert "Deleted 2 queries and 1 votes older than" in result.stdout
+    assert "Deleted 2 queries, 1 votes and 0 checklists older than" in result.stdout
     assert count_rows(db_path) == 8
     assert count_rows(db_path, "feedback") == 4
     result = pambot_log("prune", "--older-than", "5d")
-    assert "Deleted 0 queries and 0 votes" in result.stdout
+    assert "Deleted 0 queries, 0 votes and 0 checklists" in result.stdout
 
 
 @pytest.mark.parametrize(("text", "expected"), [

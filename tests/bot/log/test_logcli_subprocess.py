@@ -39,7 +39,7 @@ def test_stats_export_and_prune(db_path, open_log, make_answer, pambot_log, coun
 
     prune = pambot_log("prune", "--older-than", "1d")
     assert prune.exit_code == 0
-    assert "Deleted 0 queries and 0 votes" in prune.stdout
+    assert "Deleted 0 queries, 0 votes and 0 checklists" in prune.stdout
     assert count_rows(db_path) == 6
 
 
