@@ -185,7 +185,7 @@ def _asks_nothing(message: Message) -> bool:
     if first.intent == "unknown":
         return True
     return (first.intent == "fact" and first.case == "not-documented" and len(message.queries) == 1
-            and not any(c.not_documented or c.topic for c in message.clauses))
+            and not any(c.not_documented or c.topics for c in message.clauses))
 
 
 def _named_node(message: Message) -> str | None:

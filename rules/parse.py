@@ -103,9 +103,11 @@ class Clause:
     node: str | None = None
     backup: str | None = None
     asks: set[str] = field(default_factory=set)
-    topic: str | None = None
-    # Where the topic was named and where the first other question word or version was:
-    # the answers come in the order they were asked.
+    # The facts asked about, in order: the most specific topic of each part of the sentence
+    # between commas and "and"s ("session recordings in the backup, and the ports").
+    topics: list[str] = field(default_factory=list)
+    # Where the first topic was named and where the first other question word or version
+    # was: the answers come in the order they were asked.
     topic_at: int = 0
     asked_at: int = 0
     not_documented: str | None = None
@@ -209,6 +211,7 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
     mentions: list[tuple[int, str]] = []
     denied: list[int] = []  # "isn't down", "no cluster", "is healthy": not the failed node
     negation_at = -9
+    topics, part_topic = vocabulary.topics, None
     for index, token in enumerate(tokens):
         meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
         if token.text in _NEGATIONS:
@@ -224,11 +227,17 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
             if meaning[0] != "node":
                 meaning = None
         question = token.question
-        if question and question[0] == "topic" and (
-                clause.topic is None or vocabulary.topics.index(question[1])
-                < vocabulary.topics.index(clause.topic)):
-            # The most specific topic named (the vocabulary lists them in that order).
-            clause.topic, clause.topic_at = question[1], min(index, clause.topic_at or index)
+        if token.kind == "comma" or token.text in _CONJUNCTIONS:
+            part_topic = None  # a new part of the sentence: its own topic
+        if question and question[0] == "topic":
+            # The most specific topic of this part (the vocabulary lists them in that order):
+            # "session recordings in the backup" asks about the recordings.
+            if part_topic is None:
+                clause.topics.append(question[1])
+                clause.topic_at = clause.topic_at if len(clause.topics) > 1 else index
+            elif topics.index(question[1]) < topics.index(part_topic):
+                clause.topics[-1] = question[1]
+            part_topic = clause.topics[-1]
         elif question and question[0] == "not_documented":
             clause.not_documented = clause.not_documented or _phrase(tokens, index, "question")
         if meaning:
@@ -267,7 +276,8 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
     clause.node = _failed_node(tokens, mentions, incidents + restores, denied, note)
     for name, value in (("intent words", clause.intents), ("incident", clause.incident),
                         ("asks", clause.asks), ("backup", clause.backup),
-                        ("topic", clause.topic), ("not documented", clause.not_documented)):
+                        ("topics", ", ".join(dict.fromkeys(clause.topics))),
+                        ("not documented", clause.not_documented)):
         if value:
             note(f"{name}: {value}")
     return clause
@@ -517,7 +527,7 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
             lender = clauses[index + 1]
         needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
                           or "required" in clause.asks or clause.subjects) \
-            and not (clause.topic or clause.not_documented)
+            and not (clause.topics or clause.not_documented)
         if lender is not None and not clause.versions and needs_versions:
             targets = [s.target for s in clause.subjects]
             clause.subjects = [Subject(s.version, s.target) for s in lender.subjects]
@@ -544,7 +554,7 @@ def _only_versions(clause: Clause) -> bool:
 
 
 def _asks(clause: Clause) -> bool:
-    return bool(clause.intents or clause.incident or clause.topic or clause.not_documented
+    return bool(clause.intents or clause.incident or clause.topics or clause.not_documented
                 or clause.asks)
 
 
@@ -593,7 +603,7 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
 
     if clause.not_documented and not clause.incident:
         return [query("fact", case="not-documented")], []
-    fact = [query("fact", case=clause.topic)] if clause.topic else []
+    fact = [query("fact", case=topic) for topic in dict.fromkeys(clause.topics)]
     moves = any(s.version and s.target and s.target != s.version for s in subjects)
     table = "upgrade" in intents or moves or (
         "required" in clause.asks and versions and clause.node is None)
