@@ -12,11 +12,13 @@ Button follow-ups run as lazy listeners, after their acknowledgement.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -65,8 +67,9 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
     SLACK_APP_TOKEN for Socket Mode; calls `auth.test` to learn the bot's own user ID.
     """
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
-    # Bolt warns "`token` will be unused" when SLACK_BOT_TOKEN is set and a client is given:
-    # expected, the client carries that token (and SLACK_API_URL and the retry handlers).
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that it "will be unused" as a client is
+    # given: the client carries that very token (and SLACK_API_URL and the retry handlers).
+    logging.getLogger("slack_bolt.App").addFilter(_CLIENT_CARRIES_THE_TOKEN)  # once
     app = App(
         name="pambot",
         client=build_client(config),
@@ -88,6 +91,16 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
         runbooks=Runbooks(state),
     ))
     return app
+
+
+class _ClientCarriesTheToken(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning, which would read as a misconfiguration."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_CLIENT_CARRIES_THE_TOKEN = _ClientCarriesTheToken()
 
 
 def on_error(error: Exception, body: dict) -> BoltResponse | None:

@@ -94,3 +94,13 @@ def test_a_locked_query_log_costs_no_answer(fresh_server, slack_to, standin):
     # Once the lock is gone, the queued rows are written.
     assert server.rows("SELECT id FROM queries WHERE channel = 'C0LOCKED'")
     assert "not answering this event now" in server.log()
+
+
+def test_a_healthy_start_logs_no_warning(fresh_server, slack_to):
+    # An operator reads a warning at start-up as something to fix; a healthy start has none.
+    server = fresh_server()
+    assert slack_to(server).command("upgrade 6.5.4").status == 200
+    assert fresh_server.stop(server) == 0
+    log = server.log()
+    assert "ready" in log or "Listening" in log or "listening" in log, log
+    assert [line for line in log.splitlines() if "WARNING" in line] == [], log
