@@ -42,6 +42,9 @@ from rules.ruleset import RuleSet
 
 # Intents whose slots a thread carries from one message to the next.
 CARRIED = ("upgrade", "restore")
+# A reply to pambot's question back that names the answer among at most this many words is
+# an answer; a longer remark that asks nothing names it in passing (see `_in_passing`).
+SHORT_REPLY_WORDS = 6
 # Words around a picked choice that change nothing: "the leader", "option 2", "#2 please".
 _AROUND_A_PICK = re.compile(r"^(?:the |option |number |no\.? |#)?(.*?)(?: please| pls| plz)?$")
 
@@ -135,7 +138,7 @@ def read(text: str, context: Context, ruleset: RuleSet | None = None, *,
     message = parse_message(text, ruleset.vocabulary, explain=True)
     if context.asking:
         question = _answering(message, context)
-        if question is not None:
+        if question is not None and not (only_answers and _in_passing(message)):
             return Reading(text, question, "reply")
     if only_answers:
         return None
@@ -188,6 +191,14 @@ def _asks_nothing(message: Message) -> bool:
             and not any(c.not_documented or c.topics for c in message.clauses))
 
 
+def _in_passing(message: Message) -> bool:
+    """A remark that names what pambot asked for among other things, asking nothing itself
+    ("brb, grabbing coffee before I look at the leader"): said to the people in the thread,
+    not an answer. Short replies ("I think it's the leader") and incident words ("the leader
+    won't boot") do answer."""
+    return _asks_nothing(message) and len(message.text.split()) > SHORT_REPLY_WORDS
+
+
 def _named_node(message: Message) -> str | None:
     """The one node the message names, sentence by sentence ("leader", "all nodes")."""
     nodes = {c.node for c in message.clauses if c.node}
@@ -200,7 +211,9 @@ def _answering(message: Message, context: Context) -> str | None:
     if len(message.queries) > 1:
         return None
     if context.intent == "restore":  # "which node failed?"
-        node = first.node or _named_node(message)
+        # Two nodes named ("the leader or a follower") is not an answer, unlike "all nodes".
+        named = {c.node for c in message.clauses if c.node}
+        node = first.node or (named.pop() if len(named) == 1 else None)
         if node and (first.intent == "restore" and first.case is None or _asks_nothing(message)):
             return question_for("restore", first.from_version or context.from_version,
                                 first.to_version, node)

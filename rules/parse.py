@@ -435,6 +435,12 @@ def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
     if not specific:
         note("node: not said which ('one of the nodes')")
         return None
+    named = [(i, node) for i, node in attached or mentions if node in specific]
+    if len(specific) > 1 and "cluster" not in specific and all(  # "the leader or a follower"
+            any(t.text == "or" for t in tokens[i:j])
+            for (i, _), (j, _) in itertools.pairwise(named)):
+        note(f"node: not said which ('{' or '.join(node for _, node in named)}')")
+        return None
     chosen = specific
     result = "cluster" if len(chosen) > 1 or "cluster" in chosen else chosen.pop()
     note(f"node: {result} (named next to the failure or restore)" if attached

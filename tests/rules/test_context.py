@@ -80,6 +80,31 @@ def test_chatter_in_the_thread_does_not_answer_which_node(chatter):
     assert read(chatter, after("restore"), only_answers=True) is None
 
 
+@pytest.mark.parametrize("reply, rule", [
+    ("it was the leader", "restore-leader"),
+    ("I think it's the leader", "restore-leader"),
+    ("leader node, prod-pam-01", "restore-leader"),
+    ("follower 2 maybe?", "restore-follower"),
+    ("the leader won't boot since the patching last night", "restore-leader"),
+])
+def test_a_short_or_incident_reply_naming_the_node_answers_which_node(reply, rule):
+    result = answered(reply, after("restore"), only_answers=True)
+    assert result is not None and result.rule == rule
+
+
+@pytest.mark.parametrize("remark", [
+    # Said to the people in the thread, naming a node in passing: pambot keeps quiet.
+    "brb, grabbing coffee before I look at the leader",
+    "checking the leader's logs now",
+    "leader's CPU is high, checking graphs",
+    # Unsure between two nodes is not "the whole cluster".
+    "not sure yet, could be the leader or a follower",
+    "leader or follower, no idea",
+])
+def test_a_remark_naming_a_node_in_passing_does_not_answer_which_node(remark):
+    assert read(remark, after("restore"), only_answers=True) is None
+
+
 @pytest.mark.parametrize("chatter", [
     "lol ok", "restore leader", "the leader died", "backup", "INC-1234 opened",
     "call at 22.00", "2 nodes", "see 10.0.0.5",
