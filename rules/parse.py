@@ -49,6 +49,9 @@ _TO_WORDS = frozenset({
 })
 # "load the 7.1 backup onto a 7.4 server" restores; "get it onto 7.2" does not.
 _ONTO_WORDS = frozenset({"onto", "into"})
+# A wish just before "on" makes the version after it a target: "they want us on 7.3".
+_WANTING = frozenset({"want", "wants", "wanted", "need", "needs", "like", "get", "gets",
+                      "getting", "move", "moving", "land"})
 _LOADING = frozenset({
     "backup", "backups", "restore", "restoring", "restored", "load", "loading", "loaded",
     "put", "import", "importing",
@@ -111,9 +114,13 @@ class Clause:
     topic_at: int = 0
     asked_at: int = 0
     not_documented: str | None = None
+    # The not-documented phrase is asked about, not only mentioned beside another question.
+    not_documented_asked: bool = False
     corrected: bool = False
     # A version came after "onto" or "into": a backup loaded onto a server.
     onto: bool = False
+    # "backup and restore" (or "backup + restore"), the procedure the table's column names.
+    backup_and_restore: bool = False
     # A later sentence took this one's versions or node as its context.
     lent: bool = False
     # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
@@ -238,8 +245,11 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
             elif topics.index(question[1]) < topics.index(part_topic):
                 clause.topics[-1] = question[1]
             part_topic = clause.topics[-1]
-        elif question and question[0] == "not_documented":
-            clause.not_documented = clause.not_documented or _phrase(tokens, index, "question")
+        elif question and question[0] == "not_documented" and clause.not_documented is None:
+            clause.not_documented = _phrase(tokens, index, "question")
+            # "how much downtime", "what's the latest": asked; "16 GB ram each": context
+            clause.not_documented_asked = any(
+                t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
         if meaning:
             slot, value = meaning
             if slot == "intent":
@@ -247,6 +257,8 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
                 clause.asked_at = min(clause.asked_at, index)
                 if value == "restore":
                     restores.append(index)
+            elif slot == "incident" and _direction(tokens, index):
+                note(f"{token.text}: a direction, not an outage ('back down to 7.4')")
             elif slot == "incident":
                 clause.incident = clause.incident or _phrase(tokens, index)
                 clause.asked_at = min(clause.asked_at, index)
@@ -268,6 +280,9 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
         elif token.kind not in ("word", "comma"):
             note(f"{token.text}: {token.kind}, not a version")
         reader.read(token)
+    clause.backup_and_restore = any(
+        t.meaning == ("intent", "restore") and _after_backup(tokens, index)
+        for index, t in enumerate(tokens))
     clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
     _share_target(clause.subjects, note)
     for subject in clause.subjects:
@@ -325,10 +340,15 @@ class _VersionReader:
             if text in ("target", "goal") and self.since_version <= 3 and self.previous \
                     and self.previous[-1] in _POSTFIX_TARGET:
                 self.postfix_target()
-            self.previous = (self.previous + [text])[-3:]
+            self.previous = (self.previous + [text])[-4:]
             if text in _REFERENCES:
                 self.reference = True
-            if text in _FROM_WORDS and not self.negate:
+            if text in ("that", "it") and self.previous[-2:-1] == ["make"]:
+                self.label, self.gap = "instead", 0  # "7.2 - actually no, make that 7.4"
+            elif text == "on" and _WANTING.intersection(self.previous[:-1]):
+                # "mgmt want us on 7.3", "we need to be on 7.4": where to go, not where we are
+                self.label, self.gap, self.reference = "to", 0, False
+            elif text in _FROM_WORDS and not self.negate:
                 self.label, self.gap, self.reference = "from", 0, False
             elif text in _TO_WORDS:
                 self.label, self.gap, self.reference = "to", 0, False
@@ -366,6 +386,10 @@ class _VersionReader:
         if self.negate:
             self.clause.excluded.append(text)
             note(f"{text}: a version said NOT to be the one ('not' before it)")
+        elif self.label == "instead" and last is not None:
+            replaced = "target" if last.target else "version"
+            setattr(last, replaced, text)
+            note(f"{text}: replaces the {replaced} said before ('make that')")
         elif self.label == "to":
             self.clause.labelled = True
             if last is not None and last.target is None:
@@ -416,13 +440,23 @@ def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
         return min((abs(position[i] - position[a]) for a in places
                     if not _split_by_but(tokens, i, a)), default=99)
 
+    # The parts of the sentence, between commas or around "but": what one says is fine,
+    # another may say is dead.
+    part = list(itertools.accumulate(t.kind == "comma" or t.text == "but" for t in tokens))
     fine: set[int] = set()
     for place in denied:  # each "isn't down" or "is fine" is said of the nearest node
-        near = sorted(mentions, key=lambda m: (distance(m[0], [place]), m[0] > place))
+        near = sorted((m for m in mentions if part[m[0]] == part[place]),
+                      key=lambda m: (distance(m[0], [place]), m[0] > place))
         if near and distance(near[0][0], [place]) <= min(_NODE_REACH,
                                                          distance(near[0][0], anchors)):
             fine.add(near[0][0])
     fine |= {i for i, _ in mentions if any(_joined(tokens, i, j) for j in fine)}
+    # A part that calls something fine and reports no failure says so of every node it
+    # names: "the leader and the followers on site B are unaffected, only the follower in
+    # site A is dead".
+    calm = {part[i] for i, t in enumerate(tokens) if t.meaning and t.meaning[0] == "healthy"}
+    calm -= {part[i] for i in anchors}
+    fine |= {i for i, _ in mentions if part[i] in calm}
     mentions = [(i, node) for i, node in mentions if i not in fine]
     if not mentions:
         return None
@@ -446,6 +480,23 @@ def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
     note(f"node: {result} (named next to the failure or restore)" if attached
          else f"node: {result} (the nodes named)")
     return result
+
+
+def _direction(tokens: list[Token], index: int) -> bool:
+    """"down" in "back down to 7.4", "roll it down to": where to go, not a node that is down."""
+    if tokens[index].text != "down":
+        return False
+    after = tokens[index + 1].text if index + 1 < len(tokens) else ""
+    before = tokens[index - 1].text if index else ""
+    return after == "to" or before in ("back", "roll", "step", "go", "going")
+
+
+def _after_backup(tokens: list[Token], index: int) -> bool:
+    """The word at `index` comes right after "backup", "backup and", "backup +" or "backup/"."""
+    for before in reversed(tokens[max(0, index - 2):index]):
+        if not (before.kind == "comma" or before.text in ("and", "&")):
+            return before.meaning == ("intent", "backup")
+    return False
 
 
 def _split_by_but(tokens: list[Token], i: int, j: int) -> bool:
@@ -497,8 +548,10 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
                    and not (restoring and id(q) in said)] or queries
     unique: dict[tuple, Query] = {}
     for query in queries:
-        key = (query.intent, query.from_version, query.to_version, query.node, query.case,
-               query.excluded)
+        # A restore from one version to another is answered from the table, like the upgrade.
+        across = query.intent in ("upgrade", "restore") and query.from_version and query.to_version
+        key = ("table" if across else query.intent, query.from_version, query.to_version,
+               query.node, query.case, query.excluded)
         unique.setdefault(key, query)
     ordered = sorted(unique.values(), key=lambda q: q.intent != "restore")
     main = ordered[0]
@@ -564,6 +617,13 @@ def _asks(clause: Clause) -> bool:
                 or clause.asks)
 
 
+def _asks_a_path(clause: Clause) -> bool:
+    """The sentence asks an upgrade or restore question: it says upgrade or restore, or
+    gives a version and where to go."""
+    return bool({"upgrade", "restore"} & clause.intents.keys()) or any(
+        s.version and s.target for s in clause.subjects)
+
+
 def _about_pam(clean: str, clauses: list[Clause]) -> bool:
     """A question about PAM Server that nothing documented answers."""
     asking = "?" in clean or any(t.text in QUESTION_WORDS for c in clauses
@@ -607,7 +667,10 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
                      node=None if pam_backup else clause.node,
                      case="pam-backup" if pam_backup else None)
 
-    if clause.not_documented and not clause.incident:
+    if clause.not_documented and not clause.incident and (
+            clause.not_documented_asked or not _asks_a_path(clause)):
+        # "how long does 6.5.4 -> 7.2 take?" asks what the documentation does not say; but
+        # "16 GB ram each, path to 7.4?" or "downtime is approved" only tell the context.
         return [query("fact", case="not-documented")], []
     fact = [query("fact", case=topic) for topic in dict.fromkeys(clause.topics)]
     moves = any(s.version and s.target and s.target != s.version for s in subjects)
@@ -621,7 +684,9 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
             own += [q for q in upgrades() if q.from_version]
         return own, []
     if table and versions:
-        restoring = "upgrade" not in intents and ("restore" in intents or clause.onto)
+        # A backup loaded onto a server is a restore, even "as part of the migration".
+        restoring = (clause.onto or "restore" in intents and "upgrade" not in intents) \
+            and not clause.backup_and_restore
         own = upgrades("restore" if restoring else "upgrade")
         return (fact + own if clause.topic_at < clause.asked_at else own + fact), []
     if fact:
