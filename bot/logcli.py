@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
@@ -210,10 +211,16 @@ def _csv_cell(value: object) -> object:
     return printable(value)
 
 
+# DEL and the C1 controls, which JSON may carry raw: written as \u escapes instead.
+_C1 = re.compile("[\x7f-\x9f]")
+
+
 def _write_json(out: TextIO, columns: Sequence[str], rows: Iterable[tuple]) -> None:
     # One object per line inside the array: streams a large log without holding it in memory.
     out.write("[")
     for n, row in enumerate(rows):
         out.write(",\n" if n else "\n")
-        out.write(json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False))
+        line = json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False)
+        # JSON escapes C0 controls itself; DEL and C1 ("\x9b" starts a terminal escape) too.
+        out.write(_C1.sub(lambda m: f"\\u{ord(m[0]):04x}", line))
     out.write("\n]\n")

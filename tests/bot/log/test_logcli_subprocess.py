@@ -115,7 +115,7 @@ def test_csv_export_never_starts_a_cell_with_a_formula(db_path, open_log, make_a
 def test_terminal_escapes_in_logged_text_never_reach_the_terminal(db_path, open_log,
                                                                   make_answer, pambot_log):
     log = open_log(db_path)
-    evil = "upgrade 9.9 \x1b]0;owned\x07\x1b[2J\x9b31m"
+    evil = "upgrade 9.9 \x1b]0;owned\x07\x1b[2J\x9b31m\x7f"
     log.record_query(make_answer(evil, outcome="support", rule="too-new\x1b[5m"), source="cli",
                      elapsed_ms=1.0)
     log.close()
@@ -124,6 +124,10 @@ def test_terminal_escapes_in_logged_text_never_reach_the_terminal(db_path, open_
         assert result.exit_code == 0
         assert not any(c in result.stdout for c in "\x1b\x07\x9b"), args
         assert "\\x1b]0;owned" in result.stdout
+    # JSON keeps the text exactly, every control character written as an escape.
+    result = pambot_log("export", "--format", "json")
+    assert not any(c in result.stdout for c in "\x1b\x07\x9b\x7f")
+    assert [row["text"] for row in json.loads(result.stdout)] == [evil]
 
 
 @pytest.mark.parametrize("args", [["stats", "--since", "999999w"],
