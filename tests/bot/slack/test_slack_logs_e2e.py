@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import urllib.parse
 
 import pytest
 
-from tests.bot.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, stop_server
+from tests.bot.slack.conftest import APP_TOKEN, BOT_TOKEN, PAMBOT, SIGNING_SECRET, stop_server
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -95,7 +94,7 @@ def test_socket_logs_json_lines_with_no_secrets_or_questions(
     log_path = tmp_path / "socket.log"
     env = {**slack_env, "PAMBOT_LOG_FORMAT": "json", "PAMBOT_LOG_LEVEL": "DEBUG"}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "socket",
+        process = subprocess.Popen([PAMBOT, "socket",
                                     "--ping-interval", "0.5"], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
     try:

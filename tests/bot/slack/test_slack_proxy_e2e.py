@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from tests.bot.slack.conftest import mention_envelope, wait
+from tests.bot.slack.conftest import PAMBOT, mention_envelope, wait
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -89,7 +88,7 @@ def test_socket_mode_reaches_slack_through_https_proxy(standin, websocket, slack
     }
     log_path = tmp_path / "socket.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "socket"], env=env,
+        process = subprocess.Popen([PAMBOT, "socket"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
         assert websocket.connected.wait(20), log_path.read_text()
