@@ -42,8 +42,8 @@ from rules.ruleset import RuleSet
 
 # Intents whose slots a thread carries from one message to the next.
 CARRIED = ("upgrade", "restore")
-# A reply to pambot's question back that names the answer among at most this many words is
-# an answer; a longer remark that asks nothing names it in passing (see `_in_passing`).
+# A reply to pambot's question back whose part naming the node (between commas) has at most
+# this many words is an answer; a longer remark that asks nothing names it in passing.
 SHORT_REPLY_WORDS = 6
 # Words around a picked choice that change nothing: "the leader", "option 2", "#2 please".
 _AROUND_A_PICK = re.compile(r"^(?:the |option |number |no\.? |#)?(.*?)(?: please| pls| plz)?$")
@@ -192,11 +192,23 @@ def _asks_nothing(message: Message) -> bool:
 
 
 def _in_passing(message: Message) -> bool:
-    """A remark that names what pambot asked for among other things, asking nothing itself
-    ("brb, grabbing coffee before I look at the leader"): said to the people in the thread,
-    not an answer. Short replies ("I think it's the leader") and incident words ("the leader
-    won't boot") do answer."""
-    return _asks_nothing(message) and len(message.text.split()) > SHORT_REPLY_WORDS
+    """A remark that names a node among other things, asking nothing itself ("brb, grabbing
+    coffee before I look at the leader"): said to the people in the thread, not an answer.
+    A short part naming it ("i think its the leader, pam-lon-01 wont even ping") and
+    incident words ("the leader won't boot") do answer."""
+    if not _asks_nothing(message):
+        return False
+    for clause in message.clauses:
+        part: list = []
+        for token in [*clause.tokens, None]:  # None ends the last part
+            if token is None or token.kind == "comma" or token.text == "but":
+                naming = any(t.meaning and t.meaning[0] == "node" for t in part)
+                if naming and sum(t.kind == "word" for t in part) <= SHORT_REPLY_WORDS:
+                    return False
+                part = []
+            else:
+                part.append(token)
+    return True
 
 
 def _named_node(message: Message) -> str | None:

@@ -121,6 +121,8 @@ class Clause:
     onto: bool = False
     # "backup and restore" (or "backup + restore"), the procedure the table's column names.
     backup_and_restore: bool = False
+    # "restore needed", "need a restore": a restore asked about (see _clause_questions).
+    restore_asked: bool = False
     # A later sentence took this one's versions or node as its context.
     lent: bool = False
     # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
@@ -269,6 +271,11 @@ def _read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> 
                 denied.append(index)
             elif slot == "ask":
                 clause.asks.add(value)
+                # "restore needed" asks whether, with versions; without, that one is needed
+                # ("backup and restore needed" is the table's question all the same).
+                words = _phrase(tokens, index).split()
+                clause.restore_asked |= value == "required" and "backup" not in words and any(
+                    word.startswith(("restor", "rebuild")) for word in words)
             elif slot == "backup":
                 clause.backup = value
         if token.text in _CORRECTIONS:
@@ -693,7 +700,7 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         return fact, []
     if table:
         own = upgrades()
-    elif "restore" in intents:
+    elif "restore" in intents or clause.restore_asked:
         own = [restore()]
     elif "backup" in intents:
         own = [query("backup")]
