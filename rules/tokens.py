@@ -15,12 +15,16 @@ from dataclasses import dataclass
 
 from rules.vocabulary import Vocabulary
 
-# Only the start of a long message is read: questions are short, and this keeps
-# the cost of a 50 kB paste bounded.
+# Only the start and the end of a long message are read: questions are short, and this
+# keeps the cost of a 50 kB paste bounded.
 MAX_PARSE_CHARS = 2000
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
 _SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
 _EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+# A line pasted from a log: a date and time, a time, a syslog stamp or a level first.
+_LOG_LINE = re.compile(r"[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]\d|\[?\d\d:\d\d:\d\d"
+                       r"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|(?:ERROR|WARN(?:ING)?|INFO|DEBUG"
+                       r"|FATAL|CRITICAL|TRACE)\b)")
 _QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)+", re.MULTILINE)  # a Slack quote, not an arrow
 _MARKS = re.compile(r"[*_~`]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
@@ -87,7 +91,14 @@ class Token:
 def normalize(text: str) -> str:
     """Lower-cased plain text: Slack markup, mentions, entities, quotes, marks and arrows
     tidied. Line breaks are kept: they end a sentence."""
-    text = text[:MAX_PARSE_CHARS]
+    if len(text) > MAX_PARSE_CHARS:
+        # The start and the end: a question comes before or after what was pasted. Cut at
+        # spaces, so that a cut never makes "6.5" of a "6.5.4"; a line break between them.
+        half = MAX_PARSE_CHARS // 2
+        head, tail = text[:half].rsplit(None, 1)[0], text[-half:].split(None, 1)[-1]
+        text = f"{head}\n{tail}"
+    if "\n" in text:
+        text = _without_log_lines(text)
     if "<" in text:
         text = _SLACK_LINK.sub(" ", text)  # a link's address and label are not the question
         text = _SLACK_REFERENCE.sub(" ", text)
@@ -106,6 +117,13 @@ def normalize(text: str) -> str:
     if ":" in text:
         text = _EMOJI.sub(" ", text)
     return "\n".join(" ".join(line.split()) for line in text.casefold().split("\n")).strip()
+
+
+def _without_log_lines(text: str) -> str:
+    """The message without the lines pasted from a log (they start with a time stamp or a
+    level: "2026-11-25 22:01:13 etcd: lost peer", "ERROR ..."), unless nothing else is left."""
+    kept = [line for line in text.split("\n") if not _LOG_LINE.match(line)]
+    return "\n".join(kept) if any(line.strip() for line in kept) else text
 
 
 def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:

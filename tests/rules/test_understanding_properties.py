@@ -90,3 +90,16 @@ def releases(typed: str) -> tuple[Version, Version]:
     if base.count(".") >= 2 and base == typed:
         return Version(base), Version(base)
     return Version(base), Version(f"{base}.9999")
+
+
+def test_a_long_paste_is_read_at_both_ends_and_never_cut_into_a_version():
+    log = "".join(f"2026-11-25 22:{n % 60:02d}:13 etcd[311]: lost peer 10.0.0.{n % 250}\n"
+                  for n in range(120))
+    after = answer(log + "we're on 6.5.4, do we need a backup and restore to go to 7.2?")
+    assert (after.rule, after.from_version, after.to_version) == ("upgrade-6.5.4", "6.5.4", "7.2")
+    before = answer("leader died overnight, logs below\n" + log)
+    assert (before.rule, before.node) == ("restore-leader", "leader")
+    # However the message is cut, "6.5.4" stays 6.5.4, never "6.5" or "6".
+    for padding in range(12):
+        repeated = answer("x" * padding + " upgrade 6.5.4" * 400)
+        assert (repeated.rule, repeated.to_version) == ("upgrade-6.5.4", None), padding
