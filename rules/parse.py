@@ -51,7 +51,7 @@ _TO_WORDS = frozenset({
 _ONTO_WORDS = frozenset({"onto", "into"})
 # A wish just before "on" makes the version after it a target: "they want us on 7.3".
 _WANTING = frozenset({"want", "wants", "wanted", "need", "needs", "like", "get", "gets",
-                      "getting", "move", "moving", "land"})
+                      "getting", "move", "moving", "land", "go"})
 _LOADING = frozenset({
     "backup", "backups", "restore", "restoring", "restored", "load", "loading", "loaded",
     "put", "import", "importing",
@@ -65,7 +65,8 @@ _FILLERS = frozenset({
     "a", "an", "the", "our", "my", "its", "their", "this", "that", "version", "v", "pam",
     "release", "server", "osirium", "build", "current", "currently", "we're", "were",
     "are", "is", "was", "it's", "still", "prod", "production", "at", "on", "than", "of",
-    "going", "longer", "now", "just", "go", "yet", "box", "ver",
+    "going", "longer", "now", "just", "go", "yet", "box", "ver", "new", "fresh", "brand",
+    "clean", "spare", "empty",
 })
 # "same as the normal 7.x path": the version after these is a comparison, not a subject.
 _REFERENCES = frozenset({"same", "like", "normal", "usual", "similar", "unlike"})
@@ -527,6 +528,7 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
             clause.incident = None
     _share_context(clauses, explain)
     queries: list[Query] = []
+    remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
     for clause in clauses:
@@ -534,7 +536,12 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
         asked_any = asked_any or bool(own)
         if not clause.asking:
             said |= {id(q) for q in own if q.intent == "backup"}
+        if own and own[0].case == "not-documented" and not (
+                clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
+            remarks += own
+            continue
         queries += own or ([] if clause.lent else implied)
+    queries = queries or remarks
     suggestion = None
     if not asked_any:
         # Only versions and no question word: an upgrade, unless a word is a near miss of a
@@ -560,11 +567,28 @@ def _questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabul
         key = ("table" if across else query.intent, query.from_version, query.to_version,
                query.node, query.case, query.excluded)
         unique.setdefault(key, query)
-    ordered = sorted(unique.values(), key=lambda q: q.intent != "restore")
+    kept = [q for q in unique.values() if not _said_better(q, unique.values())]
+    ordered = sorted(kept, key=lambda q: q.intent != "restore")
     main = ordered[0]
     if main.intent == "restore" and main.node is None and main.case is None:
         main = replace(main, suggestion=_near_miss(clean, vocabulary))
     return [replace(main, text=text)] + ordered[1:]
+
+
+def _said_better(query: Query, queries) -> bool:
+    """Another question of the message asks the same more fully: "nobody here has done a
+    PAM upgrade. is 7.1.3 -> 7.x a straight upgrade?" (no version beside one), "the old
+    server is on 6.4.1. what's the path from 6.4.1 to 7.x?" (no target beside one)."""
+    if query.intent not in ("upgrade", "restore") or query.to_version or query.case:
+        return False
+    for other in queries:
+        if other is query or other.intent != query.intent or other.node != query.node:
+            continue
+        if query.from_version is None and (other.from_version or other.to_version):
+            return True
+        if query.from_version and other.from_version == query.from_version and other.to_version:
+            return True
+    return False
 
 
 def _apply_corrections(clauses: list[Clause]) -> None:
@@ -605,7 +629,9 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
                 clause.notes.append(f"versions: {', '.join(lender.versions)}, from another "
                                     "sentence")
         needs_node = clause.incident or "restore" in clause.intents
-        node_lender = next((c for c in reversed(clauses[:index]) if c.node), None)
+        # Not the nodes a sentence about backups names ("VM backups of every node").
+        node_lender = next((c for c in reversed(clauses[:index]) if c.node and (
+            c.incident or "restore" in c.intents or "backup" not in c.intents)), None)
         if clause.node is None and needs_node and node_lender is not None:
             clause.node = node_lender.node
             if explain:

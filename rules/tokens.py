@@ -56,6 +56,13 @@ _NUMBER_CUES = frozenset({
     "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
     "onto", "into", "v", "on", "ver",
 })
+# Other software whose version people give beside PAM's: "hosted on ESXi 7.0".
+OTHER_PRODUCTS = frozenset({
+    "esxi", "vsphere", "vcenter", "vmware", "hyperv", "linux", "ubuntu", "debian", "centos",
+    "rhel", "redhat", "windows", "kernel", "python", "python3", "postgres", "postgresql",
+    "psql", "java", "openssl", "openssh", "etcd", "docker", "kubernetes", "k8s", "nginx",
+    "tls", "ssl", "iso", "chrome", "firefox", "edge", "ios", "android", "sql", "mysql",
+})
 COUNT_NOUNS = frozenset({
     "node", "nodes", "follower", "followers", "server", "servers", "cluster", "clusters",
     "vm", "vms", "user", "users", "site", "sites", "hour", "hours", "hrs", "h", "day",
@@ -165,6 +172,8 @@ def _number(piece: str, before: list[Token]) -> Token:
     parts = digits.removesuffix(".x").removesuffix(".*").split(".")
     previous = before[-1].text if before else ""
     cued = prefixed or previous in _NUMBER_CUES or (before and before[-1].kind == "arrow")
+    if previous in OTHER_PRODUCTS:
+        return Token("number", piece, note=f"{previous}'s version, not PAM's")
     if len(parts) > 3:
         return Token("number", piece, note="more than three parts: not a PAM version")
     if len(parts[0]) > 2:
@@ -180,11 +189,19 @@ def _number(piece: str, before: list[Token]) -> Token:
     return Token("version", version)
 
 
+def _a_label(sentence: list[Token]) -> bool:
+    """A sentence so far of one or two words, as before the colon of "target: 7.2"."""
+    words = [t for t in sentence if t.kind != "comma"]
+    return 0 < len(words) <= 2 and all(t.kind == "word" for t in words)
+
+
 def sentences(tokens: list[Token]) -> list[list[Token]]:
     """Split at sentence ends and at words that start a new question ("also", "btw")."""
     sentences: list[list[Token]] = [[]]
     for index, token in enumerate(tokens):
         following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        if token.text == ":" and _a_label(sentences[-1]):
+            continue  # "target: 7.2", "current: 6.5.4": the label and its value are one
         if token.kind == "stop" or (token.kind == "word" and sentences[-1] and (
                 (token.text in NEW_QUESTION and token.meaning is None)
                 or (token.text in ("and", "or") and following in QUESTION_WORDS))):
