@@ -671,10 +671,19 @@ def _names_pam(clauses: list[Clause]) -> bool:
                for c in clauses for t in c.tokens)
 
 
+def _as_said(tokens: list[Token]) -> str:
+    """A sentence's words as its question text: "and is the mek in the backup ?" reads "is
+    the mek in the backup?"."""
+    words = [t.text for t in tokens]
+    while words and (words[0] in NEW_QUESTION or words[0] in _CONJUNCTIONS
+                     or not words[0][0].isalnum()):
+        words.pop(0)
+    return re.sub(r" (?=[?!.,;:])", "", " ".join(words))
+
+
 def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     """(the questions this sentence asks, the upgrade it implies when it asks none)."""
-    words = [t.text for t in clause.tokens]
-    sentence = " ".join(words[1:] if words and words[0] in NEW_QUESTION else words)
+    sentence = _as_said(clause.tokens)
     intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
     versions = clause.versions
 

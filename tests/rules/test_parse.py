@@ -2,7 +2,7 @@
 
 import pytest
 
-from rules import parse
+from rules import answer, parse
 from rules.parse import normalize
 
 
@@ -114,3 +114,14 @@ def test_huge_text_is_parsed_from_its_start():
 
 def test_a_version_with_absurdly_many_digits_is_not_a_version():
     assert parse("upgrade " + "9" * 5000).from_version is None
+
+
+@pytest.mark.parametrize(("message", "also"), [
+    ("what ports, and is the MEK in the backup?", "is the mek in the backup?"),
+    ("leader died. also, what's the path from 6.5.4 to 7?", "what's the path from 6.5.4 to 7?"),
+    ("follower down - and which ports does etcd use ?", "which ports does etcd use?"),
+])
+def test_a_further_question_is_quoted_as_asked(message, also):
+    # The answer says 'Also, for "...":' before it: no stray "and", no space before "?".
+    [further] = answer(message).also
+    assert further.query == also
