@@ -74,6 +74,10 @@ _MONTHS = frozenset({
     "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
     "nov", "november", "dec", "december", "st", "nd", "rd", "th",
 })
+# Phrases that start another question, read as "also": "leader's down - and while I have
+# you, are session recordings in the backup?".
+_ANOTHER_QUESTION = re.compile(r"\b(?:while i have you|on another note|one more thing|"
+                               r"another question|separate question)\b")
 # A sentence that starts one of these is a new question: "leader died. also, 6.5.4?".
 NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
 # Words that make a sentence a question ("what OS is the appliance on?").
@@ -123,7 +127,8 @@ def normalize(text: str) -> str:
     text = _MARKS.sub(" ", text)
     if ":" in text:
         text = _EMOJI.sub(" ", text)
-    return "\n".join(" ".join(line.split()) for line in text.casefold().split("\n")).strip()
+    text = _ANOTHER_QUESTION.sub(" also ", text.casefold())
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
 def _without_log_lines(text: str) -> str:
