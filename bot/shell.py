@@ -36,7 +36,7 @@ def run_shell(config: Config, stdin=None, stdout=None) -> int:
     querylog = open_querylog(config)
     try:
         if not stdin.isatty():
-            converse(stdin, ruleset, stdout, querylog=querylog)
+            converse(_until_quit(stdin), ruleset, stdout, querylog=querylog)
             return 0
         history = _enable_history()
         stdout.write(
@@ -86,6 +86,14 @@ def _prompted(stdout: TextIO) -> Iterator[str]:
         except KeyboardInterrupt:
             stdout.write("\n")
             continue
+        if line.strip().casefold() in QUIT_WORDS:
+            return
+        yield line
+
+
+def _until_quit(lines: Iterable[str]) -> Iterator[str]:
+    """Piped lines up to a quit word, as at the prompt."""
+    for line in lines:
         if line.strip().casefold() in QUIT_WORDS:
             return
         yield line

@@ -650,6 +650,12 @@ def _asks(clause: Clause) -> bool:
                 or clause.asks)
 
 
+def _a_question(clause: Clause) -> bool:
+    """The sentence ends with "?" or starts with a question word."""
+    return any("?" in t.text for t in clause.tokens) or bool(
+        clause.tokens and clause.tokens[0].text in QUESTION_WORDS)
+
+
 def _asks_a_path(clause: Clause) -> bool:
     """The sentence asks an upgrade or restore question: it says upgrade or restore, or
     gives a version and where to go."""
@@ -705,6 +711,8 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
             target = next((s.target for s in subjects if s.target), None)
             if target is None and len(versions) == 2:
                 target = versions[1]
+        if versions and target == versions[0]:
+            target = None  # "a 7.2 backup onto a 7.2 server": a restore, not a move
         return query("restore", versions[0] if versions else None, target,
                      node=None if pam_backup else clause.node,
                      case="pam-backup" if pam_backup else None)
@@ -719,8 +727,9 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     table = "upgrade" in intents or moves or (
         "required" in clause.asks and versions and clause.node is None)
     own: list[Query] = []
-    if clause.incident:
-        # The restore answer covers what a topic named beside an outage asks about.
+    if clause.incident and not (clause.topics and clause.node is None):
+        # The restore answer covers what a topic named beside an outage asks about; but
+        # "lost the MEK, can we still restore?" asks about the key.
         own.append(restore())
         if versions and (moves or "upgrade" in intents):
             own += [q for q in upgrades() if q.from_version]
@@ -737,8 +746,8 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         own = upgrades()
     elif "restore" in intents or clause.restore_asked:
         own = [restore()]
-    elif "backup" in intents:
-        own = [query("backup")]
+    elif "backup" in intents or clause.backup and _a_question(clause):
+        own = [query("backup")]  # "how do I take a PAM server backup?"
     elif "help" in intents and not versions:
         own = [query("help")]
     return own, upgrades() if clause.has_versions and not own else []

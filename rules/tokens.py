@@ -119,7 +119,10 @@ def normalize(text: str) -> str:
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     ascii_only = text.isascii()
     if not ascii_only:
-        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_QUOTES)
+        # Compatibility forms and accents folded: "ＵＰＧＲＡＤＥ", "ÜPGRADE" read "upgrade".
+        folded = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in folded if not unicodedata.combining(c))
+        text = _INVISIBLE.sub("", text).translate(_QUOTES)
     if not text.isprintable():
         text = text.replace("\r\n", "\n").translate(_CONTROL)
     if ">" in text or not ascii_only:

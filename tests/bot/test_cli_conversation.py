@@ -33,6 +33,13 @@ def test_the_shell_is_a_conversation_like_a_slack_thread(pambot_cli, tmp_path):
     assert len(rows) == len(said) - 1  # the diagram is not a question
 
 
+def test_a_piped_shell_stops_at_quit_as_the_prompt_does(pambot_cli):
+    result = pambot_cli("shell", input="upgrade 6.5.4\nquit\nrestore leader\n")
+    assert result.exit_code == 0, result.output
+    assert "[rule upgrade-6.5.4]" in result.stdout
+    assert "did not understand" not in result.stdout and "restore-leader" not in result.stdout
+
+
 def test_ask_paths_prints_the_diagram_and_json_its_rows(pambot_cli):
     result = pambot_cli("ask", "paths")
     assert result.exit_code == 0
