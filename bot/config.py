@@ -63,7 +63,7 @@ class Config:
         if secret is not None and not re.fullmatch(r"[0-9A-Za-z]{16,128}", secret):
             raise ConfigError(
                 "SLACK_SIGNING_SECRET must be the app's signing secret "
-                "(letters and digits, as shown under Basic Information)."
+                "(16 to 128 letters and digits, as shown under Basic Information)."
             )
         api_url = text("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not re.match(r"https?://[^\s/]+", api_url):

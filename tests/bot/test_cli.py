@@ -255,3 +255,11 @@ def test_command_line_tools_log_json_at_the_level_asked_without_the_question(run
     assert all(line.keys() >= {"time", "level", "logger", "message"} for line in lines)
     assert "tapir-canary-5" not in result.stderr
     assert run_pambot("ask", "upgrade 6.5.4").stderr == ""
+
+
+def test_a_signing_secret_of_the_wrong_shape_is_named_with_what_it_should_be(pambot_cli):
+    result = pambot_cli("ask", "help", env={"SLACK_SIGNING_SECRET": "abc"})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "pambot: SLACK_SIGNING_SECRET must be the app's signing secret (16 to 128 letters and "
+        "digits, as shown under Basic Information).")
