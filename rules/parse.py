@@ -755,13 +755,16 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
 
 def _near_miss(clean: str, vocabulary: Vocabulary) -> str | None:
     """`clean` with its first near-miss command word corrected ("upgarde" -> "upgrade")."""
-    words = re.findall(r"[a-z]+(?:'[a-z]+)*", clean)[:_TYPO_SCAN_WORDS]
+    words = re.findall(r"\b[a-z]+(?:'[a-z]+)*\b", clean)[:_TYPO_SCAN_WORDS]
     for word in words:
         if len(word) < 4 or word in vocabulary.known or word in _GRAMMAR_WORDS:
             continue
         match = _closest_command(word)
         if match and match != word:
-            return re.sub(rf"\b{re.escape(word)}\b", match, " ".join(clean.split()), count=1)
+            said = " ".join(clean.split())
+            corrected = re.sub(rf"\b{re.escape(word)}\b", match, said, count=1)
+            if corrected != said:
+                return corrected
     return None
 
 

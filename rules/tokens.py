@@ -21,6 +21,7 @@ MAX_PARSE_CHARS = 2000
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
 _SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
 _EMOJI = re.compile(r":[a-z0-9_+'-]+:")
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # A line pasted from a log: a date and time, a time, a syslog stamp or a level first.
 _LOG_LINE = re.compile(r"[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]\d|\[?\d\d:\d\d:\d\d"
                        r"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|(?:ERROR|WARN(?:ING)?|INFO|DEBUG"
@@ -124,6 +125,7 @@ def normalize(text: str) -> str:
         text = "".join(c for c in folded if not unicodedata.combining(c))
         text = _INVISIBLE.sub("", text).translate(_QUOTES)
     if not text.isprintable():
+        text = _TERMINAL_ESCAPE.sub(" ", text)  # a paste from a coloured terminal
         text = text.replace("\r\n", "\n").translate(_CONTROL)
     if ">" in text or not ascii_only:
         text = _ARROW.sub(" -> ", text)
