@@ -16,6 +16,7 @@ import csv
 import json
 import os
 import re
+import socket
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
@@ -42,7 +43,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # `--since` of the commands that summarise a recent stretch of the log.
 SINCE_OPTION = click.option("--since", default="7d", show_default=True,
-                            help="A duration (24h, 7d, 4w) or an ISO date.")
+                            help="A duration (30m, 24h, 7d, 4w) or an ISO date.")
 
 
 @click.group()
@@ -150,6 +151,11 @@ def serve(config: Config, host: str, port: int) -> None:
     except sqlite3.Error as exc:
         _fail(f"cannot read the query log at {config.db_path}: {exc}")
     rule_ids = [rule.id for rule in ruleset_for(config).rules]
+    try:  # one line now, rather than the web server's log lines and exit status 3 later
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        reason = str(exc.strerror or exc).split(" (while attempting to bind")[0]
+        _fail(f"cannot listen on {host}:{port}: {reason}")
     try:
         sys.exit(run_dashboard(config.db_path, rule_ids=rule_ids, host=host, port=port))
     except DashboardMissing as exc:

@@ -65,6 +65,6 @@ def stats_message(services: Services, user_id: str | None, args: list[str]) -> d
     try:
         summary = stats_text(services.db_path, since=since)
     except DurationError as exc:
-        usage = f"{exc} Try `{services.command} stats 24h`, `7d`, `4w` or an ISO date."
+        usage = f"{exc} Try `{services.command} stats 24h`, `30m`, `7d`, `4w` or an ISO date."
         return {"text": escape(usage), "blocks": notice_blocks(usage)}
     return {"text": "pambot stats", "blocks": code_blocks(summary)}

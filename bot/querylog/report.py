@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from bot.querylog.read import NoLog, Summary, open_existing, summarize
 from bot.querylog.schema import UNANSWERED_OUTCOMES, utc_iso
 
-_DURATION = re.compile(r"(\d{1,6})\s*([hdw])")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"(\d{1,6})\s*(m|h|d|w)")  # m: minutes ("what was asked in the last 30m")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 RULES_SHOWN = 15
 TEXT_WIDTH = 60
 # Control characters (C0 but tab and newline, DEL, C1): a terminal acts on them (ESC starts
@@ -29,7 +29,8 @@ class DurationError(ValueError):
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """The moment `text` names: `24h`, `7d`, `4w` before `now`, or an ISO 8601 date or time.
+    """The moment `text` names: `30m`, `24h`, `7d`, `4w` before `now`, or an ISO 8601 date
+    or time.
 
     A date or time without an offset is UTC.
 
@@ -48,7 +49,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise DurationError(
-            f"expected a duration such as 24h, 7d or 4w, or an ISO date such as 2026-11-01, "
+            f"expected a duration such as 30m, 24h, 7d or 4w, or an ISO date such as 2026-11-01, "
             f"not {text.strip()[:40]!r}"
         ) from None
     if moment.tzinfo is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.querylog import QueryLog
+from bot.querylog import QueryLog, connect
 from rules import answer
 from tests.conftest import PAMBOT
 
@@ -190,3 +191,15 @@ def test_log_serve_says_so_when_there_is_no_log(pambot_cli, tmp_path):
     assert result.stderr.startswith("pambot: ")
     assert "nothing to show yet" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_log_serve_on_an_address_in_use_is_one_line_and_exit_1(pambot_cli, tmp_path):
+    db_path = tmp_path / "pambot.db"
+    connect(db_path).close()
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = pambot_cli("log", "serve", "--port", str(port),
+                            env={"PAMBOT_DB": str(db_path)})
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"pambot: cannot listen on 127.0.0.1:{port}: Address already in use")

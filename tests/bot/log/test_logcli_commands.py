@@ -116,6 +116,7 @@ def test_prune_deletes_exactly_the_older_rows(known_log, db_path, pambot_log, co
 
 
 @pytest.mark.parametrize(("text", "expected"), [
+    ("30m", datetime(2026, 11, 25, 11, 30, tzinfo=UTC)),
     ("24h", datetime(2026, 11, 24, 12, tzinfo=UTC)),
     ("7d", datetime(2026, 11, 18, 12, tzinfo=UTC)),
     (" 4W ", datetime(2026, 10, 28, 12, tzinfo=UTC)),

@@ -52,7 +52,7 @@ def test_bad_durations_give_one_line_and_exit_2(db_path, open_log, make_answer, 
         assert "Traceback" not in result.stderr
         [line] = result.stderr.splitlines()
         assert line.startswith("pambot: --")
-        assert "expected a duration such as 24h, 7d or 4w" in line
+        assert "expected a duration such as 30m, 24h, 7d or 4w" in line
 
 
 def test_no_log_yet_is_a_message_not_a_crash(db_path, pambot_log):
