@@ -14,7 +14,9 @@ def render_text(answer: Answer, support_contact: str = "Osirium Support") -> str
         lines.append(answer.summary)
     if answer.reason:
         lines.append(f"Why: {answer.reason}")
-    if answer.steps:
+    if answer.steps and answer.outcome in ("help", "unknown"):
+        lines += [f"  - {example}" for example in answer.steps]  # the summary says "Try:"
+    elif answer.steps:
         lines.append("Steps:")
         lines += [f"  {n}. {step}" for n, step in enumerate(answer.steps, 1)]
     if answer.warnings:

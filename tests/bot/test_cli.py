@@ -263,3 +263,13 @@ def test_a_signing_secret_of_the_wrong_shape_is_named_with_what_it_should_be(pam
     assert result.stderr.strip() == (
         "pambot: SLACK_SIGNING_SECRET must be the app's signing secret (16 to 128 letters and "
         "digits, as shown under Basic Information).")
+
+
+def test_help_shows_what_to_try_including_facts_and_the_paths_diagram(pambot_cli):
+    result = pambot_cli("ask", "help")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[1].endswith("Try:") and "Steps:" not in result.stdout
+    assert "  - what does a backup contain? (also: ports, the Master Encryption Key, " \
+           "clustering)" in lines
+    assert "  - paths (every upgrade path at a glance)" in lines
