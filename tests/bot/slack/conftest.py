@@ -573,6 +573,16 @@ def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
     return lambda server: Slack(server, standin)
 
 
+def start_socket(env: dict[str, str], tmp_path: Path,
+                 *args: str) -> tuple[subprocess.Popen, Path]:
+    """`pambot socket ARGS` started as a user would, its output in tmp_path/socket.log."""
+    log_path = tmp_path / "socket.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([PAMBOT, "socket", *args], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    return process, log_path
+
+
 def wait(condition, timeout: float = 15):
     """What `condition()` returns once it is true, or at the deadline."""
     deadline = time.monotonic() + timeout

@@ -8,13 +8,18 @@ people asked.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.parse
 
 import pytest
 
-from tests.bot.slack.conftest import APP_TOKEN, BOT_TOKEN, PAMBOT, SIGNING_SECRET, stop_server
+from tests.bot.slack.conftest import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    start_socket,
+    stop_server,
+)
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -91,12 +96,8 @@ def test_serve_logs_json_lines_with_ids_and_no_secrets_or_questions(
 
 def test_socket_logs_json_lines_with_no_secrets_or_questions(
         standin, websocket, slack_env, tmp_path):
-    log_path = tmp_path / "socket.log"
     env = {**slack_env, "PAMBOT_LOG_FORMAT": "json", "PAMBOT_LOG_LEVEL": "DEBUG"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([PAMBOT, "socket",
-                                    "--ping-interval", "0.5"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+    process, log_path = start_socket(env, tmp_path, "--ping-interval", "0.5")
     try:
         assert websocket.connected.wait(20), log_path.read_text()
         websocket.send({

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.bot.slack.conftest import (
-    PAMBOT,
     free_port,
     mention_envelope,
     start_server,
+    start_socket,
     stop_server,
     wait,
 )
@@ -182,12 +181,8 @@ def test_socket_mode_metrics_and_sighup_reload(standin, websocket, slack_env, tm
                                               rules_copy):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "socket.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [PAMBOT, "socket", "--health-port", str(port), "--ping-interval", "2"],
-            env={**slack_env, "PAMBOT_RULES": str(rules_copy)}, stdout=log,
-            stderr=subprocess.STDOUT)
+    process, log_path = start_socket({**slack_env, "PAMBOT_RULES": str(rules_copy)}, tmp_path,
+                                     "--health-port", str(port), "--ping-interval", "2")
 
     def health() -> str:
         try:

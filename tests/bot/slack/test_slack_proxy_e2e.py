@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from tests.bot.slack.conftest import PAMBOT, mention_envelope, wait
+from tests.bot.slack.conftest import mention_envelope, start_socket, wait
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -86,10 +85,7 @@ def test_socket_mode_reaches_slack_through_https_proxy(standin, websocket, slack
         # websocket-client never proxies 127.0.0.1 unless NO_PROXY says otherwise.
         "NO_PROXY": "nothing.invalid",
     }
-    log_path = tmp_path / "socket.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([PAMBOT, "socket"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+    process, log_path = start_socket(env, tmp_path)
     try:
         assert websocket.connected.wait(20), log_path.read_text()
         websocket.send(mention_envelope("env-proxy", "C0PROXY", "EvPROXY1"))

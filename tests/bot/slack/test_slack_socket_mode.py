@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import Config, ConfigError
 from bot.socket_mode import run_socket
-from tests.bot.slack.conftest import PAMBOT, free_port, mention_envelope, wait
+from tests.bot.slack.conftest import PAMBOT, free_port, mention_envelope, start_socket, wait
 
 # Starts real processes or servers: skipped by a quick `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -29,10 +29,7 @@ PING = 0.5
 
 def test_socket_mode_answers_mentions_and_commands_and_flushes_on_sigterm(
         standin, websocket, slack_env, tmp_path):
-    log_path = tmp_path / "socket.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([PAMBOT, "socket"], env=slack_env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+    process, log_path = start_socket(slack_env, tmp_path)
     try:
         assert websocket.connected.wait(20), log_path.read_text()
         # A mention, then Slack's redelivery of the same event: one answer, both acked.
@@ -152,12 +149,8 @@ def health(port: int) -> tuple[int, str]:
 def test_socket_mode_health_fails_while_the_socket_stays_down_and_recovers(
         standin, websocket, slack_env, tmp_path):
     port = free_port()
-    log_path = tmp_path / "socket.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [PAMBOT, "socket", "--health-port", str(port),
-             "--ping-interval", str(PING)],
-            env=slack_env, stdout=log, stderr=subprocess.STDOUT)
+    process, log_path = start_socket(slack_env, tmp_path, "--health-port", str(port),
+                                     "--ping-interval", str(PING))
     try:
         assert wait(lambda: connected(port), timeout=30), log_path.read_text()
         assert health(port)[0] == 200
