@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 from rules.load import default_ruleset
 from rules.model import NODES, Answer, Choice
-from rules.parse import Message, normalize, parse_message
+from rules.parse import Message, normalize, parse_message, parts
 from rules.ruleset import RuleSet
 
 # Intents whose slots a thread carries from one message to the next.
@@ -199,15 +199,13 @@ def _in_passing(message: Message) -> bool:
     if not _asks_nothing(message):
         return False
     for clause in message.clauses:
-        part: list = []
-        for token in [*clause.tokens, None]:  # None ends the last part
-            if token is None or token.kind == "comma" or token.text == "but":
-                naming = any(t.meaning and t.meaning[0] == "node" for t in part)
-                if naming and sum(t.kind == "word" for t in part) <= SHORT_REPLY_WORDS:
-                    return False
-                part = []
-            else:
-                part.append(token)
+        part_of = parts(clause.tokens)
+        for part in set(part_of):
+            tokens = [t for t, p in zip(clause.tokens, part_of, strict=True) if p == part]
+            naming = any(t.meaning and t.meaning[0] == "node" for t in tokens)
+            words = sum(t.kind == "word" and t.text != "but" for t in tokens)
+            if naming and words <= SHORT_REPLY_WORDS:
+                return False
     return True
 
 

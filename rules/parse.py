@@ -448,9 +448,8 @@ def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
         return min((abs(position[i] - position[a]) for a in places
                     if not _split_by_but(tokens, i, a)), default=99)
 
-    # The parts of the sentence, between commas or around "but": what one says is fine,
-    # another may say is dead.
-    part = list(itertools.accumulate(t.kind == "comma" or t.text == "but" for t in tokens))
+    # What one part of the sentence says is fine, another may say is dead.
+    part = parts(tokens)
     fine: set[int] = set()
     for place in denied:  # each "isn't down" or "is fine" is said of the nearest node
         near = sorted((m for m in mentions if part[m[0]] == part[place]),
@@ -505,6 +504,11 @@ def _after_backup(tokens: list[Token], index: int) -> bool:
         if not (before.kind == "comma" or before.text in ("and", "&")):
             return before.meaning == ("intent", "backup")
     return False
+
+
+def parts(tokens: list[Token]) -> list[int]:
+    """Each token's part of its sentence; parts are split by commas and "but"."""
+    return list(itertools.accumulate(t.kind == "comma" or t.text == "but" for t in tokens))
 
 
 def _split_by_but(tokens: list[Token], i: int, j: int) -> bool:
