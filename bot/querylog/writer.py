@@ -90,8 +90,8 @@ class QueryLog:
     Every public method returns promptly and never raises: a logging problem must never cost
     an answer. Rows wait in a queue of at most `max_pending` items (a row each; a batch
     handed to `record_rows` is one item); when it is full new rows are dropped (and counted),
-    unless `wait_for_room` (for `pambot ask`, where nobody waits on
-    one answer), which waits while the file is writable. `retention_days` (None: keep
+    unless `wait_for_room` (for `pambot ask`, where nobody waits on one answer), which waits
+    while the file is writable. `retention_days` (None: keep
     everything) prunes older rows on open and daily. `claim_lease`: see `claim_event`.
     `gather`: how long the writer lets rows gather after the first of a quiet spell (0 when
     they come in batches already).
@@ -392,8 +392,8 @@ class QueryLog:
         with self._drops_lock:
             drops, self._drops = self._drops, 0
         if drops:
-            logger.warning("query log %s: dropped %d new rows while %d were waiting to be "
-                           "written", self.path, drops, self.max_pending)
+            logger.warning("query log %s: dropped %d new rows while its queue was full "
+                           "(%d items waiting)", self.path, drops, self.max_pending)
 
 
 @contextlib.contextmanager
