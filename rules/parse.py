@@ -93,6 +93,9 @@ class Subject:
 
     version: str | None = None
     target: str | None = None
+    # The version came after "for" with no current version before it: a target if another
+    # sentence gives the current one ("we're on 6.5.4. what's needed for 7.2?").
+    after_for: bool = False
 
 
 @dataclass
@@ -353,6 +356,10 @@ class _VersionReader:
                 self.reference = True
             if text in ("that", "it") and self.previous[-2:-1] == ["make"]:
                 self.label, self.gap = "instead", 0  # "7.2 - actually no, make that 7.4"
+            elif text == "for" and not self.negate:
+                # "we're on 6.5.4, do we need a backup restore for 7.3?": where to go, once
+                # a current version is known; else where we are ("restore needed for 6.5.4?")
+                self.label, self.gap, self.reference = "for", 0, False
             elif text == "on" and _WANTING.intersection(self.previous[:-1]):
                 # "mgmt want us on 7.3", "we need to be on 7.4": where to go, not where we are
                 self.label, self.gap, self.reference = "to", 0, False
@@ -398,7 +405,10 @@ class _VersionReader:
             replaced = "target" if last.target else "version"
             setattr(last, replaced, text)
             note(f"{text}: replaces the {replaced} said before ('make that')")
-        elif self.label == "to":
+        elif self.label == "for" and (last is None or last.target is not None):
+            subjects.append(Subject(version=text, after_for=True))
+            note(f"{text}: current version, unless another sentence gave it ('for' before it)")
+        elif self.label in ("to", "for"):
             self.clause.labelled = True
             if last is not None and last.target is None:
                 last.target = text
@@ -622,7 +632,16 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
         needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
                           or "required" in clause.asks or clause.subjects) \
             and not (clause.topics or clause.not_documented)
-        if lender is not None and not clause.versions and needs_versions:
+        if lender is not None and len(lender.subjects) == 1 and lender.subjects[0].version \
+                and not lender.subjects[0].target \
+                and [s.after_for and not s.target for s in clause.subjects] == [True] \
+                and clause.subjects[0].version != lender.subjects[0].version:
+            clause.subjects = [Subject(lender.subjects[0].version, clause.subjects[0].version)]
+            lender.lent = True
+            if explain:
+                clause.notes.append(f"versions: {lender.subjects[0].version}, from another "
+                                    f"sentence, to {clause.subjects[0].target}")
+        elif lender is not None and not clause.versions and needs_versions:
             targets = [s.target for s in clause.subjects]
             clause.subjects = [Subject(s.version, s.target) for s in lender.subjects]
             if len(targets) == 1 and targets[0] and len(clause.subjects) == 1:
