@@ -37,8 +37,10 @@ from dataclasses import dataclass, replace
 
 from rules.load import default_ruleset
 from rules.model import NODES, Answer, Choice
-from rules.parse import Message, normalize, parse_message, parts
+from rules.parse import Message, parse_message
 from rules.ruleset import RuleSet
+from rules.slots import parts
+from rules.tidy import normalize
 
 # Intents whose slots a thread carries from one message to the next.
 CARRIED = ("upgrade", "restore")

@@ -1,39 +1,19 @@
-"""Steps 1 and 2 of reading a message: tidy it (`normalize`), then cut it into typed
-tokens (`tokenize`) and sentences (`sentences`). A number is a PAM version only when it has
-the shape and the context of one; IP addresses, dates, times, ticket keys and counts are
-tokens of their own.
+"""Step 2 of reading a message: cut the tidied text into typed tokens (`tokenize`), mark
+the vocabulary's phrases on them (`mark`), and split them into sentences (`sentences`). A
+number is a PAM version only when it has the shape and the context of one; IP addresses,
+dates, times, ticket keys and counts are tokens of their own.
 
-    >>> [t.kind for t in tokenize(normalize("upgrade 6.5.4 on 10.0.0.5 (INC-12)"), Vocabulary())]
+    >>> [t.kind for t in tokenize("upgrade 6.5.4 on 10.0.0.5 (inc-12)", Vocabulary())]
     ['word', 'version', 'word', 'ip', 'comma', 'ticket']
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from rules.vocabulary import Vocabulary
 
-# Only the start and the end of a long message are read: questions are short, and this
-# keeps the cost of a 50 kB paste bounded.
-MAX_PARSE_CHARS = 2000
-_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|]*)(?:\|([^>]*))?>")
-_SLACK_REFERENCE = re.compile(r"<[@#!][^>]*>")
-_EMOJI = re.compile(r":[a-z0-9_+'-]+:")
-_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-# A line pasted from a log: a date and time, a time, a syslog stamp or a level first.
-_LOG_LINE = re.compile(r"[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]\d|\[?\d\d:\d\d:\d\d"
-                       r"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|(?:ERROR|WARN(?:ING)?|INFO|DEBUG"
-                       r"|FATAL|CRITICAL|TRACE)\b)")
-_QUOTE = re.compile(r"^[ \t]*(?:>|&gt;)+", re.MULTILINE)  # a Slack quote, not an arrow
-_MARKS = re.compile(r"[*_~`]+")
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]")
-_CONTROL = dict.fromkeys([*range(0, 10), *range(11, 32), *range(127, 160)], " ")
-_QUOTES = str.maketrans("\u2018\u2019\u201b\u2032", "''''")
-_ARROW = re.compile(
-    r"-+>|=+>|>|[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2b2f\u279c-\u27bf»]"
-)
 _TOKEN = re.compile(
     r"(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?:\.\d+)*(?![\w.]*\w))"
     r"|(?P<date>(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?"
@@ -75,10 +55,6 @@ _MONTHS = frozenset({
     "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
     "nov", "november", "dec", "december", "st", "nd", "rd", "th",
 })
-# Phrases that start another question, read as "also": "leader's down - and while I have
-# you, are session recordings in the backup?".
-_ANOTHER_QUESTION = re.compile(r"\b(?:while i have you|on another note|one more thing|"
-                               r"another question|separate question)\b")
 # A sentence that starts one of these is a new question: "leader died. also, 6.5.4?".
 NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelated", "plus"})
 # Words that make a sentence a question ("what OS is the appliance on?").
@@ -98,49 +74,6 @@ class Token:
     note: str = ""
     # A topic or "not documented" phrase this word starts (or is "part" of).
     question: tuple[str, str] | None = None
-
-
-def normalize(text: str) -> str:
-    """Lower-cased plain text: Slack markup, mentions, entities, quotes, marks and arrows
-    tidied. Line breaks are kept: they end a sentence."""
-    if len(text) > MAX_PARSE_CHARS:
-        # The start and the end: a question comes before or after what was pasted. Cut at
-        # spaces, so that a cut never makes "6.5" of a "6.5.4"; a line break between them.
-        half = MAX_PARSE_CHARS // 2
-        head, tail = text[:half].rsplit(None, 1)[0], text[-half:].split(None, 1)[-1]
-        text = f"{head}\n{tail}"
-    if "\n" in text:
-        text = _without_log_lines(text)
-    if "<" in text:
-        text = _SLACK_LINK.sub(" ", text)  # a link's address and label are not the question
-        text = _SLACK_REFERENCE.sub(" ", text)
-    if ">" in text:
-        text = _QUOTE.sub(" ", text)
-    if "&" in text:
-        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    ascii_only = text.isascii()
-    if not ascii_only:
-        # Compatibility forms and accents folded: "ＵＰＧＲＡＤＥ", "ÜPGRADE" read "upgrade".
-        folded = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in folded if not unicodedata.combining(c))
-        text = _INVISIBLE.sub("", text).translate(_QUOTES)
-    if not text.isprintable():
-        text = _TERMINAL_ESCAPE.sub(" ", text)  # a paste from a coloured terminal
-        text = text.replace("\r\n", "\n").translate(_CONTROL)
-    if ">" in text or not ascii_only:
-        text = _ARROW.sub(" -> ", text)
-    text = _MARKS.sub(" ", text)
-    if ":" in text:
-        text = _EMOJI.sub(" ", text)
-    text = _ANOTHER_QUESTION.sub(" also ", text.casefold())
-    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
-
-
-def _without_log_lines(text: str) -> str:
-    """The message without the lines pasted from a log (they start with a time stamp or a
-    level: "2026-11-25 22:01:13 etcd: lost peer", "ERROR ..."), unless nothing else is left."""
-    kept = [line for line in text.split("\n") if not _LOG_LINE.match(line)]
-    return "\n".join(kept) if any(line.strip() for line in kept) else text
 
 
 def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
@@ -171,7 +104,30 @@ def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
                 tokens[index] = Token("count", token.text, note=f"a count of {following.text}")
             elif following.text in _MONTHS:
                 tokens[index] = Token("date", token.text, note=f"a day of {following.text}")
-    return vocabulary.mark(tokens)
+    return mark(tokens, vocabulary)
+
+
+def mark(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
+    """Put each phrase's meaning on its first word (the rest marked as part of it),
+    longest phrase first; topics are marked alongside, in `question`."""
+    texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
+    for table, attribute in ((vocabulary.phrases, "meaning"), (vocabulary.questions, "question")):
+        index = 0
+        while index < len(tokens):
+            found = (vocabulary.longest_at(table, texts, index)
+                     if texts[index] in vocabulary.starts else None)
+            if found is None:
+                index += 1
+                continue
+            length, meaning = found
+            setattr(tokens[index], attribute, meaning)
+            for token in tokens[index + 1:index + length]:
+                setattr(token, attribute, ("part", ""))
+            index += length
+    for index, token in enumerate(tokens):
+        if token.question is None and texts[index] in vocabulary.gap_starts:
+            token.question = vocabulary.gapped_at(texts, index)
+    return tokens
 
 
 def _number(piece: str, before: list[Token]) -> Token:

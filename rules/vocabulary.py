@@ -9,10 +9,6 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rules.parse import Token
 
 # The sections of the vocabulary: name -> (the slot it fills, the values it may have or
 # None for one flat list). Topics are free names: each needs a `fact` rule with that case.
@@ -65,29 +61,7 @@ class Vocabulary:
     def gap_starts(self) -> frozenset[str]:
         return frozenset(before[0] for before, _, _ in self.gapped)
 
-    def mark(self, tokens: list[Token]) -> list[Token]:
-        """Put each phrase's meaning on its first word (the rest marked as part of it),
-        longest phrase first; topics are marked alongside, in `question`."""
-        texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
-        for table, attribute in ((self.phrases, "meaning"), (self.questions, "question")):
-            index = 0
-            while index < len(tokens):
-                found = self._longest(table, texts, index) if texts[index] in self.starts \
-                    else None
-                if found is None:
-                    index += 1
-                    continue
-                length, meaning = found
-                setattr(tokens[index], attribute, meaning)
-                for token in tokens[index + 1:index + length]:
-                    setattr(token, attribute, ("part", ""))
-                index += length
-        for index, token in enumerate(tokens):
-            if token.question is None and texts[index] in self.gap_starts:
-                token.question = self._gapped(texts, index)
-        return tokens
-
-    def _gapped(self, texts: list[str | None], start: int) -> tuple[str, str] | None:
+    def gapped_at(self, texts: list[str | None], start: int) -> tuple[str, str] | None:
         for before, after, meaning in self.gapped:
             if tuple(texts[start:start + len(before)]) != before:
                 continue
@@ -96,7 +70,7 @@ class Vocabulary:
                 return meaning
         return None
 
-    def _longest(self, table, texts: list[str | None], start: int):
+    def longest_at(self, table, texts: list[str | None], start: int):
         """(length, meaning) of the longest phrase of `table` at `start`, or None."""
         words = texts[start:start + self.longest]
         if None in words:

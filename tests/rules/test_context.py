@@ -9,7 +9,7 @@ import json
 import pytest
 
 import rules.context
-from rules import answer, parse
+from rules import answer, default_ruleset, parse
 from rules.context import Context, question_for, read
 
 
@@ -192,7 +192,8 @@ WRITTEN_OUT = [
 @pytest.mark.parametrize("intent, from_version, to_version, node", WRITTEN_OUT)
 def test_a_written_out_question_reads_back_as_the_same_question(intent, from_version,
                                                                  to_version, node):
-    query = parse(question_for(intent, from_version, to_version, node))
+    query = parse(question_for(intent, from_version, to_version, node),
+                  default_ruleset().vocabulary)
     assert (query.intent, query.from_version, query.to_version) == (
         intent, from_version, to_version)
     if not (from_version and to_version):

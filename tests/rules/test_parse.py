@@ -2,8 +2,14 @@
 
 import pytest
 
-from rules import answer, parse
-from rules.parse import normalize
+import rules
+from rules import answer, default_ruleset
+from rules.tidy import normalize
+
+
+def parse(text: str) -> rules.Query:
+    """The main question of `text`, read with the packaged vocabulary."""
+    return rules.parse(text, default_ruleset().vocabulary)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ QUESTIONS = st.one_of(
 @given(QUESTIONS)
 @settings(max_examples=400)
 def test_any_text_parses_and_answers_without_raising(text):
-    query = parse(text)
+    query = parse(text, default_ruleset().vocabulary)
     assert query.intent in INTENTS
     result = answer(text)
     assert result.query == text

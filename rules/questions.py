@@ -1,0 +1,286 @@
+"""Step 4 of reading a message: its sentences' slots become questions. Context flows
+between sentences ("we're on 6.5.4. how do we upgrade?"), corrections withdraw what they
+correct, duplicates go, and an incident comes first."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import replace
+
+from rules.model import Query
+from rules.slots import CONJUNCTIONS, GRAMMAR_WORDS, Clause, Subject
+from rules.tokens import COUNT_NOUNS, NEW_QUESTION, QUESTION_WORDS, Token
+from rules.vocabulary import Vocabulary
+
+# Near misses are measured against one word per intent and node.
+_COMMAND_WORDS = ("upgrade", "restore", "backup", "help", "leader", "follower", "cluster")
+_TYPO_SCAN_WORDS = 30
+_GRAMMAR_WORDS = GRAMMAR_WORDS | NEW_QUESTION | COUNT_NOUNS
+
+
+def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabulary,
+               explain: bool) -> list[Query]:
+    """Turn sentences into questions: context flows between them, duplicates go, incidents
+    come first, and a sentence that only gives a version nobody used is a question too."""
+    _apply_corrections(clauses)
+    if not _names_pam(clauses):
+        for clause in clauses:  # "is the jira board down?" is not about PAM
+            clause.incident = None
+    _share_context(clauses, explain)
+    queries: list[Query] = []
+    remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
+    asked_any = False
+    said = set()  # backup advice from a sentence that only said something about backups
+    for clause in clauses:
+        own, implied = _clause_questions(clause)
+        asked_any = asked_any or bool(own)
+        if not clause.asking:
+            said |= {id(q) for q in own if q.intent == "backup"}
+        if own and own[0].case == "not-documented" and not (
+                clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
+            remarks += own
+            continue
+        queries += own or ([] if clause.lent else implied)
+    queries = queries or remarks
+    suggestion = None
+    if not asked_any:
+        # Only versions and no question word: an upgrade, unless a word is a near miss of a
+        # command ("upgarde 6.5.4"), which gets "did you mean", never a guess.
+        suggestion = _near_miss(clean, vocabulary)
+        if suggestion and not any(c.labelled for c in clauses):
+            queries = []  # "upgarde 6.5.4"; but "upgrde from 6.5" is an upgrade all the same
+    if not queries:
+        if suggestion is None and _about_pam(clean, clauses):
+            return [Query(text=text, intent="fact", case="not-documented")]
+        intent = "unknown" if suggestion or clean else "help"
+        return [Query(text=text, intent=intent, suggestion=suggestion)]
+    if len(queries) > 1:
+        # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
+        # Our last backup is a PAM generated one.": the restore answer says which backup to use.
+        restoring = any(q.intent == "restore" for q in queries)
+        queries = [q for q in queries if q.intent != "help"
+                   and not (restoring and id(q) in said)] or queries
+    unique: dict[tuple, Query] = {}
+    for query in queries:
+        # A restore from one version to another is answered from the table, like the upgrade.
+        across = query.intent in ("upgrade", "restore") and query.from_version and query.to_version
+        key = ("table" if across else query.intent, query.from_version, query.to_version,
+               query.node, query.case, query.excluded)
+        unique.setdefault(key, query)
+    kept = [q for q in unique.values() if not _said_better(q, unique.values())]
+    ordered = sorted(kept, key=lambda q: q.intent != "restore")
+    main = ordered[0]
+    if main.intent == "restore" and main.node is None and main.case is None:
+        main = replace(main, suggestion=_near_miss(clean, vocabulary))
+    return [replace(main, text=text)] + ordered[1:]
+
+
+def _said_better(query: Query, queries) -> bool:
+    """Another question of the message asks the same more fully: "nobody here has done a
+    PAM upgrade. is 7.1.3 -> 7.x a straight upgrade?" (no version beside one), "the old
+    server is on 6.4.1. what's the path from 6.4.1 to 7.x?" (no target beside one)."""
+    if query.intent not in ("upgrade", "restore") or query.to_version or query.case:
+        return False
+    for other in queries:
+        if other is query or other.intent != query.intent or other.node != query.node:
+            continue
+        if query.from_version is None and (other.from_version or other.to_version):
+            return True
+        if query.from_version and other.from_version == query.from_version and other.to_version:
+            return True
+    return False
+
+
+def _apply_corrections(clauses: list[Clause]) -> None:
+    """"correction: we're on 6.5.4": versions before the correction are withdrawn."""
+    for index, clause in enumerate(clauses):
+        if clause.corrected and not clause.has_versions and index + 1 < len(clauses):
+            clauses[index + 1].corrected = True  # "correction: we're on 6.5.4"
+        if clause.corrected and clause.has_versions:
+            # "upgrade 6.5.4 to 7.2... sorry, we're on 6.5.5": the target still stands.
+            targets = {s.target for c in clauses[:index] for s in c.subjects if s.target}
+            if len(targets) == 1 and not any(s.target for s in clause.subjects):
+                for subject in clause.subjects:
+                    subject.target = next(iter(targets))
+            for earlier in clauses[:index]:
+                earlier.subjects, earlier.excluded = [], []
+
+
+def _share_context(clauses: list[Clause], explain: bool) -> None:
+    """A sentence missing a version or the node takes them from the nearest sentence that
+    gave them: "we're on 6.5.4. how do we upgrade?", "leader died. we're on 7.2"."""
+    for index, clause in enumerate(clauses):
+        lender = next((c for c in reversed(clauses[:index])
+                       if c.versions and not c.not_documented), None)
+        if lender is None and index + 1 < len(clauses) and _only_versions(clauses[index + 1]) \
+                and not _only_versions(clause):
+            lender = clauses[index + 1]
+        needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
+                          or "required" in clause.asks or clause.subjects) \
+            and not (clause.topics or clause.not_documented)
+        if lender is not None and len(lender.subjects) == 1 and lender.subjects[0].version \
+                and not lender.subjects[0].target \
+                and [s.after_for and not s.target for s in clause.subjects] == [True] \
+                and clause.subjects[0].version != lender.subjects[0].version:
+            clause.subjects = [Subject(lender.subjects[0].version, clause.subjects[0].version)]
+            lender.lent = True
+            if explain:
+                clause.notes.append(f"versions: {lender.subjects[0].version}, from another "
+                                    f"sentence, to {clause.subjects[0].target}")
+        elif lender is not None and not clause.versions and needs_versions:
+            targets = [s.target for s in clause.subjects]
+            clause.subjects = [Subject(s.version, s.target) for s in lender.subjects]
+            if len(targets) == 1 and targets[0] and len(clause.subjects) == 1:
+                clause.subjects[0].target = targets[0]
+            clause.excluded = clause.excluded or list(lender.excluded)
+            lender.lent = True
+            if explain:
+                clause.notes.append(f"versions: {', '.join(lender.versions)}, from another "
+                                    "sentence")
+        needs_node = clause.incident or "restore" in clause.intents
+        # Not the nodes a sentence about backups names ("VM backups of every node").
+        node_lender = next((c for c in reversed(clauses[:index]) if c.node and (
+            c.incident or "restore" in c.intents or "backup" not in c.intents)), None)
+        if clause.node is None and needs_node and node_lender is not None:
+            clause.node = node_lender.node
+            if explain:
+                clause.notes.append(f"node: {clause.node}, from an earlier sentence")
+
+
+def _only_versions(clause: Clause) -> bool:
+    """A sentence that gives versions and asks nothing: "we're on 6.5.4" (but not "also,
+    6.5.4?", which starts a question of its own)."""
+    fresh = bool(clause.tokens) and clause.tokens[0].text in NEW_QUESTION
+    return bool(clause.versions) and not _asks(clause) and not fresh
+
+
+def _asks(clause: Clause) -> bool:
+    return bool(clause.intents or clause.incident or clause.topics or clause.not_documented
+                or clause.asks)
+
+
+def _a_question(clause: Clause) -> bool:
+    """The sentence ends with "?" or starts with a question word."""
+    return any("?" in t.text for t in clause.tokens) or bool(
+        clause.tokens and clause.tokens[0].text in QUESTION_WORDS)
+
+
+def _asks_a_path(clause: Clause) -> bool:
+    """The sentence asks an upgrade or restore question: it says upgrade or restore, or
+    gives a version and where to go."""
+    return bool({"upgrade", "restore"} & clause.intents.keys()) or any(
+        s.version and s.target for s in clause.subjects)
+
+
+def _about_pam(clean: str, clauses: list[Clause]) -> bool:
+    """A question about PAM Server that nothing documented answers."""
+    asking = "?" in clean or any(t.text in QUESTION_WORDS for c in clauses
+                                 for t in c.tokens[:3])
+    return asking and _names_pam(clauses)
+
+
+def _names_pam(clauses: list[Clause]) -> bool:
+    """Whether the message names anything of PAM Server's: a node, an upgrade, a backup,
+    "pam", "appliance"... ("down" alone could be any system)."""
+    return any(t.meaning and t.meaning[0] not in ("incident", "ask", "healthy", "part")
+               for c in clauses for t in c.tokens)
+
+
+def _as_said(tokens: list[Token]) -> str:
+    """A sentence's words as its question text: "and is the mek in the backup ?" reads "is
+    the mek in the backup?"."""
+    words = [t.text for t in tokens]
+    while words and (words[0] in NEW_QUESTION or words[0] in CONJUNCTIONS
+                     or not words[0][0].isalnum()):
+        words.pop(0)
+    return re.sub(r" (?=[?!.,;:])", "", " ".join(words))
+
+
+def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
+    """(the questions this sentence asks, the upgrade it implies when it asks none)."""
+    sentence = _as_said(clause.tokens)
+    intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
+    versions = clause.versions
+
+    def query(intent: str, version: str | None = None, target: str | None = None,
+              **slots) -> Query:
+        return Query(text=sentence, intent=intent, from_version=version, to_version=target,
+                     excluded=excluded if intent in ("upgrade", "restore") else (), **slots)
+
+    def upgrades(intent: str = "upgrade") -> list[Query]:
+        return [query(intent, s.version, s.target) for s in subjects] or [query(intent)]
+
+    def restore() -> Query:
+        # "if we restore the PAM backup file, what happens to the followers?" (the engine
+        # answers from the table first when versions say where from and to)
+        pam_backup = clause.backup == "pam-backup" and not clause.incident
+        # "a 6.1.2 backup and a new 7.2 server": in a restore, the second version is the target.
+        target = None
+        if not clause.incident:  # an outage is answered by node; an upgrade beside it, apart
+            target = next((s.target for s in subjects if s.target), None)
+            if target is None and len(versions) == 2:
+                target = versions[1]
+        if versions and target == versions[0]:
+            target = None  # "a 7.2 backup onto a 7.2 server": a restore, not a move
+        return query("restore", versions[0] if versions else None, target,
+                     node=None if pam_backup else clause.node,
+                     case="pam-backup" if pam_backup else None)
+
+    if clause.not_documented and not clause.incident and (
+            clause.not_documented_asked or not _asks_a_path(clause)):
+        # "how long does 6.5.4 -> 7.2 take?" asks what the documentation does not say; but
+        # "16 GB ram each, path to 7.4?" or "downtime is approved" only tell the context.
+        return [query("fact", case="not-documented")], []
+    fact = [query("fact", case=topic) for topic in dict.fromkeys(clause.topics)]
+    moves = any(s.version and s.target and s.target != s.version for s in subjects)
+    table = "upgrade" in intents or moves or (
+        "required" in clause.asks and versions and clause.node is None)
+    own: list[Query] = []
+    if clause.incident and not (clause.topics and clause.node is None):
+        # The restore answer covers what a topic named beside an outage asks about; but
+        # "lost the MEK, can we still restore?" asks about the key.
+        own.append(restore())
+        if versions and (moves or "upgrade" in intents):
+            own += [q for q in upgrades() if q.from_version]
+        return own, []
+    if table and versions:
+        # A backup loaded onto a server is a restore, even "as part of the migration".
+        restoring = (clause.onto or "restore" in intents and "upgrade" not in intents) \
+            and not clause.backup_and_restore
+        own = upgrades("restore" if restoring else "upgrade")
+        return (fact + own if clause.topic_at < clause.asked_at else own + fact), []
+    if fact:
+        return fact, []
+    if table:
+        own = upgrades()
+    elif "restore" in intents or clause.restore_asked:
+        own = [restore()]
+    elif "backup" in intents or clause.backup and _a_question(clause):
+        own = [query("backup")]  # "how do I take a PAM server backup?"
+    elif "help" in intents and not versions:
+        own = [query("help")]
+    return own, upgrades() if clause.has_versions and not own else []
+
+
+def _near_miss(clean: str, vocabulary: Vocabulary) -> str | None:
+    """`clean` with its first near-miss command word corrected ("upgarde" -> "upgrade")."""
+    words = re.findall(r"\b[a-z]+(?:'[a-z]+)*\b", clean)[:_TYPO_SCAN_WORDS]
+    for word in words:
+        if len(word) < 4 or word in vocabulary.known or word in _GRAMMAR_WORDS:
+            continue
+        match = _closest_command(word)
+        if match and match != word:
+            said = " ".join(clean.split())
+            corrected = re.sub(rf"\b{re.escape(word)}\b", match, said, count=1)
+            if corrected != said:
+                return corrected
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _closest_command(word: str) -> str | None:
+    """The command word `word` is a near miss of, if any. Cached: people repeat their typos."""
+    match = difflib.get_close_matches(word, _COMMAND_WORDS, n=1, cutoff=0.75)
+    return match[0] if match else None

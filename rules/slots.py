@@ -1,0 +1,436 @@
+"""Step 3 of reading a message: the slots of one sentence (intent, versions, node, backup
+kind, topic), each filled from a few grammar patterns over its tokens, with a note of why
+when an explanation is asked for (`pambot ask --explain`)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from rules.tokens import QUESTION_WORDS, Token
+from rules.vocabulary import Vocabulary
+
+MAX_VERSIONS = 6
+
+# Grammar words, the same for every organisation (the vocabulary is for domain words).
+_FROM_WORDS = frozenset({"from", "on", "running", "at", "currently", "still"})
+_TO_WORDS = frozenset({
+    "to", "into", "onto", "target", "towards", "targeting", "latest", "newest", "want",
+})
+# "load the 7.1 backup onto a 7.4 server" restores; "get it onto 7.2" does not.
+_ONTO_WORDS = frozenset({"onto", "into"})
+# A wish just before "on" makes the version after it a target: "they want us on 7.3".
+_WANTING = frozenset({"want", "wants", "wanted", "need", "needs", "like", "get", "gets",
+                      "getting", "move", "moving", "land", "go"})
+_LOADING = frozenset({
+    "backup", "backups", "restore", "restoring", "restored", "load", "loading", "loaded",
+    "put", "import", "importing",
+})
+_NEGATIONS = frozenset({
+    "not", "isn't", "aren't", "wasn't", "never", "no", "don't", "dont", "rather", "instead",
+    "scratch", "without",
+})
+# Words that may stand between a label and its version: "from a 5.1 backup", "to the latest 7.x".
+_FILLERS = frozenset({
+    "a", "an", "the", "our", "my", "its", "their", "this", "that", "version", "v", "pam",
+    "release", "server", "osirium", "build", "current", "currently", "we're", "were",
+    "are", "is", "was", "it's", "still", "prod", "production", "at", "on", "than", "of",
+    "going", "longer", "now", "just", "go", "yet", "box", "ver", "new", "fresh", "brand",
+    "clean", "spare", "empty",
+})
+# "same as the normal 7.x path": the version after these is a comparison, not a subject.
+_REFERENCES = frozenset({"same", "like", "normal", "usual", "similar", "unlike"})
+# "the target", "is the target": the version just before it is where to go.
+_POSTFIX_TARGET = ("is", "as", "be", "the")
+CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "versus"})
+# After one of these, what came before is withdrawn: "correction: we're on 6.5.4".
+_CORRECTIONS = frozenset({"correction", "actually", "sorry", "scratch", "typo", "meant"})
+# Words a negation reaches over: "we don't want to rebuild", "not going to restore".
+_LIGHT = frozenset({"want", "to", "need", "going", "be", "have", "a", "the", "any", "do",
+                    "really", "actually"})
+# How far (in tokens) a node may be from "died" or "restore" to be the node it is about.
+_NODE_REACH = 4
+
+
+@dataclass
+class Subject:
+    """One installation the sentence is about: its version and where it should go."""
+
+    version: str | None = None
+    target: str | None = None
+    # The version came after "for" with no current version before it: a target if another
+    # sentence gives the current one ("we're on 6.5.4. what's needed for 7.2?").
+    after_for: bool = False
+
+
+@dataclass
+class Clause:
+    """What one sentence says, slot by slot, and why each slot was filled."""
+
+    tokens: list[Token]
+    intents: dict[str, str] = field(default_factory=dict)  # intent -> the words that said so
+    incident: str | None = None
+    subjects: list[Subject] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    node: str | None = None
+    backup: str | None = None
+    asks: set[str] = field(default_factory=set)
+    # The facts asked about, in order: the most specific topic of each part of the sentence
+    # between commas and "and"s ("session recordings in the backup, and the ports").
+    topics: list[str] = field(default_factory=list)
+    # Where the first topic was named and where the first other question word or version
+    # was: the answers come in the order they were asked.
+    topic_at: int = 0
+    asked_at: int = 0
+    not_documented: str | None = None
+    # The not-documented phrase is asked about, not only mentioned beside another question.
+    not_documented_asked: bool = False
+    corrected: bool = False
+    # A version came after "onto" or "into": a backup loaded onto a server.
+    onto: bool = False
+    # "backup and restore" (or "backup + restore"), the procedure the table's column names.
+    backup_and_restore: bool = False
+    # "restore needed", "need a restore": a restore asked about (see _clause_questions).
+    restore_asked: bool = False
+    # A later sentence took this one's versions or node as its context.
+    lent: bool = False
+    # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
+    labelled: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_versions(self) -> bool:
+        return bool(self.subjects or self.excluded)
+
+    @property
+    def versions(self) -> list[str]:
+        return [s.version for s in self.subjects if s.version]
+
+    @property
+    def asking(self) -> bool:
+        """Whether the sentence is a question ("?", or it starts with "what", "should"...)."""
+        words = [t.text for t in self.tokens[:2]]
+        return any(t.kind == "stop" for t in self.tokens) or bool(
+            set(words) & QUESTION_WORDS)
+
+# The grammar words a near miss of a command word is never taken for.
+GRAMMAR_WORDS = (_FROM_WORDS | _TO_WORDS | _NEGATIONS | _FILLERS | CONJUNCTIONS
+                 | _CORRECTIONS)
+
+
+def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> Clause:
+    clause = Clause(tokens, asked_at=len(tokens))
+    note = clause.notes.append if explain else _ignore
+    reader = _VersionReader(clause, note)
+    incidents: list[int] = []
+    restores: list[int] = []
+    mentions: list[tuple[int, str]] = []
+    denied: list[int] = []  # "isn't down", "no cluster", "is healthy": not the failed node
+    negation_at = -9
+    topics, part_topic = vocabulary.topics, None
+    for index, token in enumerate(tokens):
+        meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
+        if token.text in _NEGATIONS:
+            negation_at = index
+        elif token.text in _LIGHT and index - negation_at <= 3:
+            negation_at += 1  # "don't want to rebuild": the negation reaches "rebuild"
+        elif meaning and index - negation_at <= 2 and meaning[0] in ("intent", "node",
+                                                                     "incident"):
+            note(f"{_phrase(tokens, index)}: said not to be so ('{tokens[negation_at].text}')")
+            denied.append(index)
+            if meaning[0] == "incident":
+                clause.incident = clause.incident or _phrase(tokens, index)
+            if meaning[0] != "node":
+                meaning = None
+        question = token.question
+        if token.kind == "comma" or token.text in CONJUNCTIONS:
+            part_topic = None  # a new part of the sentence: its own topic
+        if question and question[0] == "topic":
+            # The most specific topic of this part (the vocabulary lists them in that order):
+            # "session recordings in the backup" asks about the recordings.
+            if part_topic is None:
+                clause.topics.append(question[1])
+                clause.topic_at = clause.topic_at if len(clause.topics) > 1 else index
+            elif topics.index(question[1]) < topics.index(part_topic):
+                clause.topics[-1] = question[1]
+            part_topic = clause.topics[-1]
+        elif question and question[0] == "not_documented" and clause.not_documented is None:
+            clause.not_documented = _phrase(tokens, index, "question")
+            # "how much downtime", "what's the latest": asked; "16 GB ram each": context
+            clause.not_documented_asked = any(
+                t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
+        if meaning:
+            slot, value = meaning
+            if slot == "intent":
+                clause.intents.setdefault(value, _phrase(tokens, index))
+                clause.asked_at = min(clause.asked_at, index)
+                if value == "restore":
+                    restores.append(index)
+            elif slot == "incident" and _direction(tokens, index):
+                note(f"{token.text}: a direction, not an outage ('back down to 7.4')")
+            elif slot == "incident":
+                clause.incident = clause.incident or _phrase(tokens, index)
+                clause.asked_at = min(clause.asked_at, index)
+                incidents.append(index)
+            elif slot == "node":
+                mentions.append((index, value))
+            elif slot == "healthy":
+                denied.append(index)
+            elif slot == "ask":
+                clause.asks.add(value)
+                # "restore needed" asks whether, with versions; without, that one is needed
+                # ("backup and restore needed" is the table's question all the same).
+                words = _phrase(tokens, index).split()
+                clause.restore_asked |= value == "required" and "backup" not in words and any(
+                    word.startswith(("restor", "rebuild")) for word in words)
+            elif slot == "backup":
+                clause.backup = value
+        if token.text in _CORRECTIONS:
+            clause.corrected = True
+        if token.kind == "version":
+            clause.asked_at = min(clause.asked_at, index)
+        elif token.note:
+            note(f"{token.text}: {token.kind}, not a version ({token.note})")
+        elif token.kind not in ("word", "comma"):
+            note(f"{token.text}: {token.kind}, not a version")
+        reader.read(token)
+    clause.backup_and_restore = any(
+        t.meaning == ("intent", "restore") and _after_backup(tokens, index)
+        for index, t in enumerate(tokens))
+    clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
+    _share_target(clause.subjects, note)
+    for subject in clause.subjects:
+        if subject.version in clause.excluded:
+            subject.version = None
+    clause.node = _failed_node(tokens, mentions, incidents + restores, denied, note)
+    for name, value in (("intent words", clause.intents), ("incident", clause.incident),
+                        ("asks", clause.asks), ("backup", clause.backup),
+                        ("topics", ", ".join(dict.fromkeys(clause.topics))),
+                        ("not documented", clause.not_documented)):
+        if value:
+            note(f"{name}: {value}")
+    return clause
+
+
+def _share_target(subjects: list[Subject], note) -> None:
+    """"6.1.4, 6.5.4 and 7.2 - which need a restore to get to 7.5?": a target after a list
+    of versions is where each of them goes."""
+    if len(subjects) > 1 and subjects[-1].target and subjects[-1].version \
+            and not any(s.target for s in subjects[:-1]):
+        for subject in subjects[:-1]:
+            subject.target = subjects[-1].target
+        note(f"{subjects[-1].target}: the target of every version listed before it")
+
+
+class _VersionReader:
+    """Gives each version its role from the grammar words just before it.
+
+    "from X to Y", "to Y from X", "X -> Y", "on X": a label counts when it stands right
+    before the version (a few filler words such as "the latest" may come between); "not X"
+    excludes X; "X and Y" or "X, Y" are two installations; "X Y" is from X to Y.
+    """
+
+    def __init__(self, clause: Clause, note) -> None:
+        self.clause, self.note = clause, note
+        self.label: str | None = None
+        self.negate = False
+        self.joined = False
+        self.gap = 0
+        self.since_version = 99
+        self.reference = False
+        self.previous: list[str] = []
+
+    def postfix_target(self) -> None:
+        """"7.4 is the target": the version just given is where to go, not where we are."""
+        last = self.clause.subjects[-1] if self.clause.subjects else None
+        if last is not None and last.version and last.target is None:
+            last.version, last.target = None, last.version
+            self.note(f"{last.target}: target version ('target' after it)")
+
+    def read(self, token: Token) -> None:
+        kind, text = token.kind, token.text
+        self.since_version += 1
+        if kind == "word":
+            if text in ("target", "goal") and self.since_version <= 3 and self.previous \
+                    and self.previous[-1] in _POSTFIX_TARGET:
+                self.postfix_target()
+            self.previous = (self.previous + [text])[-4:]
+            if text in _REFERENCES:
+                self.reference = True
+            if text in ("that", "it") and self.previous[-2:-1] == ["make"]:
+                self.label, self.gap = "instead", 0  # "7.2 - actually no, make that 7.4"
+            elif text == "for" and not self.negate:
+                # "we're on 6.5.4, do we need a backup restore for 7.3?": where to go, once
+                # a current version is known; else where we are ("restore needed for 6.5.4?")
+                self.label, self.gap, self.reference = "for", 0, False
+            elif text == "on" and _WANTING.intersection(self.previous[:-1]):
+                # "mgmt want us on 7.3", "we need to be on 7.4": where to go, not where we are
+                self.label, self.gap, self.reference = "to", 0, False
+            elif text in _FROM_WORDS and not self.negate:
+                self.label, self.gap, self.reference = "from", 0, False
+            elif text in _TO_WORDS:
+                self.label, self.gap, self.reference = "to", 0, False
+                if text in _ONTO_WORDS and self.previous[-2:-1] and self.previous[-2] in _LOADING:
+                    self.clause.onto = True
+            elif text in _NEGATIONS:
+                self.negate, self.gap = True, 0
+            elif text in CONJUNCTIONS:
+                self.joined, self.label, self.negate = True, None, False
+            elif text in _FILLERS and self.gap < 3 and token.meaning is None:
+                self.gap += 1
+            elif self.negate and token.meaning and token.meaning[0] == "intent":
+                pass  # "not upgrading to 7.0": the version is still the one said not to be
+            else:
+                self.label, self.negate, self.gap = None, False, 0
+        elif kind == "arrow":
+            self.label, self.gap = "to", 0
+        elif kind == "comma":
+            self.joined, self.label, self.negate = True, None, False
+        elif kind == "version":
+            if self.reference:
+                self.note(f"{text}: a comparison ('{'/'.join(sorted(_REFERENCES))}' before it)")
+            else:
+                self.version(text)
+            self.label, self.negate, self.gap, self.joined = None, False, 0, False
+            self.since_version, self.reference, self.previous = 0, False, []
+        else:  # an IP address, a date, a ticket key...: whatever came before does not carry
+            self.label, self.negate = None, False
+        if kind == "comma":
+            self.reference = False
+
+    def version(self, text: str) -> None:
+        subjects, note = self.clause.subjects, self.note
+        last = subjects[-1] if subjects else None
+        if self.negate:
+            self.clause.excluded.append(text)
+            note(f"{text}: a version said NOT to be the one ('not' before it)")
+        elif self.label == "instead" and last is not None:
+            replaced = "target" if last.target else "version"
+            setattr(last, replaced, text)
+            note(f"{text}: replaces the {replaced} said before ('make that')")
+        elif self.label == "for" and (last is None or last.target is not None):
+            subjects.append(Subject(version=text, after_for=True))
+            note(f"{text}: current version, unless another sentence gave it ('for' before it)")
+        elif self.label in ("to", "for"):
+            self.clause.labelled = True
+            if last is not None and last.target is None:
+                last.target = text
+            else:
+                subjects.append(Subject(target=text))
+            note(f"{text}: target version ('to' or an arrow before it)")
+        elif self.label == "from" and last is not None and last.version is None:
+            self.clause.labelled = True
+            last.version = text
+            note(f"{text}: current version (a 'from' after the target)")
+        elif self.label == "from" or last is None or self.joined or last.target is not None:
+            self.clause.labelled = self.clause.labelled or self.label == "from"
+            subjects.append(Subject(version=text))
+            why = "'from', 'on' or 'running' before it" if self.label else (
+                "first version given" if last is None else "another installation")
+            note(f"{text}: current version ({why})")
+        elif text != last.version:
+            last.target = text
+            note(f"{text}: target version (a second version right after the current one)")
+
+
+def _phrase(tokens: list[Token], index: int, attribute: str = "meaning") -> str:
+    """The whole phrase that starts at `index`, for explanations."""
+    words = [tokens[index].text]
+    for token in tokens[index + 1:]:
+        if (getattr(token, attribute) or ("", ""))[0] != "part":
+            break
+        words.append(token.text)
+    return " ".join(words)
+
+
+def _ignore(_: str) -> None:
+    """Stands in for notes.append when nobody asked for an explanation."""
+
+
+def _failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
+                 anchors: list[int], denied: list[int], note) -> str | None:
+    """The node a restore is about: the one next to "died" or "restore" (and any joined to
+    it by "and"); else the ones named. Not a node said to be fine or not failed ("not the
+    follower", "the cluster isn't down", "the leader is healthy"), nor "backups of all
+    nodes" when another node is next to the failure."""
+    # Distances count a phrase ("every node", "in the cluster") as one word.
+    position = list(itertools.accumulate(
+        (t.meaning or ("",))[0] != "part" for t in tokens))
+
+    def distance(i: int, places: list[int]) -> int:
+        return min((abs(position[i] - position[a]) for a in places
+                    if not _split_by_but(tokens, i, a)), default=99)
+
+    # What one part of the sentence says is fine, another may say is dead.
+    part = parts(tokens)
+    fine: set[int] = set()
+    for place in denied:  # each "isn't down" or "is fine" is said of the nearest node
+        near = sorted((m for m in mentions if part[m[0]] == part[place]),
+                      key=lambda m: (distance(m[0], [place]), m[0] > place))
+        if near and distance(near[0][0], [place]) <= min(_NODE_REACH,
+                                                         distance(near[0][0], anchors)):
+            fine.add(near[0][0])
+    fine |= {i for i, _ in mentions if any(_joined(tokens, i, j) for j in fine)}
+    # A part that calls something fine and reports no failure says so of every node it
+    # names: "the leader and the followers on site B are unaffected, only the follower in
+    # site A is dead".
+    calm = {part[i] for i, t in enumerate(tokens) if t.meaning and t.meaning[0] == "healthy"}
+    calm -= {part[i] for i in anchors}
+    fine |= {i for i, _ in mentions if part[i] in calm}
+    mentions = [(i, node) for i, node in mentions if i not in fine]
+    if not mentions:
+        return None
+    attached = [(i, node) for i, node in mentions if distance(i, anchors) <= _NODE_REACH]
+    for i, node in mentions:
+        if (i, node) not in attached and any(_joined(tokens, i, j) for j, _ in attached):
+            attached.append((i, node))
+    chosen = {node for _, node in attached or mentions}
+    specific = chosen - {"any"}
+    if not specific:
+        note("node: not said which ('one of the nodes')")
+        return None
+    named = [(i, node) for i, node in attached or mentions if node in specific]
+    if len(specific) > 1 and "cluster" not in specific and all(  # "the leader or a follower"
+            any(t.text == "or" for t in tokens[i:j])
+            for (i, _), (j, _) in itertools.pairwise(named)):
+        note(f"node: not said which ('{' or '.join(node for _, node in named)}')")
+        return None
+    chosen = specific
+    result = "cluster" if len(chosen) > 1 or "cluster" in chosen else chosen.pop()
+    note(f"node: {result} (named next to the failure or restore)" if attached
+         else f"node: {result} (the nodes named)")
+    return result
+
+
+def _direction(tokens: list[Token], index: int) -> bool:
+    """"down" in "back down to 7.4", "roll it down to": where to go, not a node that is down."""
+    if tokens[index].text != "down":
+        return False
+    after = tokens[index + 1].text if index + 1 < len(tokens) else ""
+    before = tokens[index - 1].text if index else ""
+    return after == "to" or before in ("back", "roll", "step", "go", "going")
+
+
+def _after_backup(tokens: list[Token], index: int) -> bool:
+    """The word at `index` comes right after "backup", "backup and", "backup +" or "backup/"."""
+    for before in reversed(tokens[max(0, index - 2):index]):
+        if not (before.kind == "comma" or before.text in ("and", "&")):
+            return before.meaning == ("intent", "backup")
+    return False
+
+
+def parts(tokens: list[Token]) -> list[int]:
+    """Each token's part of its sentence; parts are split by commas and "but"."""
+    return list(itertools.accumulate(t.kind == "comma" or t.text == "but" for t in tokens))
+
+
+def _split_by_but(tokens: list[Token], i: int, j: int) -> bool:
+    """"follower-3 is gone but the leader is fine": "but" separates what it says of each."""
+    return any(t.text == "but" for t in tokens[min(i, j):max(i, j)])
+
+
+def _joined(tokens: list[Token], i: int, j: int) -> bool:
+    """Whether two nearby words are joined by "and": "the leader and both followers"."""
+    between = tokens[min(i, j):max(i, j)]
+    return len(between) <= 3 and any(t.text in CONJUNCTIONS for t in between)
+
