@@ -147,14 +147,16 @@ def answer_blocks(answer: Answer, *, query_id: str | None = None, shareable: boo
         tail.append({"type": "actions", "block_id": "pam_actions",
                      "elements": buttons[:ACTIONS_ELEMENTS_LIMIT]})
 
-    body = [header(answer.verdict if _present(answer.verdict) else "No answer")]
+    body = _headline(answer)
     lead = _lead(answer, typed, picked_by)
     if lead:
         body.append(context([lead]))
     body += _body(answer, command, query_id, question=answer.query, item=0)
     for item, other in enumerate(answer.also, 1):  # further questions, incidents first
         asked = fit(" ".join(other.query.split()), QUESTION_ECHO_LIMIT)
-        body += [{"type": "divider"}, context([f"Also, for: {asked}"]),
+        short = ([section(fit(other.short_answer, SECTION_TEXT_LIMIT))]
+                 if _present(other.short_answer) else [])
+        body += [{"type": "divider"}, context([f"Also, for: {asked}"]), *short,
                  section(f"*{fit(other.verdict.strip() or 'No answer', SECTION_TEXT_LIMIT - 2)}*"),
                  *_body(other, None, query_id, question=answer.query, item=item),
                  context([_source_line(other)])]
@@ -162,6 +164,18 @@ def answer_blocks(answer: Answer, *, query_id: str | None = None, shareable: boo
         if extra:
             body.append({"type": "actions", "block_id": f"pam_item_{item}", "elements": extra})
     return _within_budget(body, room=MAX_BLOCKS - len(tail)) + tail
+
+
+def _headline(answer: Answer) -> list[dict]:
+    """The first thing a reader sees: the verdict; or, for a question about a consequence,
+    its short answer (yes or no first), then the verdict in bold."""
+    verdict = answer.verdict if _present(answer.verdict) else "No answer"
+    if not _present(answer.short_answer):
+        return [header(verdict)]
+    blocks = [header(answer.short_answer)]
+    if len(" ".join(answer.short_answer.split())) > HEADER_TEXT_LIMIT:  # cut in the header
+        blocks.append(section(fit(answer.short_answer, SECTION_TEXT_LIMIT)))
+    return [*blocks, section(f"*{fit(verdict, SECTION_TEXT_LIMIT - 2)}*")]
 
 
 def _body(answer: Answer, command: str | None, query_id: str | None, *, question: str,

@@ -1,21 +1,22 @@
 """Checks over a whole rule set: every question the reader can produce has exactly one rule,
-and every version exactly one upgrade row. Each problem names the file and line."""
+every restore situation (node, backup on hand, topology) exactly one rule, every version
+exactly one upgrade row, and every path row one rule for restores across versions. Each
+problem names the file and line."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from packaging.version import Version
 
-from rules.model import NODES
-from rules.ruleset import Bound, Interval, Rule, _low_key
+from rules.ruleset import RESTORE_SPACE, Bound, Interval, Rule, _low_key, situation_key
 from rules.vocabulary import Vocabulary
 
 # Upgrade questions that the `from` ranges cannot answer alone.
-UPGRADE_CASES = ("no-version", "which-release", "target-not-covered", "target-not-newer")
-# A restore of the PAM Server generated backup, with no failed node named.
-RESTORE_CASES = ("pam-backup",)
-# Fact questions the documentation does not answer.
+UPGRADE_CASES = ("no-version", "which-release", "which-release-support",
+                 "target-not-covered", "target-not-newer")
+# Fact questions the documentation does not answer, beyond the vocabulary's own kinds.
 NOT_DOCUMENTED = "not-documented"
 
 
@@ -32,20 +33,27 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def rule_key(rule: Rule) -> tuple:
-    """The question a rule that is not a version lookup answers: (intent, node, case)."""
-    node = (rule.node or "none") if rule.intent == "restore" else rule.node
-    return (rule.intent, node, rule.case)
+def describe(key: tuple) -> str:
+    """A question key as `rules check` names it: "restore (node: leader, backup: vm,
+    topology: unknown)", "fact (case: ports)"."""
+    if key[0] == "restore":
+        return "restore (" + ", ".join(f"{name}: {value}" for name, value in
+                                       zip(RESTORE_SPACE, key[1:], strict=True)) + ")"
+    if key[0] == "across":
+        return f"restores across versions from row rule {key[1]!r}"
+    return key[0] + (f" (case: {key[1]})" if key[1] else "")
 
 
 def check_whole_set(rules: list[Rule], sources: dict, vocabulary: Vocabulary,
                     settings_file: str | None) -> tuple[dict[tuple, Rule], list[Problem]]:
-    """The rules that answer each question, keyed by `rule_key`, and every problem."""
+    """The rules that answer each question (keyed as `Rule.situations` names them), and
+    every problem."""
     problems: list[Problem] = []
     where = settings_file or "rules"
     if settings_file is None:
         problems.append(Problem("the rule files", None, "no 'settings' section in any rule file"))
     ids: dict[str, Rule] = {}
+    by_id = {r.id: r for r in rules}
     keys: dict[tuple, Rule] = {}
     rows = {r.row for r in rules if r.row}
     for rule in rules:
@@ -64,12 +72,18 @@ def check_whole_set(rules: list[Rule], sources: dict, vocabulary: Vocabulary,
         for message in _shape(rule, vocabulary):
             say(message)
         if rule.from_spec is None and not rule.fallback:
-            key = rule_key(rule)
-            if key in keys:
-                say(f"rules {keys[key].id!r} ({keys[key].where}) and {rule.id!r} answer the "
-                    "same question")
-            keys[key] = rule
-    problems += _missing(keys, vocabulary, where)
+            if rule.follows is not None:
+                followed = by_id.get(rule.follows)
+                if followed is None or followed.outcome != "path" or followed.to_spec is None:
+                    say(f"rule {rule.id!r}: follows {rule.follows!r}, which is not an upgrade "
+                        "row with a path ('from', 'to' and outcome path)")
+                    continue
+            for key in ([("across", rule.follows)] if rule.follows else rule.situations):
+                if key in keys and keys[key] is not rule:
+                    say(f"rules {keys[key].id!r} ({keys[key].where}) and {rule.id!r} both "
+                        f"answer {describe(key)}")
+                keys[key] = rule
+    problems += _missing(keys, rules, vocabulary, where)
     problems += _version_space(rules)
     return keys, problems
 
@@ -80,15 +94,25 @@ def _shape(rule: Rule, vocabulary: Vocabulary) -> list[str]:
     found = []
     if rule.intent != "upgrade" and (rule.from_spec or rule.to_spec or rule.fallback):
         found.append(f"{name}: from, to and fallback are for upgrade rules only")
-    if rule.intent != "restore" and rule.node is not None:
-        found.append(f"{name}: node is for restore rules only")
-    cases = {"upgrade": UPGRADE_CASES, "restore": RESTORE_CASES,
-             "fact": (*vocabulary.topics, NOT_DOCUMENTED)}.get(rule.intent, ())
+    if rule.intent != "restore" and (rule.nodes or rule.backups or rule.topologies
+                                     or rule.follows):
+        found.append(f"{name}: node, backup, topology and follows are for restore rules only")
+    if rule.follows and (rule.nodes or rule.backups or rule.topologies):
+        found.append(f"{name}: a restore across versions (follows) answers every node, backup "
+                     "and topology")
+    cases = {"upgrade": UPGRADE_CASES,
+             "fact": (*vocabulary.topics, *vocabulary.undocumented, NOT_DOCUMENTED)
+             }.get(rule.intent, ())
     if rule.case is not None and rule.case not in cases:
         found.append(f"{name}: case {rule.case!r} is not one of "
                      f"{', '.join(cases) or 'nothing (no cases for this intent)'}")
     if rule.intent == "fact" and rule.case is None:
         found.append(f"{name}: a fact rule needs a case: a vocabulary topic or not-documented")
+    if rule.intent == "fact" and rule.case is not None and (
+            rule.case in vocabulary.undocumented or rule.case == NOT_DOCUMENTED) \
+            and rule.outcome != "support":
+        found.append(f"{name}: case {rule.case!r} is something the documentation does not "
+                     "say: its outcome must be support")
     if rule.to_spec is not None and rule.from_spec is None:
         found.append(f"{name}: 'to' needs a 'from' range")
     if rule.contact_support != (rule.outcome == "support"):
@@ -109,20 +133,19 @@ def _shape(rule: Rule, vocabulary: Vocabulary) -> list[str]:
     return found
 
 
-def _missing(keys: dict[tuple, Rule], vocabulary: Vocabulary, where: str) -> list[Problem]:
-    """Every question the reader can produce has a rule."""
-    needed = [("upgrade", None, case) for case in UPGRADE_CASES]
-    needed += [("restore", node, None) for node in (*NODES, "none")]
-    needed += [("restore", "none", case) for case in RESTORE_CASES]
-    needed += [("fact", None, case) for case in (*vocabulary.topics, NOT_DOCUMENTED)]
-    needed += [(intent, None, None) for intent in ("backup", "help", "unknown")]
-    problems = []
-    for intent, node, case in needed:
-        if (intent, node, case) not in keys:
-            what = intent + (f" (node: {node})" if node else "") + (f" (case: {case})"
-                                                                   if case else "")
-            problems.append(Problem(where, None, f"no rule answers {what}"))
-    return problems
+def _missing(keys: dict[tuple, Rule], rules: list[Rule], vocabulary: Vocabulary,
+             where: str) -> list[Problem]:
+    """Every question the reader can produce has a rule: each upgrade case, each restore
+    situation, each fact topic, each path row's restores across versions."""
+    needed = [("upgrade", case) for case in UPGRADE_CASES]
+    needed += sorted({situation_key(*values) for values in
+                      itertools.product(*RESTORE_SPACE.values())})
+    needed += [("fact", case) for case in
+               (*vocabulary.topics, *vocabulary.undocumented, NOT_DOCUMENTED)]
+    needed += [(intent, None) for intent in ("backup", "help", "unknown")]
+    needed += [("across", r.id) for r in rules if r.outcome == "path" and r.to_spec is not None]
+    return [Problem(where, None, f"no rule answers {describe(key)}")
+            for key in needed if key not in keys]
 
 
 def _version_space(rules: list[Rule]) -> list[Problem]:

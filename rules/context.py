@@ -12,7 +12,7 @@ answered.
     >>> read("2", context).question
     'restore follower'
     >>> read("and the followers?", Context().after(answer("upgrade 6.5.4"))).question
-    'upgrade 6.5.4'
+    'upgrade 6.5.4 in a cluster'
     >>> read("lol same", context, only_answers=True) is None
     True
 
@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rules.load import default_ruleset
-from rules.model import NODES, Answer, Choice
+from rules.model import BACKUPS, NODES, TOPOLOGIES, Answer, Choice, question_for
 from rules.parse import Message, parse_message
 from rules.ruleset import RuleSet
 from rules.slots import parts
@@ -47,6 +47,12 @@ CARRIED = ("upgrade", "restore")
 # A reply to pambot's question back whose part naming the node (between commas) has at most
 # this many words is an answer; a longer remark that asks nothing names it in passing.
 SHORT_REPLY_WORDS = 6
+# The open question of a "Did you mean ...?" answer: its one choice is the suggestion.
+DID_YOU_MEAN = "did-you-mean"
+# Taking the only choice offered: "yes" to "Did you mean ...?".
+_YES = frozenset({"yes", "y", "yep", "yeah", "yup", "ya", "aye", "correct", "right", "sure",
+                  "exactly", "ok", "okay", "yes that", "that", "that one", "yes thats it",
+                  "yes that's it", "thats it", "that's it", "yes exactly"})
 # Words around a picked choice that change nothing: "the leader", "option 2", "#2 please".
 _AROUND_A_PICK = re.compile(r"^(?:the |option |number |no\.? |#)?(.*?)(?: please| pls| plz)?$")
 
@@ -63,15 +69,26 @@ class Context:
     node: str | None = None
     asking: str | None = None
     choices: tuple[Choice, ...] = ()
+    # The situation the conversation has described: the backup on hand, what they run, and
+    # the releases they said they are not on ("another 6.5.x").
+    backup: str | None = None
+    topology: str | None = None
+    excluded: tuple[str, ...] = ()
 
     def after(self, result: Answer) -> Context:
         """The context once `result` (the main answer of a message) has been given."""
+        situation = {"backup": result.backup or self.backup,
+                     "topology": result.topology or self.topology}
         if result.intent in CARRIED:
-            known = Context(result.intent, result.from_version, result.to_version, result.node)
+            known = Context(result.intent, result.from_version, result.to_version, result.node,
+                            excluded=result.excluded, **situation)
         elif result.intent in ("unknown", "help"):
+            if result.suggestion:  # "Did you mean ...?" is open: "yes" or "1" takes it
+                return replace(self, asking=DID_YOU_MEAN,
+                               choices=(Choice("yes", result.suggestion),))
             return self  # what pambot could not read leaves its open question open
         else:  # a backup or fact answer leaves the thread's upgrade or restore as it was
-            known = replace(self, asking=None, choices=())
+            known = replace(self, asking=None, choices=(), **situation)
         if result.outcome == "clarify" and result.choices:
             return replace(known, asking=result.rule, choices=result.choices)
         return known
@@ -82,6 +99,7 @@ class Context:
             "intent": self.intent, "from_version": self.from_version,
             "to_version": self.to_version, "node": self.node, "asking": self.asking,
             "choices": [[c.label, c.question] for c in self.choices],
+            "backup": self.backup, "topology": self.topology, "excluded": list(self.excluded),
         }
 
     @classmethod
@@ -102,11 +120,16 @@ class Context:
         )
         intent = text("intent")
         node = text("node")
+        excluded = data.get("excluded")
         return cls(
             intent=intent if intent in CARRIED else None,
             from_version=text("from_version"), to_version=text("to_version"),
             node=node if node in NODES else None,
             asking=text("asking") if picked else None, choices=picked if text("asking") else (),
+            backup=text("backup") if text("backup") in BACKUPS else None,
+            topology=text("topology") if text("topology") in TOPOLOGIES else None,
+            excluded=tuple(v for v in excluded if isinstance(v, str))[:6]
+            if isinstance(excluded, list) else (),
         )
 
 
@@ -156,28 +179,9 @@ def picked(text: str, choices: tuple[Choice, ...]) -> Choice | None:
     said = _AROUND_A_PICK.fullmatch(said).group(1).strip()
     if said.isdigit() and 1 <= int(said) <= len(choices):
         return choices[int(said) - 1]
+    if len(choices) == 1 and said.strip(" ,!") in _YES:
+        return choices[0]
     return next((c for c in choices if normalize(c.label) == said), None)
-
-
-def question_for(intent: str, from_version: str | None = None, to_version: str | None = None,
-                 node: str | None = None, excluded: tuple[str, ...] = ()) -> str:
-    """An upgrade or restore question written out in full, as the choices write theirs.
-
-    >>> question_for("upgrade", "6.5.4", "7.2")
-    'upgrade 6.5.4 to 7.2'
-    >>> question_for("restore", "6.5.4", node="leader")
-    'restore leader on 6.5.4'
-    """
-    if intent == "restore":
-        if from_version and to_version:
-            return f"restore from {from_version} to {to_version}"
-        words = ["restore", node or ""]
-        words.append(f"on {from_version}" if from_version and node else
-                     f"from {from_version}" if from_version else "")
-        return " ".join(w for w in words if w)
-    words = ["upgrade", from_version or "", *(f"not {v}" for v in excluded if from_version),
-             f"to {to_version}" if to_version else ""]
-    return " ".join(w for w in words if w)
 
 
 def _asks_nothing(message: Message) -> bool:
@@ -204,7 +208,9 @@ def _in_passing(message: Message) -> bool:
         part_of = parts(clause.tokens)
         for part in set(part_of):
             tokens = [t for t, p in zip(clause.tokens, part_of, strict=True) if p == part]
-            naming = any(t.meaning and t.meaning[0] == "node" for t in tokens)
+            naming = any(t.meaning and (t.meaning[0] == "node"
+                                        or t.meaning == ("topology", "standalone"))
+                         for t in tokens)
             words = sum(t.kind == "word" and t.text != "but" for t in tokens)
             if naming and words <= SHORT_REPLY_WORDS:
                 return False
@@ -222,42 +228,81 @@ def _answering(message: Message, context: Context) -> str | None:
     first = message.queries[0]
     if len(message.queries) > 1:
         return None
+    situation = _situation(message, context)
     if context.intent == "restore":  # "which node failed?"
         # Two nodes named ("the leader or a follower") is not an answer, unlike "all nodes".
         named = {c.node for c in message.clauses if c.node}
         node = first.node or (named.pop() if len(named) == 1 else None)
+        if node is None and first.topology == "standalone":
+            node = "leader"  # "it's a standalone server": a leader on its own
         if node and (first.intent == "restore" and first.case is None or _asks_nothing(message)):
-            return question_for("restore", first.from_version or context.from_version,
-                                first.to_version, node)
+            return _with_asked(message, question_for(
+                "restore", first.from_version or context.from_version, first.to_version, node,
+                **situation))
         return None
     # "which version are you on?" / "which 6.5 release?"
     if first.intent == "upgrade" and first.from_version:
         return question_for("upgrade", first.from_version,
-                            first.to_version or context.to_version, excluded=first.excluded)
+                            first.to_version or context.to_version, excluded=first.excluded,
+                            topology=situation["topology"])
     return None
 
 
+def _situation(message: Message, context: Context) -> dict[str, str | None]:
+    """The backup on hand and the topology: as the message says, else as the thread did."""
+    first = message.queries[0]
+    return {"backup": first.backup or context.backup,
+            "topology": first.topology or context.topology}
+
+
+def _with_asked(message: Message, question: str) -> str:
+    """A written-out question, with what the message asks about a consequence kept ("will
+    the followers be ok then?"), so that it is answered too."""
+    if any(c.asks for c in message.clauses) and normalize(question) != normalize(message.text):
+        return f"{question}, {' '.join(message.text.split())}"
+    return question
+
+
 def _completed(message: Message, context: Context) -> str | None:
-    """The message as a whole question, with what it leaves out taken from the thread; None
-    when it is whole already, asks about something else, or adds nothing."""
+    """The message as a whole question, with what it leaves out taken from the thread (the
+    versions, the node, the backup on hand, the topology); None when it is whole already,
+    asks about something else, or adds nothing."""
     if context.intent not in CARRIED or len(message.queries) > 1:
         return None
     first = message.queries[0]
     node = first.node or _named_node(message)
-    asks = set().union(*(c.asks for c in message.clauses))
-    if first.intent in CARRIED:
+    situation = _situation(message, context)
+    adds = first.backup not in (None, context.backup) or first.topology not in (
+        None, context.topology)
+    asks = any(c.asks for c in message.clauses)
+    # "we're on 7.2 btw" during a restore: the restore's version, not an upgrade question
+    only_versions = first.intent == "upgrade" and not any(
+        c.intents or c.incident or c.asks or c.topics for c in message.clauses)
+    if context.intent == "restore" and only_versions:
+        pass
+    elif first.intent in CARRIED:
         if first.intent != context.intent or first.case is not None:
             return None
-        if first.intent == "upgrade" and first.from_version:
-            return None  # a whole upgrade question
-        if first.intent == "restore" and (first.node or first.from_version):
-            return None  # a whole restore question
-    elif not (_asks_nothing(message) and (node or asks or first.from_version)):
+        whole = (first.from_version if first.intent == "upgrade"
+                 else first.node or first.from_version)
+        missing = (context.backup and not first.backup) or (
+            context.topology and not first.topology)
+        if whole and not missing:
+            return None  # a whole question, in a situation the thread has not described
+        if whole:
+            return _with_asked(message, question_for(
+                first.intent, first.from_version, first.to_version, first.node,
+                first.excluded, **situation))
+    elif not (_asks_nothing(message) and (node or asks or first.from_version or adds)):
         return None
     from_version = first.from_version or context.from_version
     to_version = first.to_version or (context.to_version if not first.from_version else None)
     if context.intent == "restore":
-        question = question_for("restore", from_version, to_version, node or context.node)
+        question = question_for("restore", from_version, to_version, node or context.node,
+                                **situation)
     else:
-        question = question_for("upgrade", from_version, to_version)
+        question = question_for("upgrade", from_version, to_version,
+                                excluded=context.excluded if not first.from_version else (),
+                                topology=situation["topology"])
+    question = _with_asked(message, question)
     return question if normalize(question) != normalize(message.text) else None

@@ -14,16 +14,15 @@ from dataclasses import replace
 from packaging.version import InvalidVersion, Version
 
 from rules.load import default_ruleset
-from rules.model import Answer, Choice, Query
+from rules.model import Answer, Choice, Query, question_for
 from rules.parse import parse_message
 from rules.ruleset import Rule, RuleSet
 from rules.text import render_text
 
 # The highest release component anyone will type: "7.x" spans 7.0 up to 7.<this>.
 _TOP = "99999999"
-# The options of "which node failed?", each with the question it stands for.
-_NODE_CHOICES = (("leader", "restore leader"), ("follower", "restore follower"),
-                 ("whole cluster", "restore cluster"))
+# The options of "which node failed?": the label and the node it stands for.
+_NODE_CHOICES = (("leader", "leader"), ("follower", "follower"), ("whole cluster", "cluster"))
 
 
 def answer(text: str, ruleset: RuleSet | None = None) -> Answer:
@@ -37,33 +36,21 @@ def answer(text: str, ruleset: RuleSet | None = None) -> Answer:
 
 
 def evaluate(query: Query, ruleset: RuleSet | None = None) -> Answer:
-    """The answer to one parsed question, from the one rule that covers it."""
+    """The answer to one parsed question, from the one rule that covers its situation."""
     ruleset = ruleset or default_ruleset()
-    template = _answer_for(ruleset, query.intent, query.from_version, query.to_version,
-                           query.node, query.case, query.excluded, query.suggestion)
-    return template.with_query(query.text)
+    return _answer_for(ruleset, replace(query, text="")).with_query(query.text)
 
 
 @functools.lru_cache(maxsize=8192)
-def _answer_for(ruleset: RuleSet, intent: str, from_version: str | None,
-                to_version: str | None, node: str | None, case: str | None,
-                excluded: tuple[str, ...], suggestion: str | None) -> Answer:
+def _answer_for(ruleset: RuleSet, query: Query) -> Answer:
     """Everything of an answer but the question text; cached, since people ask the same things."""
-    nearest: tuple[str, ...] = ()
-    if intent == "upgrade" or (intent == "restore" and from_version and to_version):
-        rule, nearest = _upgrade_rule(ruleset, from_version, to_version, excluded)
-    elif intent == "restore":
-        rule = _restore_rule(ruleset, from_version, node, case)
-    elif intent == "fact":
-        rule = ruleset.rule_for("fact", case=case)
-    else:
-        rule = ruleset.rule_for(intent)
+    rule, nearest = _rule_for(ruleset, query)
     nearest = nearest or rule.nearest_rows
     settings = ruleset.settings
     values = {
-        "from_version": from_version or "(not given)",
-        "to_version": to_version or "the latest 7.x",
-        "node": node or "(not given)",
+        "from_version": query.from_version or "(not given)",
+        "to_version": query.to_version or "the latest 7.x",
+        "node": query.node or "(not given)",
         "command": settings.command,
         "support_contact": settings.support_contact,
         "docs_url": settings.docs_url or "(no documentation link set)",
@@ -75,49 +62,103 @@ def _answer_for(ruleset: RuleSet, intent: str, from_version: str | None,
 
     source = ruleset.sources[rule.source]
     source_text = source.title + (f', row "{rule.row}"' if rule.row else "")
+    follower_rebuild = rule.follower_rebuild and query.topology != "standalone"
+    verdict = fill(rule.verdict)
     result = Answer(
         query="",
-        intent=intent,
-        from_version=from_version,
-        to_version=to_version,
-        node=node,
+        intent=query.intent,
+        from_version=query.from_version,
+        to_version=query.to_version,
+        node=query.node,
+        backup=query.backup,
+        topology=query.topology,
+        focus=_focus(query, rule),
         rule=rule.id,
         source=source_text,
         source_url=source.url,
         outcome=rule.outcome,
-        verdict=fill(rule.verdict),
+        short_answer=_short_answer(query, rule, verdict, fill(rule.followers), follower_rebuild),
+        verdict=verdict,
         summary=fill(rule.summary),
         backup_restore_required=rule.backup_restore_required,
-        follower_rebuild=rule.follower_rebuild,
+        follower_rebuild=follower_rebuild,
         contact_support=rule.contact_support,
-        steps=tuple(fill(step) for step in rule.steps),
-        warnings=tuple(fill(warning) for warning in rule.warnings),
+        steps=tuple(fill(line.text) for line in rule.steps if line.applies(query.topology)),
+        warnings=tuple(fill(line.text) for line in rule.warnings
+                       if line.applies(query.topology)),
         reason=fill(rule.reason),
         support_checklist=settings.support_checklist if rule.contact_support else (),
-        suggestion=suggestion,
-        choices=_choices(ruleset, rule, from_version, to_version),
+        suggestion=query.suggestion,
+        choices=_choices(ruleset, rule, query),
+        excluded=query.excluded,
     )
     return replace(result, text=render_text(result, settings.support_contact))
 
 
-def _restore_rule(ruleset: RuleSet, version: str | None, node: str | None,
-                  case: str | None) -> Rule:
-    """A restore: from a version whose row covers restores too (earlier than 5.2), else by
-    the node that failed, else by the backup being restored, else "which node?"."""
-    span = _release_span(version) if version else None
-    if span is not None:
-        rows = ruleset.rules_between(*span)
+def _rule_for(ruleset: RuleSet, query: Query) -> tuple[Rule, tuple[str, ...]]:
+    """The one rule that answers `query`, and the documented rows to name where none applies."""
+    intent = query.intent
+    if intent == "upgrade" or (intent == "restore" and query.from_version and query.to_version):
+        rule, nearest = _upgrade_rule(ruleset, query.from_version, query.to_version,
+                                      query.excluded)
+        if intent == "restore" and rule.outcome == "path":
+            # A backup of one version onto a server of another: a server of the backup's
+            # version, the restore, then the row's path to the target.
+            rule = ruleset.across(rule) or rule
+        return rule, nearest
+    if intent == "restore":
+        span = _release_span(query.from_version) if query.from_version else None
+        rows = ruleset.rules_between(*span) if span else []
         if rows and all(row.restores for row in rows):
-            return rows[0]
-    if case is not None:
-        return ruleset.rule_for("restore", case=case)
-    return ruleset.rule_for("restore", node=node)
+            return rows[0], ()  # "to upgrade or restore ... from earlier than 5.2.x"
+        return ruleset.restore_rule(query.node, query.backup, query.topology), ()
+    return ruleset.rule_for(intent, case=query.case if intent == "fact" else None), ()
+
+
+def _focus(query: Query, rule: Rule) -> str:
+    """What the answer speaks to: a fact question is answered as documented or not."""
+    if query.intent == "fact":
+        return "fact" if rule.outcome == "fact" else "not-documented"
+    return query.focus
+
+
+def _short_answer(query: Query, rule: Rule, verdict: str, followers: str | None,
+                  follower_rebuild: bool) -> str | None:
+    """The question's own answer in one line, where it asked about a consequence: yes or no
+    first for a yes/no question, from the rule's data only (its verdict, its table column,
+    what it says happens to the followers)."""
+    if query.focus != "consequence" or query.asks is None:
+        return None
+    if query.asks in ("restore-required", "straight-upgrade"):
+        if not query.yes_no or rule.backup_restore_required is None:
+            return None  # "straight upgrade or backup/restore?": the verdict says which
+        truth = rule.backup_restore_required == (query.asks == "restore-required")
+        said = verdict[0].lower() + verdict[1:]
+    else:
+        if followers is None or query.topology == "standalone":
+            return None
+        truth = follower_rebuild == (query.asks == "followers-rebuilt")
+        said = followers
+        # An answer for a backup not yet known gives both branches: it depends.
+        if rule.intent == "restore" and rule.follows is None and (
+                not rule.backups or "unknown" in rule.backups):
+            return said[0].upper() + said[1:] + "."
+    if not query.yes_no:
+        return said[0].upper() + said[1:] + "."
+    return f"{'Yes' if truth else 'No'}: {said}."
 
 
 def _upgrade_rule(ruleset: RuleSet, from_version: str | None, to_version: str | None,
                   excluded: tuple[str, ...] = ()) -> tuple[Rule, tuple[str, ...]]:
     """The rule for an upgrade question, and the documented rows to name where none applies."""
     if from_version is None:
+        target = _span(to_version) if to_version else None
+        paths = [r for r in ruleset.rows() if r.to_spec is not None]
+        if target is not None and paths and not any(
+                all(r.to_spec.contains(v, prereleases=True) for v in target) for r in paths):
+            # "upgrade to 8.0": no row leads there, whichever row they are on.
+            return ruleset.rule_for("upgrade", case="target-not-covered"), tuple(
+                r.row for r in paths)
         return ruleset.rule_for("upgrade", case="no-version"), ()
     span = _span(from_version)
     release = _release_span(from_version)
@@ -128,9 +169,16 @@ def _upgrade_rule(ruleset: RuleSet, from_version: str | None, to_version: str | 
     if len(candidates) > 1:
         # "6.5" is some 6.5 release: only the one the person is on can say which row.
         remaining = [r for r in candidates if not any(_holds(r, v) for v in excluded)]
-        if len(remaining) == 1 or (remaining and excluded
-                                   and all(r.contact_support for r in remaining)):
-            candidates = remaining[:1]
+        if len(remaining) > 1 and all(r.contact_support for r in remaining):
+            # Every release it may be leads to support: no point asking which.
+            rows = tuple(r.row for r in remaining if r.row)
+            if rows:  # "6.1": the row "6.1.4 or lower" says so, the table has no other 6.1
+                return ruleset.rule_for("upgrade", case="which-release-support"), rows
+            # "6.5.x, not 6.5.4": the table covers none of them
+            nearest = tuple(dict.fromkeys(row for r in remaining for row in r.nearest_rows))
+            return remaining[0], nearest
+        if len(remaining) == 1:
+            candidates = remaining
         else:
             return ruleset.rule_for("upgrade", case="which-release"), ()
     rule = candidates[0] if candidates else ruleset.upgrade_rule(low)
@@ -149,15 +197,16 @@ def _upgrade_rule(ruleset: RuleSet, from_version: str | None, to_version: str | 
     return rule, ()
 
 
-def _choices(ruleset: RuleSet, rule: Rule, from_version: str | None,
-             to_version: str | None) -> tuple[Choice, ...]:
+def _choices(ruleset: RuleSet, rule: Rule, query: Query) -> tuple[Choice, ...]:
     """The options of a clarifying answer, each with the whole question it stands for."""
     if rule.outcome != "clarify":
         return ()
-    target = f" to {to_version}" if to_version else ""
+    from_version, to_version = query.from_version, query.to_version
     if rule.intent == "restore":
-        where = f" on {from_version}" if from_version else ""
-        return tuple(Choice(label, question + where) for label, question in _NODE_CHOICES)
+        return tuple(Choice(label, question_for(
+            "restore", from_version, node=node, backup=query.backup, topology=query.topology))
+            for label, node in _NODE_CHOICES)
+    target = f" to {to_version}" if to_version else ""
     if rule.case == "which-release" and from_version:
         span = _release_span(from_version)
         rows = ruleset.rules_between(*span) if span else []

@@ -19,14 +19,15 @@ import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from rules.check import Problem, check_whole_set, interval_of, is_empty
-from rules.model import INTENTS, NODES, OUTCOMES
-from rules.ruleset import Rule, RuleSet, Settings, Source
+from rules.model import INTENTS, OUTCOMES
+from rules.ruleset import RESTORE_SPACE, Line, Rule, RuleSet, Settings, Source
 from rules.vocabulary import Vocabulary, build_vocabulary
 
 RULE_KEYS = {
-    "id", "intent", "from", "to", "node", "case", "fallback", "row", "source", "outcome",
-    "verdict", "summary", "reason", "steps", "warnings", "nearest_rows",
-    "backup_restore_required", "follower_rebuild", "contact_support", "example", "restores",
+    "id", "intent", "from", "to", "node", "backup", "topology", "case", "fallback", "row",
+    "source", "outcome", "verdict", "summary", "reason", "steps", "warnings", "nearest_rows",
+    "backup_restore_required", "follower_rebuild", "followers", "follows", "contact_support",
+    "example", "restores",
 }
 REQUIRED_RULE_KEYS = ("id", "intent", "source", "outcome", "verdict")
 SETTINGS_KEYS = {"command", "support_contact", "docs_url", "examples", "support_checklist"}
@@ -35,8 +36,10 @@ SOURCE_KEYS = {"title", "url"}
 PLACEHOLDERS = {
     "from_version", "to_version", "node", "command", "support_contact", "docs_url", "nearest_rows",
 }
-TEXT_KEYS = ("verdict", "summary", "reason")
-LIST_KEYS = ("steps", "warnings", "nearest_rows")
+TEXT_KEYS = ("verdict", "summary", "reason", "followers")
+# Steps and warnings: each a text, or {text: ..., topology: [...]} for some topologies only.
+LINE_KEYS = ("steps", "warnings")
+LINE_ITEM_KEYS = {"text", "topology"}
 BOOL_KEYS = ("fallback", "follower_rebuild", "contact_support", "restores")
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9.\-]{0,79}")
 
@@ -285,9 +288,15 @@ class _Builder:
         for key in TEXT_KEYS:
             if key in record and not (isinstance(record[key], str) and record[key].strip()):
                 self.problem(file, where, f"{label}: {key} must be text")
-        for key in LIST_KEYS:
-            if key in record and not _is_str_list(record[key]):
-                self.problem(file, where, f"{label}: {key} must be a list of text")
+        if "nearest_rows" in record and not _is_str_list(record["nearest_rows"]):
+            self.problem(file, where, f"{label}: nearest_rows must be a list of text")
+        lines = {key: self.parse_lines(file, where, label, key, record.get(key, []))
+                 for key in LINE_KEYS}
+        situation = {key: self.parse_names(file, where, label, key, record.get(key))
+                     for key in RESTORE_SPACE}
+        follows = record.get("follows")
+        if follows is not None and not isinstance(follows, str):
+            self.problem(file, where, f"{label}: follows must be the id of a table row's rule")
         for key in BOOL_KEYS:
             if key in record and not isinstance(record[key], bool):
                 self.problem(file, where, f"{label}: {key} must be true or false")
@@ -299,10 +308,6 @@ class _Builder:
         for key in ("from", "to"):
             if key in record:
                 specs[key] = self.parse_spec(file, where, label, key, record[key])
-        node = record.get("node")
-        if node is not None and node not in (*NODES, "none"):
-            self.problem(file, where, f"{label}: node {node!r} is not one of "
-                         f"{', '.join(NODES)}, none")
         case = record.get("case")
         if case is not None and not isinstance(case, str):
             self.problem(file, where, f"{label}: case must be text")
@@ -312,9 +317,12 @@ class _Builder:
         example = record.get("example")
         if example is not None and not isinstance(example, str):
             self.problem(file, where, f"{label}: example must be a version in quotes")
-        for key in (*TEXT_KEYS, "steps", "warnings"):
+        for key in TEXT_KEYS:
             for text in _texts(record.get(key)):
                 self.check_placeholders(file, where, label, key, text)
+        for key in LINE_KEYS:
+            for item in lines[key]:
+                self.check_placeholders(file, where, label, key, item.text)
         if len(self.problems) > problems_before:
             return
         interval = None
@@ -328,17 +336,52 @@ class _Builder:
             id=name, intent=record["intent"], source=str(record["source"]),
             outcome=record["outcome"], verdict=record["verdict"].strip(), file=str(file),
             line=where, from_spec=specs.get("from"), to_spec=specs.get("to"),
-            interval=interval, node=None if node == "none" else node, case=case,
+            interval=interval, nodes=situation["node"], backups=situation["backup"],
+            topologies=situation["topology"], case=case, followers=_strip(record.get("followers")),
+            follows=follows,
             fallback=record.get("fallback", False), example=example,
             restores=record.get("restores", False),
             row=None if row is None else str(row), summary=_strip(record.get("summary")),
-            reason=_strip(record.get("reason")), steps=tuple(record.get("steps", ())),
-            warnings=tuple(record.get("warnings", ())),
+            reason=_strip(record.get("reason")), steps=lines["steps"],
+            warnings=lines["warnings"],
             nearest_rows=tuple(str(r) for r in record.get("nearest_rows", ())),
             backup_restore_required=brr,
             follower_rebuild=record.get("follower_rebuild", False),
             contact_support=record.get("contact_support", False),
         ))
+
+    def parse_names(self, file, where, label, key, value) -> tuple[str, ...]:
+        """A situation key of a restore rule: one name or a list of them (RESTORE_SPACE)."""
+        if value is None:
+            return ()
+        names = [value] if isinstance(value, str) else value
+        allowed = RESTORE_SPACE[key]
+        if not isinstance(names, list) or not names or not all(
+                isinstance(n, str) and n in allowed for n in names):
+            self.problem(file, where, f"{label}: {key} must be one of {', '.join(allowed)}, or a "
+                         "list of them")
+            return ()
+        return tuple(dict.fromkeys(names))
+
+    def parse_lines(self, file, where, label, key, value) -> tuple[Line, ...]:
+        """Steps or warnings: each a text, or {text: ..., topology: [...]}."""
+        if not isinstance(value, list):
+            self.problem(file, where, f"{label}: {key} must be a list")
+            return ()
+        lines = []
+        for item in value:
+            if isinstance(item, str) and item.strip():
+                lines.append(Line(item))
+                continue
+            at = getattr(item, "line", where)
+            text = item.get("text") if isinstance(item, dict) else None
+            if not isinstance(text, str) or not text.strip() or set(item) - LINE_ITEM_KEYS:
+                self.problem(file, at, f"{label}: each of its {key} must be text, or a mapping "
+                             "with text and topology")
+                continue
+            topologies = self.parse_names(file, at, label, "topology", item.get("topology"))
+            lines.append(Line(text, topologies))
+        return tuple(lines)
 
     def parse_spec(self, file, where, label, key, value) -> SpecifierSet | None:
         if not isinstance(value, str) or not value.strip():

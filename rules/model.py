@@ -7,6 +7,15 @@ from dataclasses import dataclass, field, fields, replace
 
 INTENTS = ("upgrade", "restore", "backup", "fact", "help", "unknown")
 NODES = ("leader", "follower", "cluster")
+# The situation a person describes, beside the node and the versions: the backup they have
+# on hand and what they run. None is "not said".
+BACKUPS = ("vm", "pam", "both", "none")
+TOPOLOGIES = ("standalone", "cluster")
+# What is asked: the steps, a consequence (yes/no or "what happens to..."), a documented
+# fact, or something the documentation does not cover.
+FOCUSES = ("steps", "consequence", "fact", "not-documented")
+# The consequences a question may ask about: a proposition whose truth an answer states.
+CONSEQUENCES = ("restore-required", "straight-upgrade", "followers-rebuilt", "followers-fine")
 # clarify: the answer is a question back, with `choices`; fact: a documented fact, not a path.
 OUTCOMES = ("path", "support", "fact", "clarify", "help", "unknown")
 
@@ -22,11 +31,25 @@ class Query:
     node: str | None = None
     # A near-miss command word, e.g. "upgrade" for "upgarde".
     suggestion: str | None = None
-    # Which kind of question within the intent: a fact topic, "pam-backup" for a restore
-    # of the PAM Server generated backup, "not-documented".
+    # Which kind of question within the intent: a fact topic, or a kind of question the
+    # documentation does not answer ("rollback", "not-documented").
     case: str | None = None
     # Versions the person said they are NOT on ("not 6.5.4 but 6.1.4").
     excluded: tuple[str, ...] = ()
+    # The situation: the backup on hand and the topology (None: not said), what is asked,
+    # and for a consequence which one and whether as a yes/no question.
+    backup: str | None = None
+    topology: str | None = None
+    focus: str = "steps"
+    asks: str | None = None
+    yes_no: bool = False
+
+    @property
+    def situation(self) -> dict[str, str]:
+        """The situation read, for `pambot ask --explain` ("unknown" where not said)."""
+        return {"backup": self.backup or "unknown", "topology": self.topology or "unknown",
+                "focus": self.focus + (f" ({'yes/no: ' if self.yes_no else ''}{self.asks})"
+                                       if self.asks else "")}
 
 
 @dataclass(frozen=True)
@@ -47,11 +70,18 @@ class Answer:
     from_version: str | None
     to_version: str | None
     node: str | None
+    # What the person said of their situation (see Query), and what they asked.
+    backup: str | None
+    topology: str | None
+    focus: str
     rule: str
     source: str
     source_url: str | None
     # path / support / fact / clarify / help / unknown: what the query log counts.
     outcome: str
+    # The question's own answer in one line, before the verdict, where it asked about a
+    # consequence: "No: a leader reinstated from its VM level backup catches up by itself".
+    short_answer: str | None
     # One line that a person reads first, e.g. "Backup and restore required".
     verdict: str
     # A sentence or two under the verdict.
@@ -69,6 +99,8 @@ class Answer:
     choices: tuple[Choice, ...] = ()
     # The answers to the other questions in the same message, in order.
     also: tuple[Answer, ...] = ()
+    # Versions the person said they are not on ("another 6.5.x": not 6.5.4).
+    excluded: tuple[str, ...] = ()
     text: str = field(default="", compare=False)
 
     def with_query(self, query: str, also: tuple[Answer, ...] = ()) -> Answer:
@@ -86,7 +118,7 @@ class Answer:
     def to_dict(self) -> dict:
         """The JSON object of `pambot ask --json`, keys in field order."""
         data = {name: getattr(self, name) for name in ANSWER_FIELDS}
-        for name in ("steps", "warnings", "support_checklist"):
+        for name in ("steps", "warnings", "support_checklist", "excluded"):
             data[name] = list(data[name])
         data["choices"] = [{"label": c.label, "question": c.question} for c in self.choices]
         data["also"] = [a.to_dict() for a in self.also]
@@ -94,3 +126,44 @@ class Answer:
 
 
 ANSWER_FIELDS = tuple(f.name for f in fields(Answer))
+
+
+# How a written-out question says the backup on hand and the topology (read back the same).
+_BACKUP_WORDS = {
+    "vm": "from its VM level backup",
+    "pam": "from the PAM Server generated backup",
+    "both": "with a VM level backup and a PAM Server generated backup",
+    "none": "with no backup at all",
+}
+_TOPOLOGY_WORDS = {"standalone": "on a standalone server", "cluster": "in a cluster"}
+
+
+def question_for(intent: str, from_version: str | None = None, to_version: str | None = None,
+                 node: str | None = None, excluded: tuple[str, ...] = (), *,
+                 backup: str | None = None, topology: str | None = None) -> str:
+    """An upgrade or restore question written out in full, as a person would ask it: what
+    a choice button asks, and what a reply in a conversation completes.
+
+    >>> question_for("upgrade", "6.5.4", "7.2")
+    'upgrade 6.5.4 to 7.2'
+    >>> question_for("restore", "6.5.4", node="leader", backup="vm")
+    'restore leader on 6.5.4 from its VM level backup'
+    >>> question_for("restore", node="leader", topology="standalone")
+    'restore standalone server'
+    """
+    if topology == "cluster" and node in ("follower", "cluster"):
+        topology = None  # said already by the node
+    situation = [_BACKUP_WORDS.get(backup or ""), _TOPOLOGY_WORDS.get(topology or "")]
+    if intent == "restore":
+        if from_version and to_version:
+            words = ["restore from", from_version, "to", to_version]
+        elif topology == "standalone" and node in (None, "leader", "cluster"):
+            words = ["restore standalone server",
+                     f"on {from_version}" if from_version else None, situation[0]]
+        else:
+            words = ["restore", node, f"on {from_version}" if from_version and node else
+                     f"from {from_version}" if from_version else None, *situation]
+        return " ".join(w for w in words if w)
+    words = ["upgrade", from_version, *(f"not {v}" for v in excluded if from_version),
+             f"to {to_version}" if to_version else None, situation[1]]
+    return " ".join(w for w in words if w)

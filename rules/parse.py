@@ -23,13 +23,14 @@ is recognised.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from rules.model import Query
 from rules.questions import questions
-from rules.slots import Clause, read_clause
-from rules.tidy import normalize
-from rules.tokens import Token, sentences, tokenize
+from rules.slots import CONJUNCTIONS, Clause, read_clause
+from rules.tidy import tidy
+from rules.tokens import NEW_QUESTION, Token, sentences, tokenize
 from rules.vocabulary import Vocabulary
 
 __all__ = ["Message", "parse", "parse_message"]
@@ -57,7 +58,9 @@ class Message:
                     ("to", query.to_version), ("node", query.node), ("case", query.case),
                     ("not", ",".join(query.excluded) or None),
                     ("suggestion", query.suggestion)) if value)
+            situation = ", ".join(f"{name}={value}" for name, value in query.situation.items())
             lines.append(f"question {number}: {slots}")
+            lines.append(f"  situation: {situation}")
         return "\n".join(lines)
 
 
@@ -87,8 +90,25 @@ def parse_message(text: str, vocabulary: Vocabulary, *,
 def _read(text: str, vocabulary: Vocabulary, *, explain: bool = False) -> Message:
     """`parse_message` itself. Cached: people ask the same things (a Message is immutable);
     see bench/bench_ask.py for what it saves."""
-    clean = normalize(text)
-    clauses = [read_clause(tokens, vocabulary, explain) for tokens in
-               sentences(tokenize(clean, vocabulary))]
+    clean, cased = tidy(text)
+    clauses = []
+    for tokens in sentences(tokenize(clean, vocabulary)):
+        clause = read_clause(tokens, vocabulary, explain)
+        clause.said = _as_said(tokens, cased)
+        clauses.append(clause)
     queries = questions(text, clean, clauses, vocabulary, explain)
     return Message(text, tuple(queries), tuple(clauses) if explain else ())
+
+
+def _as_said(tokens: list[Token], cased: str) -> str:
+    """A sentence as the person wrote it, for its question text: "And is the MEK in the
+    backup ?" reads "is the MEK in the backup?"."""
+    words = list(tokens)
+    while words and (words[0].text in NEW_QUESTION or words[0].text in CONJUNCTIONS
+                     or not words[0].text[0].isalnum()):
+        words.pop(0)
+    while words and words[-1].text in CONJUNCTIONS:  # "upgrade 6.5.4 to 7.x and | also ..."
+        words.pop()
+    if not words:
+        return ""
+    return re.sub(r"\s+(?=[?!.,;:])", "", " ".join(cased[words[0].start:words[-1].end].split()))

@@ -10,8 +10,8 @@ import re
 from dataclasses import replace
 
 from rules.model import Query
-from rules.slots import CONJUNCTIONS, GRAMMAR_WORDS, Clause, Subject
-from rules.tokens import COUNT_NOUNS, NEW_QUESTION, QUESTION_WORDS, Token
+from rules.slots import GRAMMAR_WORDS, Clause, Subject
+from rules.tokens import COUNT_NOUNS, NEW_QUESTION, QUESTION_WORDS
 from rules.vocabulary import Vocabulary
 
 # Near misses are measured against one word per intent and node.
@@ -38,7 +38,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         asked_any = asked_any or bool(own)
         if not clause.asking:
             said |= {id(q) for q in own if q.intent == "backup"}
-        if own and own[0].case == "not-documented" and not (
+        if own and own[0].focus == "not-documented" and not (
                 clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
             remarks += own
             continue
@@ -53,9 +53,11 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
             queries = []  # "upgarde 6.5.4"; but "upgrde from 6.5" is an upgrade all the same
     if not queries:
         if suggestion is None and _about_pam(clean, clauses):
-            return [Query(text=text, intent="fact", case="not-documented")]
+            return [_in_situation(Query(text=text, intent="fact", case="not-documented",
+                                        focus="not-documented"), clauses)]
         intent = "unknown" if suggestion or clean else "help"
-        return [Query(text=text, intent=intent, suggestion=suggestion)]
+        # "we only have the pam backup file": no question, but a situation a thread keeps
+        return [_in_situation(Query(text=text, intent=intent, suggestion=suggestion), clauses)]
     if len(queries) > 1:
         # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
         # Our last backup is a PAM generated one.": the restore answer says which backup to use.
@@ -68,13 +70,34 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         across = query.intent in ("upgrade", "restore") and query.from_version and query.to_version
         key = ("table" if across else query.intent, query.from_version, query.to_version,
                query.node, query.case, query.excluded)
-        unique.setdefault(key, query)
+        kept = unique.setdefault(key, query)
+        if query.asks and not kept.asks:  # "we're on 7.2, want 8. is a straight update ok?"
+            unique[key] = replace(kept, focus=query.focus, asks=query.asks, yes_no=query.yes_no)
     kept = [q for q in unique.values() if not _said_better(q, unique.values())]
-    ordered = sorted(kept, key=lambda q: q.intent != "restore")
+    ordered = [_in_situation(q, clauses) for q in sorted(kept, key=lambda q: q.intent != "restore")]
     main = ordered[0]
-    if main.intent == "restore" and main.node is None and main.case is None:
+    if main.intent == "restore" and main.node is None and main.backup is None:
         main = replace(main, suggestion=_near_miss(clean, vocabulary))
     return [replace(main, text=text)] + ordered[1:]
+
+
+def _in_situation(query: Query, clauses: list[Clause]) -> Query:
+    """The question with the situation the whole message describes: the backup on hand and
+    what they run ("the leader died. we only have the pam backup file, no vm snapshots")."""
+    # A backup named in a question about a fact ("what does a PAM backup contain?") is not
+    # one they say they have.
+    had = {kind for clause in clauses for kind in clause.backups
+           if not clause.topics or clause.incident or "restore" in clause.intents}
+    if len(had) > 1:
+        had.discard("none")  # "no backups except the pam backup file"
+    backup = "both" if "both" in had or {"vm", "pam"} <= had else (
+        next(iter(had)) if len(had) == 1 else None)
+    said = {kind for clause in clauses for kind in clause.topologies}
+    topology = next(iter(said)) if len(said) == 1 else None  # both said: not known
+    node = query.node
+    if query.intent == "restore" and topology == "standalone" and node in (None, "cluster"):
+        node = "leader"  # a standalone PAM Server is a leader on its own
+    return replace(query, backup=backup, topology=topology, node=node)
 
 
 def _said_better(query: Query, queries) -> bool:
@@ -131,7 +154,11 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
                                     f"sentence, to {clause.subjects[0].target}")
         elif lender is not None and not clause.versions and needs_versions:
             targets = [s.target for s in clause.subjects]
-            clause.subjects = [Subject(s.version, s.target) for s in lender.subjects]
+            # "upgrade 6.5.4 to 7.x and also restore follower": the restore is on 6.5.4,
+            # not from 6.5.4 to 7.x.
+            keep_target = not (clause.node and "restore" in clause.intents)
+            clause.subjects = [Subject(s.version, s.target if keep_target else None)
+                               for s in lender.subjects]
             if len(targets) == 1 and targets[0] and len(clause.subjects) == 1:
                 clause.subjects[0].target = targets[0]
             clause.excluded = clause.excluded or list(lender.excluded)
@@ -142,7 +169,8 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
         needs_node = clause.incident or "restore" in clause.intents
         # Not the nodes a sentence about backups names ("VM backups of every node").
         node_lender = next((c for c in reversed(clauses[:index]) if c.node and (
-            c.incident or "restore" in c.intents or "backup" not in c.intents)), None)
+            c.incident or "restore" in c.intents
+            or "backup" not in c.intents and not c.backups)), None)
         if clause.node is None and needs_node and node_lender is not None:
             clause.node = node_lender.node
             if explain:
@@ -188,34 +216,25 @@ def _names_pam(clauses: list[Clause]) -> bool:
                for c in clauses for t in c.tokens)
 
 
-def _as_said(tokens: list[Token]) -> str:
-    """A sentence's words as its question text: "and is the mek in the backup ?" reads "is
-    the mek in the backup?"."""
-    words = [t.text for t in tokens]
-    while words and (words[0] in NEW_QUESTION or words[0] in CONJUNCTIONS
-                     or not words[0][0].isalnum()):
-        words.pop(0)
-    return re.sub(r" (?=[?!.,;:])", "", " ".join(words))
-
-
 def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     """(the questions this sentence asks, the upgrade it implies when it asks none)."""
-    sentence = _as_said(clause.tokens)
     intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
     versions = clause.versions
+    asks, yes_no = _consequence(clause)
 
     def query(intent: str, version: str | None = None, target: str | None = None,
               **slots) -> Query:
-        return Query(text=sentence, intent=intent, from_version=version, to_version=target,
-                     excluded=excluded if intent in ("upgrade", "restore") else (), **slots)
+        path = intent in ("upgrade", "restore")
+        focus = slots.pop("focus", "consequence" if asks and path else "steps")
+        return Query(text=clause.said, intent=intent, from_version=version, to_version=target,
+                     excluded=excluded if path else (), focus=focus,
+                     asks=asks if focus == "consequence" else None,
+                     yes_no=yes_no and focus == "consequence", **slots)
 
     def upgrades(intent: str = "upgrade") -> list[Query]:
         return [query(intent, s.version, s.target) for s in subjects] or [query(intent)]
 
     def restore() -> Query:
-        # "if we restore the PAM backup file, what happens to the followers?" (the engine
-        # answers from the table first when versions say where from and to)
-        pam_backup = clause.backup == "pam-backup" and not clause.incident
         # "a 6.1.2 backup and a new 7.2 server": in a restore, the second version is the target.
         target = None
         if not clause.incident:  # an outage is answered by node; an upgrade beside it, apart
@@ -224,19 +243,21 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
                 target = versions[1]
         if versions and target == versions[0]:
             target = None  # "a 7.2 backup onto a 7.2 server": a restore, not a move
-        return query("restore", versions[0] if versions else None, target,
-                     node=None if pam_backup else clause.node,
-                     case="pam-backup" if pam_backup else None)
+        return query("restore", versions[0] if versions else None, target, node=clause.node)
 
+    # What the documentation does not say, with the versions as said ("roll back 7.4 to 7.1?")
+    said = subjects[0] if len(subjects) == 1 else None
+    undocumented = query("fact", said and said.version, said and said.target,
+                         case=clause.not_documented, focus="not-documented")
     if clause.not_documented and not clause.incident and (
-            clause.not_documented_asked or not _asks_a_path(clause)):
+            clause.not_documented_asked or not (_asks_a_path(clause) or clause.topics)):
         # "how long does 6.5.4 -> 7.2 take?" asks what the documentation does not say; but
         # "16 GB ram each, path to 7.4?" or "downtime is approved" only tell the context.
-        return [query("fact", case="not-documented")], []
-    fact = [query("fact", case=topic) for topic in dict.fromkeys(clause.topics)]
+        return [undocumented], []
+    fact = [query("fact", case=topic, focus="fact") for topic in dict.fromkeys(clause.topics)]
     moves = any(s.version and s.target and s.target != s.version for s in subjects)
     table = "upgrade" in intents or moves or (
-        "required" in clause.asks and versions and clause.node is None)
+        {"required", "straight"} & set(clause.asks) and versions and clause.node is None)
     own: list[Query] = []
     if clause.incident and not (clause.topics and clause.node is None):
         # The restore answer covers what a topic named beside an outage asks about; but
@@ -244,6 +265,8 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         own.append(restore())
         if versions and (moves or "upgrade" in intents):
             own += [q for q in upgrades() if q.from_version]
+        if clause.not_documented and clause.not_documented_asked:
+            own.append(undocumented)  # "leader died, how long will the restore take?"
         return own, []
     if table and versions:
         # A backup loaded onto a server is a restore, even "as part of the migration".
@@ -257,7 +280,7 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         own = upgrades()
     elif "restore" in intents or clause.restore_asked:
         own = [restore()]
-    elif "backup" in intents or clause.backup and _a_question(clause):
+    elif "backup" in intents or clause.backups and _a_question(clause):
         own = [query("backup")]  # "how do I take a PAM server backup?"
     elif "help" in intents and not versions:
         own = [query("help")]
@@ -284,3 +307,20 @@ def _closest_command(word: str) -> str | None:
     """The command word `word` is a near miss of, if any. Cached: people repeat their typos."""
     match = difflib.get_close_matches(word, _COMMAND_WORDS, n=1, cutoff=0.75)
     return match[0] if match else None
+
+
+# The consequences as the vocabulary's "asks" name them, and as a Query names them.
+_CONSEQUENCES = {"required": "restore-required", "straight": "straight-upgrade",
+                 "followers": "followers-rebuilt", "followers-fine": "followers-fine"}
+
+
+def _consequence(clause: Clause) -> tuple[str | None, bool]:
+    """The consequence a sentence asks about, and whether as a yes/no question. What happens
+    to the followers is the more specific question; asked both ways round ("straight upgrade
+    or backup and restore?") it is no yes/no question."""
+    asked = set(clause.asks)
+    for pair in (("followers", "followers-fine"), ("required", "straight")):
+        said = [kind for kind in pair if kind in asked]
+        if said:
+            return _CONSEQUENCES[said[0]], clause.yes_no and len(said) == 1
+    return None, False

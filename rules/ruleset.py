@@ -4,6 +4,7 @@ live in rules.load and rules.check."""
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -48,6 +49,35 @@ class Settings:
     support_checklist: tuple[str, ...] = ()
 
 
+# The situations a restore rule answers: the node restored ("none": not said), the backup on
+# hand and the topology ("unknown": not said). A rule lists the values it answers for each;
+# `pambot rules check` proves that every situation has exactly one rule.
+RESTORE_SPACE = {
+    "node": ("leader", "follower", "cluster", "none"),
+    "backup": ("vm", "pam", "both", "none", "unknown"),
+    "topology": ("standalone", "cluster", "unknown"),
+}
+
+
+def situation_key(node: str | None, backup: str | None, topology: str | None) -> tuple:
+    """The key of a restore situation. A standalone PAM Server is a leader on its own, so
+    a standalone server's restore is the leader's whichever node was (or was not) named."""
+    if topology == "standalone" and node in (None, "none", "cluster"):
+        node = "leader"
+    return ("restore", node or "none", backup or "unknown", topology or "unknown")
+
+
+@dataclass(frozen=True)
+class Line:
+    """A step or a warning of a rule, and the topologies it is for (empty: every one)."""
+
+    text: str
+    topologies: tuple[str, ...] = ()
+
+    def applies(self, topology: str | None) -> bool:
+        return not self.topologies or (topology or "unknown") in self.topologies
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -60,7 +90,10 @@ class Rule:
     from_spec: SpecifierSet | None = None
     to_spec: SpecifierSet | None = None
     interval: Interval | None = None
-    node: str | None = None
+    # A restore rule's situations (see RESTORE_SPACE); empty: every value.
+    nodes: tuple[str, ...] = ()
+    backups: tuple[str, ...] = ()
+    topologies: tuple[str, ...] = ()
     case: str | None = None
     fallback: bool = False
     row: str | None = None
@@ -70,12 +103,28 @@ class Rule:
     restores: bool = False
     summary: str | None = None
     reason: str | None = None
-    steps: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    steps: tuple[Line, ...] = ()
+    warnings: tuple[Line, ...] = ()
     nearest_rows: tuple[str, ...] = ()
     backup_restore_required: bool | None = None
     follower_rebuild: bool = False
+    # What happens to the followers in this rule's situation, in one sentence: the answer to
+    # "will the followers be ok?" or "what happens to the followers?".
+    followers: str | None = None
+    # A restore across versions: the id of the table row whose path the restore continues
+    # with (a server of the backup's version, the restore, then that row to the target).
+    follows: str | None = None
     contact_support: bool = False
+
+    @property
+    def situations(self) -> list[tuple]:
+        """The questions this rule answers: restore situations, or (intent, case)."""
+        if self.intent != "restore" or self.follows is not None:
+            return [(self.intent, self.case)]
+        return sorted({situation_key(*values) for values in itertools.product(
+            *(chosen or RESTORE_SPACE[name] for name, chosen in (
+                ("node", self.nodes), ("backup", self.backups), ("topology", self.topologies))))
+            if situation_key(*values)[1:] == tuple(values)})
 
     @property
     def where(self) -> str:
@@ -95,11 +144,18 @@ class RuleSet:
     version: str = ""
     _by_key: Mapping[tuple, Rule] = field(default_factory=dict, repr=False)
 
-    def rule_for(self, intent: str, *, node: str | None = None, case: str | None = None) -> Rule:
-        """The rule for a question that is not a version lookup."""
-        if intent == "restore" and node is None:
-            node = "none"
-        return self._by_key[(intent, node, case)]
+    def rule_for(self, intent: str, *, case: str | None = None) -> Rule:
+        """The rule for a question that is neither a version lookup nor a restore."""
+        return self._by_key[(intent, case)]
+
+    def restore_rule(self, node: str | None, backup: str | None,
+                     topology: str | None) -> Rule:
+        """The one rule for a restore situation (None: not said)."""
+        return self._by_key[situation_key(node, backup, topology)]
+
+    def across(self, row: Rule) -> Rule | None:
+        """The restore-across-versions rule that continues with the path of `row`."""
+        return self._by_key.get(("across", row.id))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - rule sets live for the process
     def upgrade_rule(self, version: Version) -> Rule:

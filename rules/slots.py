@@ -40,6 +40,11 @@ _FILLERS = frozenset({
 })
 # "same as the normal 7.x path": the version after these is a comparison, not a subject.
 _REFERENCES = frozenset({"same", "like", "normal", "usual", "similar", "unlike"})
+# "the table says latest 7.x", "according to the docs": versions quoted, not the person's.
+_SAYING = frozenset({"says", "say", "said", "states", "shows", "lists", "mentions", "reads"})
+_DOC_WORDS = frozenset({"table", "docs", "doc", "documentation", "page", "guide", "matrix",
+                        "kb", "article", "manual", "website", "it"})
+_SPEAKERS = frozenset({"we", "i", "our", "we're", "were", "us", "my"})
 # "the target", "is the target": the version just before it is where to go.
 _POSTFIX_TARGET = ("is", "as", "be", "the")
 CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "versus"})
@@ -50,6 +55,30 @@ _LIGHT = frozenset({"want", "to", "need", "going", "be", "have", "a", "the", "an
                     "really", "actually"})
 # How far (in tokens) a node may be from "died" or "restore" to be the node it is about.
 _NODE_REACH = 4
+# Meanings that a topic's own words do not have: "master" in "master encryption key", "lost"
+# in "the mek is lost", "followers" in "how many followers".
+_INSIDE_A_TOPIC = frozenset({"node", "incident", "healthy"})
+# What a negation turns a meaning into: "not clustered", "no restore needed".
+_OPPOSITE = {"standalone": "cluster", "cluster": "standalone", "required": "straight",
+             "straight": "required", "followers": "followers-fine",
+             "followers-fine": "followers"}
+# Yes/no questions: an auxiliary first (after greetings and fillers), or a tag at the end.
+_AUXILIARIES = frozenset({
+    "is", "are", "was", "were", "will", "would", "do", "does", "did", "can", "could",
+    "should", "must", "shall", "has", "have", "had", "isn't", "aren't", "won't", "wouldn't",
+    "don't", "doesn't", "didn't", "can't", "cannot", "couldn't", "shouldn't", "mustn't", "am",
+    "may", "might", "dont", "doesnt", "cant", "wont", "isnt",
+})
+_WH_WORDS = frozenset({"what", "what's", "whats", "which", "how", "why", "when", "where",
+                       "who", "whether"})
+_LEADING = frozenset({
+    "so", "ok", "okay", "and", "but", "also", "quick", "question", "q", "hi", "hey", "hello",
+    "just", "then", "right", "well", "sorry", "like", "basically", "team", "all", "folks",
+    "guys", "btw", "anyway", "alright", "now", "yes", "no", "oh", "actually", "pambot",
+    "hmm", "one", "last", "thing", "follow", "up",
+})
+_TAGS = frozenset({"right", "correct", "yes", "true", "ok", "okay", "yeah", "yep", "agreed",
+                   "confirm", "not", "no", "surely"})
 
 
 @dataclass
@@ -61,6 +90,8 @@ class Subject:
     # The version came after "for" with no current version before it: a target if another
     # sentence gives the current one ("we're on 6.5.4. what's needed for 7.2?").
     after_for: bool = False
+    # The version came after "from", "on" or "running": it is where they are.
+    said_from: bool = False
 
 
 @dataclass
@@ -73,8 +104,15 @@ class Clause:
     subjects: list[Subject] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     node: str | None = None
-    backup: str | None = None
-    asks: set[str] = field(default_factory=set)
+    # The backup kinds said to be on hand, and said not to be ("no vm snapshots").
+    backups: list[str] = field(default_factory=list)
+    backups_denied: list[str] = field(default_factory=list)
+    # What they run, as said: "standalone", "cluster" (a follower named counts).
+    topologies: list[str] = field(default_factory=list)
+    # The consequences asked about (vocabulary "asks"), after negations: "no restore
+    # needed" asks "straight".
+    asks: list[str] = field(default_factory=list)
+    yes_no: bool = False
     # The facts asked about, in order: the most specific topic of each part of the sentence
     # between commas and "and"s ("session recordings in the backup, and the ports").
     topics: list[str] = field(default_factory=list)
@@ -82,9 +120,12 @@ class Clause:
     # was: the answers come in the order they were asked.
     topic_at: int = 0
     asked_at: int = 0
+    # The kind of question the documentation does not answer ("rollback"), if any.
     not_documented: str | None = None
     # The not-documented phrase is asked about, not only mentioned beside another question.
     not_documented_asked: bool = False
+    # The sentence as the person wrote it (cased, tidied), for "Also, for ..." quotes.
+    said: str = ""
     corrected: bool = False
     # A version came after "onto" or "into": a backup loaded onto a server.
     onto: bool = False
@@ -126,21 +167,32 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     restores: list[int] = []
     mentions: list[tuple[int, str]] = []
     denied: list[int] = []  # "isn't down", "no cluster", "is healthy": not the failed node
+    undocumented: list[tuple[int, str]] = []
     negation_at = -9
+    last_ask = -9
     topics, part_topic = vocabulary.topics, None
+    part_of = parts(tokens)
+    asking_parts = _asking_parts(tokens, part_of)
     for index, token in enumerate(tokens):
         meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
+        if meaning and token.question is not None and meaning[0] in _INSIDE_A_TOPIC:
+            # "the master encryption key is lost": the topic's words, not a node that failed
+            note(f"{_phrase(tokens, index)}: part of a question about "
+                 f"'{_phrase_around(tokens, index)}'")
+            meaning = None
+        negated = False
         if token.text in _NEGATIONS:
             negation_at = index
         elif token.text in _LIGHT and index - negation_at <= 3:
             negation_at += 1  # "don't want to rebuild": the negation reaches "rebuild"
-        elif meaning and index - negation_at <= 2 and meaning[0] in ("intent", "node",
-                                                                     "incident"):
+        elif meaning and index - negation_at <= 2:
+            negated = True
             note(f"{_phrase(tokens, index)}: said not to be so ('{tokens[negation_at].text}')")
-            denied.append(index)
+            if meaning[0] in ("intent", "node", "incident"):
+                denied.append(index)
             if meaning[0] == "incident":
                 clause.incident = clause.incident or _phrase(tokens, index)
-            if meaning[0] != "node":
+            if meaning[0] in ("intent", "incident"):
                 meaning = None
         question = token.question
         if token.kind == "comma" or token.text in CONJUNCTIONS:
@@ -154,11 +206,8 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             elif topics.index(question[1]) < topics.index(part_topic):
                 clause.topics[-1] = question[1]
             part_topic = clause.topics[-1]
-        elif question and question[0] == "not_documented" and clause.not_documented is None:
-            clause.not_documented = _phrase(tokens, index, "question")
-            # "how much downtime", "what's the latest": asked; "16 GB ram each": context
-            clause.not_documented_asked = any(
-                t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
+        elif question and question[0] == "not_documented":
+            undocumented.append((index, question[1]))
         if meaning:
             slot, value = meaning
             if slot == "intent":
@@ -174,17 +223,25 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                 incidents.append(index)
             elif slot == "node":
                 mentions.append((index, value))
+                if value in ("follower", "cluster") and not negated:
+                    clause.topologies.append("cluster")  # they run followers
             elif slot == "healthy":
                 denied.append(index)
             elif slot == "ask":
-                clause.asks.add(value)
+                if value in ("required", "straight") and index - last_ask <= 2:
+                    pass  # "no backup restore is needed": one statement, already read
+                else:
+                    clause.asks.append(_OPPOSITE[value] if negated else value)
+                last_ask = index + len(_phrase(tokens, index).split()) - 1
                 # "restore needed" asks whether, with versions; without, that one is needed
                 # ("backup and restore needed" is the table's question all the same).
                 words = _phrase(tokens, index).split()
                 clause.restore_asked |= value == "required" and "backup" not in words and any(
                     word.startswith(("restor", "rebuild")) for word in words)
             elif slot == "backup":
-                clause.backup = value
+                (clause.backups_denied if negated else clause.backups).append(value)
+            elif slot == "topology":
+                clause.topologies.append(_OPPOSITE[value] if negated else value)
         if token.text in _CORRECTIONS:
             clause.corrected = True
         if token.kind == "version":
@@ -203,13 +260,63 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         if subject.version in clause.excluded:
             subject.version = None
     clause.node = _failed_node(tokens, mentions, incidents + restores, denied, note)
+    if clause.node in (None, "cluster") and "standalone" in clause.topologies \
+            and "cluster" not in clause.topologies and (incidents or restores):
+        clause.node = "leader"  # a standalone PAM Server is a leader on its own
+        note("node: leader (a standalone PAM Server is a leader on its own)")
+    # "how long does it take?", "can we roll back if 7.2 fails?": asked; "16 GB ram each,
+    # path to 7.4?" or "downtime is approved": context beside the question.
+    for index, kind in undocumented:
+        asked = part_of[index] in asking_parts or any(
+            t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
+        if clause.not_documented is None or (asked and not clause.not_documented_asked):
+            clause.not_documented, clause.not_documented_asked = kind, asked
+    clause.yes_no = _yes_no(tokens)
     for name, value in (("intent words", clause.intents), ("incident", clause.incident),
-                        ("asks", clause.asks), ("backup", clause.backup),
+                        ("asks", ", ".join(clause.asks) + (" (a yes/no question)"
+                                                           if clause.yes_no and clause.asks
+                                                           else "")),
+                        ("backup on hand", ", ".join(clause.backups)),
+                        ("backup not on hand", ", ".join(clause.backups_denied)),
+                        ("topology", ", ".join(dict.fromkeys(clause.topologies))),
                         ("topics", ", ".join(dict.fromkeys(clause.topics))),
                         ("not documented", clause.not_documented)):
         if value:
             note(f"{name}: {value}")
     return clause
+
+
+def _asking_parts(tokens: list[Token], part_of: list[int]) -> set[int]:
+    """The parts of a sentence that ask: those starting with a question word, else the one
+    with the question mark ("16 GB ram each, path to 7.4?")."""
+    starts = {part_of[i] for i, t in enumerate(tokens)
+              if t.text in QUESTION_WORDS and (i == 0 or part_of[i - 1] != part_of[i]
+                                               or i < 2 or part_of[i - 2] != part_of[i])}
+    if starts:
+        return starts
+    return {part_of[i] for i, t in enumerate(tokens) if "?" in t.text}
+
+
+def _yes_no(tokens: list[Token]) -> bool:
+    """Whether a sentence is a yes/no question: a part of it starts with an auxiliary verb
+    and no question word follows it closely ("will the followers be ok?", "6.5.4 to 7.2, is
+    a restore needed?"; not "can you tell me what happens..."), or it ends with a tag ("no
+    restore needed, right?")."""
+    part_of = parts(tokens)
+    for part in dict.fromkeys(part_of):
+        words = [t.text for t, p in zip(tokens, part_of, strict=True)
+                 if p == part and t.kind == "word"]
+        content = [w for w in words if w not in _LEADING]
+        if content and content[0] in _AUXILIARIES:
+            auxiliary = words.index(content[0])
+            if not any(w in _WH_WORDS for w in words[auxiliary:auxiliary + 5]):
+                return True
+    if any(t.text in _WH_WORDS for t in tokens[:3]):
+        return False
+    ends = [t.text for t in tokens if t.kind != "comma"]
+    if "?" in "".join(ends[-1:]) and len(ends) > 1:
+        return ends[-2] in _TAGS
+    return False
 
 
 def _share_target(subjects: list[Subject], note) -> None:
@@ -238,6 +345,9 @@ class _VersionReader:
         self.gap = 0
         self.since_version = 99
         self.reference = False
+        # Versions quoted from the documentation ("the table says latest 7.x"), until a comma.
+        self.quoting = False
+        self.from_word = ""
         self.previous: list[str] = []
 
     def postfix_target(self) -> None:
@@ -254,7 +364,13 @@ class _VersionReader:
             if text in ("target", "goal") and self.since_version <= 3 and self.previous \
                     and self.previous[-1] in _POSTFIX_TARGET:
                 self.postfix_target()
-            self.previous = (self.previous + [text])[-4:]
+            if text == "according" or text in _SAYING and _DOC_WORDS.intersection(
+                    self.previous[-3:]) and not _WH_WORDS.union(_AUXILIARIES).intersection(
+                    self.previous):  # "what does the upgrade table say for 6.0.3?" asks it
+                self.quoting = True
+            elif text in _SPEAKERS:
+                self.quoting = False  # "..., but we want 8.0": the person again
+            self.previous = (self.previous + [text])[-6:]
             if text in _REFERENCES:
                 self.reference = True
             if text in ("that", "it") and self.previous[-2:-1] == ["make"]:
@@ -263,11 +379,12 @@ class _VersionReader:
                 # "we're on 6.5.4, do we need a backup restore for 7.3?": where to go, once
                 # a current version is known; else where we are ("restore needed for 6.5.4?")
                 self.label, self.gap, self.reference = "for", 0, False
-            elif text == "on" and _WANTING.intersection(self.previous[:-1]):
+            elif text == "on" and _WANTING.intersection(self.previous[-4:-1]):
                 # "mgmt want us on 7.3", "we need to be on 7.4": where to go, not where we are
                 self.label, self.gap, self.reference = "to", 0, False
             elif text in _FROM_WORDS and not self.negate:
                 self.label, self.gap, self.reference = "from", 0, False
+                self.from_word = text
             elif text in _TO_WORDS:
                 self.label, self.gap, self.reference = "to", 0, False
                 if text in _ONTO_WORDS and self.previous[-2:-1] and self.previous[-2] in _LOADING:
@@ -276,7 +393,8 @@ class _VersionReader:
                 self.negate, self.gap = True, 0
             elif text in CONJUNCTIONS:
                 self.joined, self.label, self.negate = True, None, False
-            elif text in _FILLERS and self.gap < 3 and token.meaning is None:
+            elif text in _FILLERS and self.gap < 3 and (
+                    token.meaning is None or token.meaning[0] in ("domain", "part")):
                 self.gap += 1
             elif self.negate and token.meaning and token.meaning[0] == "intent":
                 pass  # "not upgrading to 7.0": the version is still the one said not to be
@@ -287,7 +405,9 @@ class _VersionReader:
         elif kind == "comma":
             self.joined, self.label, self.negate = True, None, False
         elif kind == "version":
-            if self.reference:
+            if self.quoting:
+                self.note(f"{text}: quoted from the documentation, not the person's version")
+            elif self.reference:
                 self.note(f"{text}: a comparison ('{'/'.join(sorted(_REFERENCES))}' before it)")
             else:
                 self.version(text)
@@ -295,8 +415,8 @@ class _VersionReader:
             self.since_version, self.reference, self.previous = 0, False, []
         else:  # an IP address, a date, a ticket key...: whatever came before does not carry
             self.label, self.negate = None, False
-        if kind == "comma":
-            self.reference = False
+        if kind == "comma" or text == "but":
+            self.reference = self.quoting = False
 
     def version(self, text: str) -> None:
         subjects, note = self.clause.subjects, self.note
@@ -318,19 +438,34 @@ class _VersionReader:
             else:
                 subjects.append(Subject(target=text))
             note(f"{text}: target version ('to' or an arrow before it)")
+        elif (self.label == "from" and self.from_word == "from" and last is not None
+              and last.version and last.target is None and not last.said_from
+              and not self.joined):
+            # "7.2 from 6.5.4?": the version before "from" is where to go
+            last.target, last.version, last.said_from = last.version, text, True
+            self.clause.labelled = True
+            note(f"{text}: current version ('from' before it; {last.target} is the target)")
         elif self.label == "from" and last is not None and last.version is None:
             self.clause.labelled = True
             last.version = text
             note(f"{text}: current version (a 'from' after the target)")
         elif self.label == "from" or last is None or self.joined or last.target is not None:
             self.clause.labelled = self.clause.labelled or self.label == "from"
-            subjects.append(Subject(version=text))
+            subjects.append(Subject(version=text, said_from=self.label == "from"))
             why = "'from', 'on' or 'running' before it" if self.label else (
                 "first version given" if last is None else "another installation")
             note(f"{text}: current version ({why})")
         elif text != last.version:
             last.target = text
             note(f"{text}: target version (a second version right after the current one)")
+
+
+def _phrase_around(tokens: list[Token], index: int) -> str:
+    """The topic phrase that the word at `index` is in (it starts at or before it)."""
+    start = index
+    while start > 0 and (tokens[start].question or ("",))[0] == "part":
+        start -= 1
+    return _phrase(tokens, start, "question")
 
 
 def _phrase(tokens: list[Token], index: int, attribute: str = "meaning") -> str:

@@ -6,8 +6,9 @@ from rules.model import Answer
 
 
 def render_text(answer: Answer, support_contact: str = "Osirium Support") -> str:
-    """The whole answer as plain text, verdict first and source last."""
-    lines = [answer.verdict]
+    """The whole answer as plain text: the short answer to what was asked (if any) and the
+    verdict first, the source last."""
+    lines = [answer.short_answer, answer.verdict] if answer.short_answer else [answer.verdict]
     if answer.suggestion:
         lines.append(f'Did you mean: "{answer.suggestion}"?')
     if answer.summary:

@@ -2,8 +2,8 @@
 mentions, entities, quotes, terminal colours, pasted log lines and look-alike characters
 go; line breaks stay, since they end a sentence.
 
-    >>> normalize("*Upgrade* <@U123> 6.5.4 &gt; 7.2")
-    'upgrade 6.5.4 -> 7.2'
+    >>> normalize("*Upgrade* <@U123> PAM6.5.4 &gt; seven point two pls")
+    'upgrade pam 6.5.4 -> 7.2'
 """
 
 from __future__ import annotations
@@ -32,13 +32,57 @@ _ARROW = re.compile(
 )
 # Phrases that start another question, read as "also": "leader's down - and while I have
 # you, are session recordings in the backup?".
-_ANOTHER_QUESTION = re.compile(r"\b(?:while i have you|on another note|one more thing|"
-                               r"another question|separate question)\b")
+_ANOTHER_QUESTION = re.compile(r"(?i)\b(?:while\s+i\s+have\s+you|on\s+another\s+note|"
+                               r"one\s+more\s+thing|another\s+question|separate\s+question)\b")
+
+
+# Pleasantries carry no meaning: they go before anything is read, so that "while pls I have
+# you" still starts another question.
+_NOISE = re.compile(r"(?<![\w'])(?:pls|plz|please|asap|thanks|thank you|thank|thx|ty|tia|"
+                    r"cheers|urgent|urgently|fyi|kindly|ta|lol|ugh|hmm+|um+|uh+|erm)(?![\w'])",
+                    re.IGNORECASE)
+# A version glued to the product ("PAM7.1"), and a host name glued to a node word
+# ("pamldr01", "pamfol3").
+_GLUED_VERSION = re.compile(r"\b(pam|osirium|version|ver|release)(?=\d)", re.IGNORECASE)
+_GLUED_NODE = re.compile(r"\b(pam)(?=(?:ldr|leader|fol|foll|flw|fllwr|follower)\d*\b)",
+                         re.IGNORECASE)
+# Versions said aloud, as speech-to-text writes them: "six point five point four".
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve"))} | {"oh": "0"}
+_SPOKEN_NUMBER = "(?:" + "|".join(_NUMBER_WORDS) + r"|\d+)"
+_SPOKEN_VERSION = re.compile(
+    rf"\b{_SPOKEN_NUMBER}(?: (?:point|dot) (?:{_SPOKEN_NUMBER}|x))+\b"
+    # "PAM eight", "version seven": a major alone, only where it can be one ("the pam one").
+    rf"|(?<=version |release )(?:five|six|seven|eight|nine)\b"
+    rf"|(?<=pam )(?:five|six|seven|eight|nine)\b",
+    re.IGNORECASE)
+
+
+def _spoken(match: re.Match) -> str:
+    words = re.split(r" (?:point|dot) ", match.group().lower())
+    return ".".join(_NUMBER_WORDS.get(word, word) for word in words)
+
+
+def tidy(text: str) -> tuple[str, str]:
+    """(`normalize(text)`, the same text as the person cased it), so that what they asked
+    can be quoted back as they wrote it; both are the same length, character for
+    character."""
+    cased = _tidied(text)
+    clean = cased.lower()
+    if len(clean) != len(cased):  # a letter whose lower case is longer ("İ"): quote it lower
+        cased = clean
+    return clean, cased
 
 
 def normalize(text: str) -> str:
     """Lower-cased plain text: Slack markup, mentions, entities, quotes, marks and arrows
     tidied. Line breaks are kept: they end a sentence."""
+    return _tidied(text).lower()
+
+
+def _tidied(text: str) -> str:
+    """`normalize` before lower-casing."""
     if len(text) > MAX_PARSE_CHARS:
         # The start and the end: a question comes before or after what was pasted. Cut at
         # spaces, so that a cut never makes "6.5" of a "6.5.4"; a line break between them.
@@ -68,7 +112,12 @@ def normalize(text: str) -> str:
     text = _MARKS.sub(" ", text)
     if ":" in text:
         text = _EMOJI.sub(" ", text)
-    text = _ANOTHER_QUESTION.sub(" also ", text.casefold())
+    text = _NOISE.sub(" ", text)
+    text = _ANOTHER_QUESTION.sub(" also ", text)
+    if re.search(r"\d", text):
+        text = _GLUED_VERSION.sub(r"\1 ", text)
+    text = _GLUED_NODE.sub(r"\1 ", text)
+    text = _SPOKEN_VERSION.sub(_spoken, text)
     return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 

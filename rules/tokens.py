@@ -24,14 +24,9 @@ _TOKEN = re.compile(
     r"|(?P<version>(?<![\w.])v?\d+(?:\.\d+)*(?:\.[x*])?(?!\w))"
     r"|(?P<word>[a-z]+(?:'[a-z]+)*)"
     r"|(?P<arrow>->)"
-    r"|(?P<stop>[.?!;:]+(?=\s|$)|\n)"
+    r"|(?P<stop>[.?!;:]+(?=[\s,)]|$)|\n)"
     r"|(?P<comma>[,(]|&|\+(?=\s)|(?<=\s)[-\u2013\u2014/|](?=\s))"
 )
-# Pleasantries carry no meaning: they are dropped before anything is read.
-_NOISE = frozenset({
-    "pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty", "tia", "cheers",
-    "urgent", "urgently", "fyi", "kindly", "ta", "lol", "ugh", "hmm",
-})
 # Words after which a bare number ("upgrade 7") is a version, not a count.
 _NUMBER_CUES = frozenset({
     "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
@@ -43,6 +38,8 @@ OTHER_PRODUCTS = frozenset({
     "rhel", "redhat", "windows", "kernel", "python", "python3", "postgres", "postgresql",
     "psql", "java", "openssl", "openssh", "etcd", "docker", "kubernetes", "k8s", "nginx",
     "tls", "ssl", "iso", "chrome", "firefox", "edge", "ios", "android", "sql", "mysql",
+    "aos", "nutanix", "veeam", "commvault", "rubrik", "cohesity", "terraform", "tf",
+    "ansible", "powershell", "ahv", "hyper", "rocky", "alma", "rhel8", "rhel9",
 })
 COUNT_NOUNS = frozenset({
     "node", "nodes", "follower", "followers", "server", "servers", "cluster", "clusters",
@@ -74,6 +71,9 @@ class Token:
     note: str = ""
     # A topic or "not documented" phrase this word starts (or is "part" of).
     question: tuple[str, str] | None = None
+    # Where the token is in the tidied text, to quote a question as it was written.
+    start: int = 0
+    end: int = 0
 
 
 def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
@@ -82,51 +82,62 @@ def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
     for match in _TOKEN.finditer(clean):
         kind = match.lastgroup
         piece = match.group()
+        start, end = match.span()
         if kind == "version":
             tokens.append(_number(piece, tokens))
         elif kind == "stop":
             tokens.append(Token("stop", piece.strip() or "¶"))
-        elif kind == "word" and piece in _NOISE:
-            continue
         elif kind == "word" and piece.endswith("'s") and piece not in known \
                 and piece[:-2] in known:
             tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
         elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
             name, number = piece.split("-", 1)  # a host name: "follower-2"
-            tokens += [Token("word", name), Token("number", number, note="part of a name")]
+            tokens += [Token("word", name, start=start, end=start + len(name)),
+                       Token("number", number, note="part of a name")]
         else:
             tokens.append(Token(kind, piece))
+        tokens[-1].start, tokens[-1].end = tokens[-1].start or start, end
     # A bare number followed by a count noun ("3 node cluster") is a count; by a month, a date.
     for index, token in enumerate(tokens[:-1]):
         following = tokens[index + 1]
         if token.kind == "version" and "." not in token.text and following.kind == "word":
             if following.text in COUNT_NOUNS:
-                tokens[index] = Token("count", token.text, note=f"a count of {following.text}")
+                token.kind, token.note = "count", f"a count of {following.text}"
             elif following.text in _MONTHS:
-                tokens[index] = Token("date", token.text, note=f"a day of {following.text}")
+                token.kind, token.note = "date", f"a day of {following.text}"
     return mark(tokens, vocabulary)
 
 
 def mark(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
     """Put each phrase's meaning on its first word (the rest marked as part of it),
-    longest phrase first; topics are marked alongside, in `question`."""
+    longest phrase first; topics are marked alongside, in `question`, where a gapped phrase
+    ("how often ... backup") wins over a plain one starting at the same word."""
     texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
     for table, attribute in ((vocabulary.phrases, "meaning"), (vocabulary.questions, "question")):
         index = 0
         while index < len(tokens):
-            found = (vocabulary.longest_at(table, texts, index)
-                     if texts[index] in vocabulary.starts else None)
-            if found is None:
+            places: list[int] = []
+            if getattr(tokens[index], attribute) is not None:  # the end of a gapped phrase
                 index += 1
                 continue
-            length, meaning = found
+            if attribute == "question" and texts[index] in vocabulary.gap_starts:
+                gapped = vocabulary.gapped_at(texts, index)
+                if gapped is not None:
+                    places, meaning = gapped
+            if not places and texts[index] in vocabulary.starts:
+                found = vocabulary.longest_at(table, texts, index)
+                if found is not None:
+                    places, meaning = list(range(index, index + found[0])), found[1]
+            if not places:
+                index += 1
+                continue
             setattr(tokens[index], attribute, meaning)
-            for token in tokens[index + 1:index + length]:
-                setattr(token, attribute, ("part", ""))
-            index += length
-    for index, token in enumerate(tokens):
-        if token.question is None and texts[index] in vocabulary.gap_starts:
-            token.question = vocabulary.gapped_at(texts, index)
+            for place in places[1:]:
+                setattr(tokens[place], attribute, ("part", ""))
+            run = 1  # the words from `index` on that belong to the phrase (not its gap)
+            while run < len(places) and places[run] == index + run:
+                run += 1
+            index += run
     return tokens
 
 

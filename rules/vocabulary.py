@@ -17,13 +17,15 @@ SECTIONS = {
     "incidents": ("incident", None),
     "nodes": ("node", ("leader", "follower", "cluster", "any")),
     "healthy": ("healthy", None),
-    "asks": ("ask", ("required", "followers")),
-    "backups": ("backup", ("pam-backup",)),
+    "asks": ("ask", ("required", "straight", "followers", "followers-fine")),
+    "backups": ("backup", ("vm", "pam", "both", "none")),
+    "topologies": ("topology", ("standalone", "cluster")),
     "topics": ("topic", ()),
-    "not_documented": ("not_documented", None),
+    "not_documented": ("not_documented", ()),
     "domain": ("domain", None),
 }
-# Topics and "not documented" are what a question is about; they may overlap the others
+# Topics and "not documented" kinds are what a question is about (each needs a `fact` rule
+# with its name as the case); they may overlap the others
 # ("upgrade the cluster" is an upgrade and a cluster-upgrade question).
 QUESTION_SLOTS = frozenset({"topic", "not_documented"})
 _WORD = r"(?:[a-z]+(?:'[a-z]+)*|[0-9]+)"
@@ -42,6 +44,8 @@ class Vocabulary:
     # Topic phrases with a gap: (words before "...", words after it, meaning).
     gapped: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, str]], ...] = ()
     topics: tuple[str, ...] = ()
+    # The kinds of question the documentation does not answer ("rollback", "licensing").
+    undocumented: tuple[str, ...] = ()
     longest: int = 1
     # Every word of every phrase: never taken for a typo of a command word.
     known: frozenset[str] = frozenset()
@@ -61,13 +65,21 @@ class Vocabulary:
     def gap_starts(self) -> frozenset[str]:
         return frozenset(before[0] for before, _, _ in self.gapped)
 
-    def gapped_at(self, texts: list[str | None], start: int) -> tuple[str, str] | None:
+    def gapped_at(self, texts: list[str | None],
+                  start: int) -> tuple[list[int], tuple[str, str]] | None:
+        """(the places of a gapped phrase's words, its meaning) for the first one that starts
+        at `start`; its gap holds at most GAP words, and never a comma or a sentence end."""
         for before, after, meaning in self.gapped:
             if tuple(texts[start:start + len(before)]) != before:
                 continue
-            rest = texts[start + len(before):start + len(before) + GAP + len(after)]
-            if any(tuple(rest[i:i + len(after)]) == after for i in range(len(rest))):
-                return meaning
+            gap_at = start + len(before)
+            rest = texts[gap_at:gap_at + GAP + len(after)]
+            if None in rest:
+                rest = rest[:rest.index(None)]
+            for i in range(len(rest)):
+                if tuple(rest[i:i + len(after)]) == after:
+                    return ([*range(start, gap_at), *range(gap_at + i, gap_at + i + len(after))],
+                            meaning)
         return None
 
     def longest_at(self, table, texts: list[str | None], start: int):
@@ -90,6 +102,7 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
     gapped: list = []
     where: dict[tuple[str, ...], str] = {}
     topics: list[str] = []
+    undocumented: list[str] = []
     line = getattr(data, "line", None)
     if not isinstance(data, dict):
         return Vocabulary(), [(line, "'vocabulary' must be a mapping of sections")]
@@ -102,6 +115,8 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
         for meaning, words, at in _entries(section, value, allowed, problems, line):
             if slot == "topic":
                 topics.append(meaning)
+            elif slot == "not_documented":
+                undocumented.append(meaning)
             table = questions if slot in QUESTION_SLOTS else phrases
             for phrase in words:
                 if not isinstance(phrase, str) or not _PHRASE.fullmatch(phrase):
@@ -126,7 +141,12 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
                     table[key] = (slot, meaning)
     longest = max((len(k) for k in (*phrases, *questions)), default=1)
     known = frozenset(word for key in (*phrases, *questions) for word in key if word != "...")
-    return Vocabulary(phrases, questions, tuple(gapped), tuple(topics), longest, known), problems
+    duplicated = set(topics) & set(undocumented)
+    if duplicated:
+        problems.append((line, f"vocabulary: {', '.join(sorted(duplicated))} is both a topic and "
+                         "something not documented"))
+    return Vocabulary(phrases, questions, tuple(gapped), tuple(topics), tuple(undocumented),
+                      longest, known), problems
 
 
 def _entries(section, value, allowed, problems, line) -> Iterator[tuple[str, list, int | None]]:

@@ -123,7 +123,7 @@ def test_a_version_with_absurdly_many_digits_is_not_a_version():
 
 
 @pytest.mark.parametrize(("message", "also"), [
-    ("what ports, and is the MEK in the backup?", "is the mek in the backup?"),
+    ("what ports, and is the MEK in the backup?", "is the MEK in the backup?"),
     ("leader died. also, what's the path from 6.5.4 to 7?", "what's the path from 6.5.4 to 7?"),
     ("follower down - and which ports does etcd use ?", "which ports does etcd use?"),
 ])

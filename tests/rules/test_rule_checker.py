@@ -85,16 +85,59 @@ def test_a_duplicate_yaml_key(rules_copy):
 
 
 def test_a_duplicate_rule_id(rules_copy):
-    edit(rules_copy / "restore.yaml", "id: restore-cluster", "id: restore-leader")
+    edit(rules_copy / "restore.yaml", "id: restore-cluster-pam", "id: restore-leader-pam")
     problems = [str(p) for p in check_rules(rules_copy)]
-    assert any("rule 'restore-leader' is already defined at" in p for p in problems)
+    assert any("rule 'restore-leader-pam' is already defined at" in p for p in problems)
 
 
 def test_two_rules_answering_the_same_question(rules_copy):
-    edit(rules_copy / "restore.yaml", "node: cluster", "node: leader")
+    edit(rules_copy / "restore.yaml", "    node: cluster\n    backup: [vm, both]",
+         "    node: leader\n    backup: [vm, both]")
     problems = [str(p) for p in check_rules(rules_copy)]
-    assert any("answer the same question" in p for p in problems)
-    assert any("no rule answers restore (node: cluster)" in p for p in problems)
+    assert any("rules 'restore-leader-vm'" in p and "'restore-cluster-vm' both answer restore "
+               "(node: leader, backup: vm, topology: cluster)" in p for p in problems)
+    assert any("no rule answers restore (node: cluster, backup: vm, topology: cluster)" in p
+               for p in problems)
+
+
+def test_a_restore_situation_without_a_rule(rules_copy):
+    # The standalone server's restore from its PAM Server generated backup, taken away.
+    edit(rules_copy / "restore.yaml", "    backup: pam\n    topology: standalone",
+         "    backup: [pam]\n    topology: cluster")
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("no rule answers restore (node: leader, backup: pam, topology: standalone)" in p
+               for p in problems)
+
+
+def test_a_situation_name_that_does_not_exist(rules_copy):
+    edit(rules_copy / "restore.yaml", "backup: [vm, both]", "backup: [vm, tape]")
+    assert "backup must be one of vm, pam, both, none, unknown" in only_problem(rules_copy)
+
+
+def test_a_step_for_a_topology_that_does_not_exist(rules_copy):
+    edit(rules_copy / "upgrade.yaml", "        topology: standalone", "        topology: lonely")
+    assert "topology must be one of standalone, cluster, unknown" in only_problem(rules_copy)
+
+
+def test_a_restore_across_versions_must_follow_a_path_row(rules_copy):
+    edit(rules_copy / "restore.yaml", "follows: upgrade-7.x", "follows: upgrade-6.1.4-or-lower")
+    problems = [str(p) for p in check_rules(rules_copy)]
+    assert any("follows 'upgrade-6.1.4-or-lower', which is not an upgrade row with a path" in p
+               for p in problems)
+    assert any("no rule answers restores across versions from row rule 'upgrade-7.x'" in p
+               for p in problems)
+
+
+def test_something_undocumented_must_be_the_support_prompt(rules_copy):
+    path = rules_copy / "facts.yaml"
+    text = path.read_text()
+    start = text.index("  - id: not-documented-rollback")
+    end = text.index("  - id: not-documented-duration")
+    rule = text[start:end].replace("outcome: support", "outcome: fact").replace(
+        "    contact_support: true\n", "")
+    path.write_text(text[:start] + rule + text[end:])
+    assert "case 'rollback' is something the documentation does not say: its outcome must be " \
+        "support" in only_problem(rules_copy)
 
 
 def test_a_missing_rule(rules_copy):
@@ -123,8 +166,7 @@ def test_an_unknown_placeholder(rules_copy):
 def test_a_support_answer_without_a_reason(rules_copy):
     path = rules_copy / "upgrade.yaml"
     text = path.read_text()
-    start = text.index("    reason: >-\n      The documented table does not cover upgrading from "
-                       "{from_version} to")
+    start = text.index("    reason: >-\n      The documented table does not cover an upgrade to")
     end = text.index("  - id: upgrade-target-not-newer")
     path.write_text(text[:start] + "\n" + text[end:])
     assert "a support answer needs a reason" in only_problem(rules_copy)

@@ -45,9 +45,20 @@ def test_6_5_4_needs_backup_restore_and_follower_rebuild():
     assert result.contact_support is False
     joined = " ".join(result.steps)
     assert "PAM Server generated backup" in joined
-    assert "Recreate every follower from scratch" in joined
+    # Clustering arrived with 7.0.0: a 6.5.4 answer does not assume followers.
+    assert "If you run followers: recreate each from scratch" in joined
     assert 'row "6.5.4"' in result.source
     assert any("external file store" in w for w in result.warnings)
+
+
+def test_6_5_4_in_a_cluster_recreates_every_follower_and_standalone_has_none():
+    cluster = answer("upgrade our 6.5.4 cluster to 7.2")
+    assert (cluster.topology, cluster.follower_rebuild) == ("cluster", True)
+    assert "Recreate every follower from scratch" in " ".join(cluster.steps)
+    alone = answer("upgrade our standalone 6.5.4 server to 7.2")
+    assert (alone.topology, alone.follower_rebuild) == ("standalone", False)
+    assert alone.verdict == "Backup and restore required"
+    assert "follower" not in alone.text.lower() and "cluster" not in " ".join(alone.steps)
 
 
 def test_7x_is_a_straight_upgrade_without_follower_rebuild():
@@ -134,7 +145,14 @@ def test_each_which_release_choice_answers_its_row():
     row, other = (answer(c.question) for c in choices)
     assert (row.rule, row.to_version) == ("upgrade-6.5.4", "7.2")
     assert other.contact_support and other.from_version == "6.5.x"
-    assert "does not cover upgrading from 6.5.x" in other.reason
+    assert "does not cover upgrading or restoring from 6.5.x" in other.reason
+
+
+@pytest.mark.parametrize("text", ["upgrade 6.1", "upgrade 5", "upgrade 6.1.x not 6.1.4"])
+def test_a_version_whose_every_release_leads_to_support_is_not_asked_back(text):
+    result = answer(text)
+    assert (result.outcome, result.choices) == ("support", ())
+    assert '"6.1.4 or lower"' in result.reason
 
 
 def test_a_restore_asks_which_node_with_a_choice_per_node():

@@ -115,7 +115,7 @@ def test_long_warnings_fold_into_one_line_and_a_show_warnings_button():
     # The steps come before any warning text, and no warning is shown in full.
     body = "\n".join(texts(blocks))
     assert "Master Encryption Key" not in body
-    assert body.index("4. Recreate every follower") < body.index(":warning:")
+    assert body.index("4. If you run followers") < body.index(":warning:")
     show = buttons(blocks)["pam_warnings"]
     assert show["text"]["text"] == "Show warnings (3)"
     assert parse_button_value(show["value"]).question == "upgrade 6.5.4"

@@ -200,9 +200,10 @@ def test_a_later_mention_in_the_thread_is_read_in_its_context(slack, standin):
                         thread_ts=thread))
     [first, followers, target] = posts(standin, channel)
     assert rule_of(first) == rule_of(followers) == rule_of(target) == "upgrade-6.5.4"
-    assert "Read `and the followers?` in this conversation as: `upgrade 6.5.4`" in json.dumps(
-        followers.body["blocks"], ensure_ascii=False)
-    assert "`upgrade 6.5.4 to 7.4`" in json.dumps(target.body["blocks"])
+    # Asking about the followers says they run followers: the cluster's answer from then on.
+    assert "Read `and the followers?` in this conversation as: `upgrade 6.5.4 in a cluster`" \
+        in json.dumps(followers.body["blocks"], ensure_ascii=False)
+    assert "`upgrade 6.5.4 to 7.4 in a cluster`" in json.dumps(target.body["blocks"])
     # In another thread, the same words know nothing.
     other = slack.unique("C")
     slack.event(mention(slack, other, "and the followers?", ts="1700000600.000400",
