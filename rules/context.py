@@ -226,7 +226,7 @@ def _named_node(message: Message) -> str | None:
 def _answering(message: Message, context: Context) -> str | None:
     """The question `message` completes when it answers the open question, else None."""
     first = message.queries[0]
-    if len(message.queries) > 1:
+    if len(message.queries) > 1 and context.intent != "restore":
         return None
     situation = _situation(message, context)
     if context.intent == "restore":  # "which node failed?"
@@ -235,7 +235,10 @@ def _answering(message: Message, context: Context) -> str | None:
         node = first.node or (named.pop() if len(named) == 1 else None)
         if node is None and first.topology == "standalone":
             node = "leader"  # "it's a standalone server": a leader on its own
-        if node and (first.intent == "restore" and first.case is None or _asks_nothing(message)):
+        # "a follower, pam-fol-02. we have a veeam backup of it": the node, and the backup
+        says_situation = _only_says(message) and (first.backup or first.topology)
+        if node and (first.intent == "restore" and first.case is None or _asks_nothing(message)
+                     or says_situation):
             return _with_asked(message, question_for(
                 "restore", first.from_version or context.from_version, first.to_version, node,
                 **situation))
@@ -256,20 +259,31 @@ def _situation(message: Message, context: Context) -> dict[str, str | None]:
 
 
 def _with_asked(message: Message, question: str) -> str:
-    """A written-out question, with what the message asks about a consequence kept ("will
-    the followers be ok then?"), so that it is answered too."""
-    if any(c.asks for c in message.clauses) and normalize(question) != normalize(message.text):
+    """A written-out question, with what the message asks besides kept ("will the followers
+    be ok then?", "and how often should we back up?"), so that it is answered too."""
+    asks_more = any(c.asks for c in message.clauses) or len(message.queries) > 1 and any(
+        c.asking for c in message.clauses)
+    if asks_more and normalize(question) != normalize(message.text):
         return f"{question}, {' '.join(message.text.split())}"
     return question
+
+
+def _only_says(message: Message) -> bool:
+    """The message asks nothing: it only says something ("we have a veeam backup of it",
+    "the MEK is in the vault")."""
+    return not any(c.asking for c in message.clauses) and all(
+        q.intent in ("backup", "fact", "unknown") for q in message.queries)
 
 
 def _completed(message: Message, context: Context) -> str | None:
     """The message as a whole question, with what it leaves out taken from the thread (the
     versions, the node, the backup on hand, the topology); None when it is whole already,
     asks about something else, or adds nothing."""
-    if context.intent not in CARRIED or len(message.queries) > 1:
+    if context.intent not in CARRIED:
         return None
     first = message.queries[0]
+    if len(message.queries) > 1 and first.intent not in CARRIED:
+        return None
     node = first.node or _named_node(message)
     situation = _situation(message, context)
     adds = first.backup not in (None, context.backup) or first.topology not in (
@@ -293,7 +307,8 @@ def _completed(message: Message, context: Context) -> str | None:
             return _with_asked(message, question_for(
                 first.intent, first.from_version, first.to_version, first.node,
                 first.excluded, **situation))
-    elif not (_asks_nothing(message) and (node or asks or first.from_version or adds)):
+    elif not ((_asks_nothing(message) or _only_says(message))
+              and (node or asks or first.from_version or adds or _again(message))):
         return None
     from_version = first.from_version or context.from_version
     to_version = first.to_version or (context.to_version if not first.from_version else None)
@@ -306,3 +321,13 @@ def _completed(message: Message, context: Context) -> str | None:
                                 topology=situation["topology"])
     question = _with_asked(message, question)
     return question if normalize(question) != normalize(message.text) else None
+
+
+# "ok, what's the order of steps again?", "what now?": the thread's question, once more.
+_AGAIN = frozenset({"again", "steps", "procedure", "process", "next", "now", "order"})
+
+
+def _again(message: Message) -> bool:
+    """The message asks for the thread's answer once more."""
+    return any(c.asking for c in message.clauses) and bool(
+        _AGAIN & set(normalize(message.text).replace("?", " ").split()))

@@ -77,7 +77,8 @@ def _answer_for(ruleset: RuleSet, query: Query) -> Answer:
         source=source_text,
         source_url=source.url,
         outcome=rule.outcome,
-        short_answer=_short_answer(query, rule, verdict, fill(rule.followers), follower_rebuild),
+        short_answer=_short_answer(query, replace(rule, not_possible=fill(rule.not_possible)),
+                                   verdict, fill(rule.followers), follower_rebuild),
         verdict=verdict,
         summary=fill(rule.summary),
         backup_restore_required=rule.backup_restore_required,
@@ -87,7 +88,8 @@ def _answer_for(ruleset: RuleSet, query: Query) -> Answer:
         warnings=tuple(fill(line.text) for line in rule.warnings
                        if line.applies(query.topology)),
         reason=fill(rule.reason),
-        support_checklist=settings.support_checklist if rule.contact_support else (),
+        support_checklist=tuple(fill(line.text) for line in settings.support_checklist
+                                if line.applies(query.topology)) if rule.contact_support else (),
         suggestion=query.suggestion,
         choices=_choices(ruleset, rule, query),
         excluded=query.excluded,
@@ -129,6 +131,14 @@ def _short_answer(query: Query, rule: Rule, verdict: str, followers: str | None,
     what it says happens to the followers)."""
     if query.focus != "consequence" or query.asks is None:
         return None
+    if query.asks == "possible":
+        # "can we restore the follower from the PAM backup?": yes where the documentation
+        # gives a path, no where it says it cannot be done, nothing where it is silent.
+        if not query.yes_no or (rule.outcome != "path" and rule.not_possible is None):
+            return None
+        if rule.outcome == "path":
+            return f"Yes: {verdict[0].lower() + verdict[1:]}."
+        return f"No: {rule.not_possible}."
     if query.asks in ("restore-required", "straight-upgrade"):
         if not query.yes_no or rule.backup_restore_required is None:
             return None  # "straight upgrade or backup/restore?": the verdict says which

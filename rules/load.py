@@ -27,7 +27,7 @@ RULE_KEYS = {
     "id", "intent", "from", "to", "node", "backup", "topology", "case", "fallback", "row",
     "source", "outcome", "verdict", "summary", "reason", "steps", "warnings", "nearest_rows",
     "backup_restore_required", "follower_rebuild", "followers", "follows", "contact_support",
-    "example", "restores",
+    "example", "restores", "not_possible",
 }
 REQUIRED_RULE_KEYS = ("id", "intent", "source", "outcome", "verdict")
 SETTINGS_KEYS = {"command", "support_contact", "docs_url", "examples", "support_checklist"}
@@ -36,7 +36,7 @@ SOURCE_KEYS = {"title", "url"}
 PLACEHOLDERS = {
     "from_version", "to_version", "node", "command", "support_contact", "docs_url", "nearest_rows",
 }
-TEXT_KEYS = ("verdict", "summary", "reason", "followers")
+TEXT_KEYS = ("verdict", "summary", "reason", "followers", "not_possible")
 # Steps and warnings: each a text, or {text: ..., topology: [...]} for some topologies only.
 LINE_KEYS = ("steps", "warnings")
 LINE_ITEM_KEYS = {"text", "topology"}
@@ -216,7 +216,9 @@ class _Builder:
             if key not in SETTINGS_KEYS:
                 self.problem(file, settings.line, f"unknown settings key {key!r} "
                              f"(allowed: {', '.join(sorted(SETTINGS_KEYS))})")
-            elif key in ("examples", "support_checklist"):
+            elif key == "support_checklist":
+                self.settings[key] = self.parse_lines(file, settings.line, "settings", key, value)
+            elif key == "examples":
                 if not _is_str_list(value):
                     self.problem(file, settings.line, f"settings.{key} must be a list of text")
                 else:
@@ -338,6 +340,7 @@ class _Builder:
             line=where, from_spec=specs.get("from"), to_spec=specs.get("to"),
             interval=interval, nodes=situation["node"], backups=situation["backup"],
             topologies=situation["topology"], case=case, followers=_strip(record.get("followers")),
+            not_possible=_strip(record.get("not_possible")),
             follows=follows,
             fallback=record.get("fallback", False), example=example,
             restores=record.get("restores", False),

@@ -9,7 +9,7 @@ INTENTS = ("upgrade", "restore", "backup", "fact", "help", "unknown")
 NODES = ("leader", "follower", "cluster")
 # The situation a person describes, beside the node and the versions: the backup they have
 # on hand and what they run. None is "not said".
-BACKUPS = ("vm", "pam", "both", "none")
+BACKUPS = ("vm", "pam", "both", "no-vm", "none")
 TOPOLOGIES = ("standalone", "cluster")
 # What is asked: the steps, a consequence (yes/no or "what happens to..."), a documented
 # fact, or something the documentation does not cover.
@@ -156,7 +156,7 @@ def question_for(intent: str, from_version: str | None = None, to_version: str |
     situation = [_BACKUP_WORDS.get(backup or ""), _TOPOLOGY_WORDS.get(topology or "")]
     if intent == "restore":
         if from_version and to_version:
-            words = ["restore from", from_version, "to", to_version]
+            words = ["restore", node, "from", from_version, "to", to_version, *situation]
         elif topology == "standalone" and node in (None, "leader", "cluster"):
             words = ["restore standalone server",
                      f"on {from_version}" if from_version else None, situation[0]]

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from rules.model import Query
-from rules.slots import GRAMMAR_WORDS, Clause, Subject
+from rules.slots import GRAMMAR_WORDS, LEADING, Clause, Subject
 from rules.tokens import COUNT_NOUNS, NEW_QUESTION, QUESTION_WORDS
 from rules.vocabulary import Vocabulary
 
@@ -33,17 +33,32 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
+    consequences = []  # "will the other servers be ok?": about another sentence's question
     for clause in clauses:
         own, implied = _clause_questions(clause)
+        if not own and {"followers", "followers-fine"} & set(clause.asks):
+            consequences.append(_consequence(clause))
         asked_any = asked_any or bool(own)
         if not clause.asking:
-            said |= {id(q) for q in own if q.intent == "backup"}
+            # "we have the osirium backup and the MEK": said, not asked, beside an outage
+            said |= {id(q) for q in own if q.intent in ("backup", "fact")
+                     and q.focus != "not-documented"}
         if own and own[0].focus == "not-documented" and not (
                 clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
             remarks += own
             continue
         queries += own or ([] if clause.lent else implied)
     queries = queries or remarks
+    for asks, yes_no in consequences:
+        target = next((i for i, q in enumerate(queries)
+                       if q.intent in ("restore", "upgrade") and not q.asks), None)
+        if target is not None:
+            queries[target] = replace(queries[target], focus="consequence", asks=asks,
+                                      yes_no=yes_no)
+        elif not queries and any(c.backups for c in clauses):
+            # "is a PAM backup alone insufficient to restore the followers?"
+            queries.append(Query(text=text, intent="restore", focus="consequence", asks=asks,
+                                 yes_no=yes_no))
     suggestion = None
     if not asked_any:
         # Only versions and no question word: an upgrade, unless a word is a near miss of a
@@ -62,7 +77,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
         # Our last backup is a PAM generated one.": the restore answer says which backup to use.
         restoring = any(q.intent == "restore" for q in queries)
-        queries = [q for q in queries if q.intent != "help"
+        queries = [q for q in queries if not (q.intent == "help" and q.case == "greeting")
                    and not (restoring and id(q) in said)] or queries
     unique: dict[tuple, Query] = {}
     for query in queries:
@@ -71,9 +86,16 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         key = ("table" if across else query.intent, query.from_version, query.to_version,
                query.node, query.case, query.excluded)
         kept = unique.setdefault(key, query)
+        if kept.intent == "upgrade" and query.intent == "restore":
+            # "the backup is from 7.3, the new leader is 7.5.3. can we restore onto it?"
+            kept = unique[key] = replace(query, asks=query.asks or kept.asks)
         if query.asks and not kept.asks:  # "we're on 7.2, want 8. is a straight update ok?"
             unique[key] = replace(kept, focus=query.focus, asks=query.asks, yes_no=query.yes_no)
     kept = [q for q in unique.values() if not _said_better(q, unique.values())]
+    if any(q.intent == "restore" for q in kept):
+        # "lost the leader, Nutanix snapshot from 02:00. Path?": the restore's path
+        kept = [q for q in kept if not (q.intent == "upgrade" and q.from_version is None
+                                        and q.to_version is None)] or kept
     ordered = [_in_situation(q, clauses) for q in sorted(kept, key=lambda q: q.intent != "restore")]
     main = ordered[0]
     if main.intent == "restore" and main.node is None and main.backup is None:
@@ -86,17 +108,25 @@ def _in_situation(query: Query, clauses: list[Clause]) -> Query:
     what they run ("the leader died. we only have the pam backup file, no vm snapshots")."""
     # A backup named in a question about a fact ("what does a PAM backup contain?") is not
     # one they say they have.
-    had = {kind for clause in clauses for kind in clause.backups
-           if not clause.topics or clause.incident or "restore" in clause.intents}
+    stated = [c for c in clauses if not (c.asking and (c.topics or c.not_documented))
+              or c.incident or "restore" in c.intents]
+    only = {c.backup_only for c in stated if c.backup_only}
+    had = only if len(only) == 1 else {kind for clause in stated for kind in clause.backups}
+    had -= {kind for clause in stated for kind in clause.backups_denied} - only
     if len(had) > 1:
         had.discard("none")  # "no backups except the pam backup file"
     backup = "both" if "both" in had or {"vm", "pam"} <= had else (
         next(iter(had)) if len(had) == 1 else None)
+    if backup is None and any("vm" in c.backups_denied for c in stated):
+        backup = "no-vm"  # "no vm snapshots of it", nothing said of a PAM backup
     said = {kind for clause in clauses for kind in clause.topologies}
     topology = next(iter(said)) if len(said) == 1 else None  # both said: not known
     node = query.node
     if query.intent == "restore" and topology == "standalone" and node in (None, "cluster"):
         node = "leader"  # a standalone PAM Server is a leader on its own
+    if query.intent == "restore" and node is None and backup == "pam" and not any(
+            c.incident for c in clauses):
+        node = "leader"  # restoring the PAM Server generated backup rebuilds the leader
     return replace(query, backup=backup, topology=topology, node=node)
 
 
@@ -107,7 +137,8 @@ def _said_better(query: Query, queries) -> bool:
     if query.intent not in ("upgrade", "restore") or query.to_version or query.case:
         return False
     for other in queries:
-        if other is query or other.intent != query.intent or other.node != query.node:
+        if other is query or other.intent != query.intent or None not in (
+                other.node, query.node) and other.node != query.node:
             continue
         if query.from_version is None and (other.from_version or other.to_version):
             return True
@@ -140,8 +171,10 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
         if lender is None and index + 1 < len(clauses) and _only_versions(clauses[index + 1]) \
                 and not _only_versions(clause):
             lender = clauses[index + 1]
+        followers = {"followers", "followers-fine"} & set(clause.asks)
         needs_versions = ({"upgrade", "restore"} & clause.intents.keys() or clause.incident
-                          or "required" in clause.asks or clause.subjects) \
+                          or {"required", "straight"} & set(clause.asks) or followers
+                          or clause.subjects) \
             and not (clause.topics or clause.not_documented)
         if lender is not None and len(lender.subjects) == 1 and lender.subjects[0].version \
                 and not lender.subjects[0].target \
@@ -166,7 +199,7 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
             if explain:
                 clause.notes.append(f"versions: {', '.join(lender.versions)}, from another "
                                     "sentence")
-        needs_node = clause.incident or "restore" in clause.intents
+        needs_node = clause.incident or "restore" in clause.intents or followers
         # Not the nodes a sentence about backups names ("VM backups of every node").
         node_lender = next((c for c in reversed(clauses[:index]) if c.node and (
             c.incident or "restore" in c.intents
@@ -190,9 +223,11 @@ def _asks(clause: Clause) -> bool:
 
 
 def _a_question(clause: Clause) -> bool:
-    """The sentence ends with "?" or starts with a question word."""
+    """The sentence ends with "?" or starts with a question word (after fillers such as
+    "so", "like", "ok")."""
+    words = [t.text for t in clause.tokens if t.kind == "word" and t.text not in LEADING]
     return any("?" in t.text for t in clause.tokens) or bool(
-        clause.tokens and clause.tokens[0].text in QUESTION_WORDS)
+        words and words[0] in QUESTION_WORDS)
 
 
 def _asks_a_path(clause: Clause) -> bool:
@@ -243,12 +278,27 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
                 target = versions[1]
         if versions and target == versions[0]:
             target = None  # "a 7.2 backup onto a 7.2 server": a restore, not a move
-        return query("restore", versions[0] if versions else None, target, node=clause.node)
+        restoring = query("restore", versions[0] if versions else None, target, node=clause.node)
+        if restoring.asks in ("restore-required", "straight-upgrade") and not target:
+            # The table's column is for moves between versions; in a restore, "do we have
+            # to rebuild it?" asks what is rebuilt.
+            polarity = "followers-rebuilt" if restoring.asks == "restore-required" \
+                else "followers-fine"
+            restoring = replace(restoring, asks=polarity)
+        return restoring
 
     # What the documentation does not say, with the versions as said ("roll back 7.4 to 7.1?")
     said = subjects[0] if len(subjects) == 1 else None
     undocumented = query("fact", said and said.version, said and said.target,
                          case=clause.not_documented, focus="not-documented")
+    if clause.not_documented and not clause.incident and clause.not_documented_elsewhere:
+        # "what's the path for 6.5.4, and what would Osirium charge?": both are asked
+        kind, clause.not_documented = clause.not_documented, None
+        own, implied = _clause_questions(clause)
+        clause.not_documented = kind
+        if clause.versions_with_undocumented:  # "(b) whether 7.2 -> 7.5 can be rolled back"
+            own = [q for q in own if q.intent == "fact"]
+        return own + [undocumented], implied
     if clause.not_documented and not clause.incident and (
             clause.not_documented_asked or not (_asks_a_path(clause) or clause.topics)):
         # "how long does 6.5.4 -> 7.2 take?" asks what the documentation does not say; but
@@ -270,7 +320,10 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         return own, []
     if table and versions:
         # A backup loaded onto a server is a restore, even "as part of the migration".
-        restoring = (clause.onto or "restore" in intents and "upgrade" not in intents) \
+        # "our PAM backup file is from 7.2, the new server is 7.5": loading it is a restore.
+        loading = ("pam" in clause.backups or clause.backup_of_a_version) \
+            and "upgrade" not in intents and not {"required", "straight"} & set(clause.asks)
+        restoring = (clause.onto or loading or "restore" in intents and "upgrade" not in intents) \
             and not clause.backup_and_restore
         own = upgrades("restore" if restoring else "upgrade")
         return (fact + own if clause.topic_at < clause.asked_at else own + fact), []
@@ -283,7 +336,8 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     elif "backup" in intents or clause.backups and _a_question(clause):
         own = [query("backup")]  # "how do I take a PAM server backup?"
     elif "help" in intents and not versions:
-        own = [query("help")]
+        greeting = clause.intents["help"] in _GREETINGS  # "hi all", "need help!"
+        own = [query("help", case="greeting" if greeting else None)]
     return own, upgrades() if clause.has_versions and not own else []
 
 
@@ -309,9 +363,12 @@ def _closest_command(word: str) -> str | None:
     return match[0] if match else None
 
 
+# Help words that only greet: "hi all, is 7.0.2 -> 7.4 a straight upgrade?" asks no help.
+_GREETINGS = frozenset({"hi", "hello", "hey", "help"})
 # The consequences as the vocabulary's "asks" name them, and as a Query names them.
 _CONSEQUENCES = {"required": "restore-required", "straight": "straight-upgrade",
-                 "followers": "followers-rebuilt", "followers-fine": "followers-fine"}
+                 "followers": "followers-rebuilt", "followers-fine": "followers-fine",
+                 "possible": "possible"}
 
 
 def _consequence(clause: Clause) -> tuple[str | None, bool]:
@@ -319,7 +376,7 @@ def _consequence(clause: Clause) -> tuple[str | None, bool]:
     to the followers is the more specific question; asked both ways round ("straight upgrade
     or backup and restore?") it is no yes/no question."""
     asked = set(clause.asks)
-    for pair in (("followers", "followers-fine"), ("required", "straight")):
+    for pair in (("followers", "followers-fine"), ("required", "straight"), ("possible",)):
         said = [kind for kind in pair if kind in asked]
         if said:
             return _CONSEQUENCES[said[0]], clause.yes_no and len(said) == 1

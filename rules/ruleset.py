@@ -46,15 +46,16 @@ class Settings:
     support_contact: str = "Osirium Support"
     docs_url: str | None = None
     examples: tuple[str, ...] = ()
-    support_checklist: tuple[str, ...] = ()
+    support_checklist: tuple[Line, ...] = ()
 
 
 # The situations a restore rule answers: the node restored ("none": not said), the backup on
-# hand and the topology ("unknown": not said). A rule lists the values it answers for each;
+# hand ("no-vm": said to have no VM level backup, nothing said of another) and the topology
+# ("unknown": not said). A rule lists the values it answers for each;
 # `pambot rules check` proves that every situation has exactly one rule.
 RESTORE_SPACE = {
     "node": ("leader", "follower", "cluster", "none"),
-    "backup": ("vm", "pam", "both", "none", "unknown"),
+    "backup": ("vm", "pam", "both", "no-vm", "none", "unknown"),
     "topology": ("standalone", "cluster", "unknown"),
 }
 
@@ -111,6 +112,9 @@ class Rule:
     # What happens to the followers in this rule's situation, in one sentence: the answer to
     # "will the followers be ok?" or "what happens to the followers?".
     followers: str | None = None
+    # Why what is asked cannot be done, where the documentation says so: the answer to "can
+    # we restore the follower from the PAM backup?" ("No: ...").
+    not_possible: str | None = None
     # A restore across versions: the id of the table row whose path the restore continues
     # with (a server of the backup's version, the restore, then that row to the target).
     follows: str | None = None

@@ -16,6 +16,7 @@ MAX_VERSIONS = 6
 _FROM_WORDS = frozenset({"from", "on", "running", "at", "currently", "still"})
 _TO_WORDS = frozenset({
     "to", "into", "onto", "target", "towards", "targeting", "latest", "newest", "want",
+    "wants", "reach", "reaching",
 })
 # "load the 7.1 backup onto a 7.4 server" restores; "get it onto 7.2" does not.
 _ONTO_WORDS = frozenset({"onto", "into"})
@@ -28,7 +29,7 @@ _LOADING = frozenset({
 })
 _NEGATIONS = frozenset({
     "not", "isn't", "aren't", "wasn't", "never", "no", "don't", "dont", "rather", "instead",
-    "scratch", "without",
+    "scratch", "without", "neither", "nor",
 })
 # Words that may stand between a label and its version: "from a 5.1 backup", "to the latest 7.x".
 _FILLERS = frozenset({
@@ -39,11 +40,13 @@ _FILLERS = frozenset({
     "clean", "spare", "empty",
 })
 # "same as the normal 7.x path": the version after these is a comparison, not a subject.
-_REFERENCES = frozenset({"same", "like", "normal", "usual", "similar", "unlike"})
+# ("like" is not one: "we're on like 6.5" is said aloud, and means 6.5.)
+_REFERENCES = frozenset({"same", "normal", "usual", "similar", "unlike"})
 # "the table says latest 7.x", "according to the docs": versions quoted, not the person's.
-_SAYING = frozenset({"says", "say", "said", "states", "shows", "lists", "mentions", "reads"})
+_SAYING = frozenset({"says", "say", "said", "states", "shows", "lists", "mentions", "reads",
+                     "gives", "give", "names", "specifies"})
 _DOC_WORDS = frozenset({"table", "docs", "doc", "documentation", "page", "guide", "matrix",
-                        "kb", "article", "manual", "website", "it"})
+                        "kb", "article", "manual", "website", "it", "vendor", "osirium"})
 _SPEAKERS = frozenset({"we", "i", "our", "we're", "were", "us", "my"})
 # "the target", "is the target": the version just before it is where to go.
 _POSTFIX_TARGET = ("is", "as", "be", "the")
@@ -52,7 +55,13 @@ CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "also", "then", "vs", "versu
 _CORRECTIONS = frozenset({"correction", "actually", "sorry", "scratch", "typo", "meant"})
 # Words a negation reaches over: "we don't want to rebuild", "not going to restore".
 _LIGHT = frozenset({"want", "to", "need", "going", "be", "have", "a", "the", "any", "do",
-                    "really", "actually"})
+                    "really", "actually", "hold", "got", "an", "single", "whatsoever"})
+# "new server is 7.5.3": after these, the next version is where a backup goes.
+_NEW = frozenset({"new", "replacement", "rebuilt"})
+_SERVERS = frozenset({"server", "servers", "box", "vm", "leader", "appliance", "node",
+                      "instance", "machine", "host", "install", "deployment", "site"})
+# A count of these says how many nodes they run: "a 3 node cluster", "5 followers".
+_NODE_COUNTS = frozenset({"node", "nodes", "follower", "followers", "leaders"})
 # How far (in tokens) a node may be from "died" or "restore" to be the node it is about.
 _NODE_REACH = 4
 # Meanings that a topic's own words do not have: "master" in "master encryption key", "lost"
@@ -71,7 +80,7 @@ _AUXILIARIES = frozenset({
 })
 _WH_WORDS = frozenset({"what", "what's", "whats", "which", "how", "why", "when", "where",
                        "who", "whether"})
-_LEADING = frozenset({
+LEADING = frozenset({
     "so", "ok", "okay", "and", "but", "also", "quick", "question", "q", "hi", "hey", "hello",
     "just", "then", "right", "well", "sorry", "like", "basically", "team", "all", "folks",
     "guys", "btw", "anyway", "alright", "now", "yes", "no", "oh", "actually", "pambot",
@@ -104,9 +113,11 @@ class Clause:
     subjects: list[Subject] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     node: str | None = None
-    # The backup kinds said to be on hand, and said not to be ("no vm snapshots").
+    # The backup kinds said to be on hand, and said not to be ("no vm snapshots", "veeam
+    # doesn't have it"), and the one said to be all there is ("only the pam backup").
     backups: list[str] = field(default_factory=list)
     backups_denied: list[str] = field(default_factory=list)
+    backup_only: str | None = None
     # What they run, as said: "standalone", "cluster" (a follower named counts).
     topologies: list[str] = field(default_factory=list)
     # The consequences asked about (vocabulary "asks"), after negations: "no restore
@@ -122,13 +133,21 @@ class Clause:
     asked_at: int = 0
     # The kind of question the documentation does not answer ("rollback"), if any.
     not_documented: str | None = None
-    # The not-documented phrase is asked about, not only mentioned beside another question.
+    # The not-documented phrase is asked about, not only mentioned beside another question;
+    # and asked in a part of its own, beside a path question ("what's the path, and what
+    # does it cost?").
     not_documented_asked: bool = False
+    not_documented_elsewhere: bool = False
+    # The versions are said in the undocumented question's own part ("whether 7.2 -> 7.5 can
+    # be rolled back"): they belong to it, not to a path question.
+    versions_with_undocumented: bool = False
     # The sentence as the person wrote it (cased, tidied), for "Also, for ..." quotes.
     said: str = ""
     corrected: bool = False
     # A version came after "onto" or "into": a backup loaded onto a server.
     onto: bool = False
+    # A backup said to be from a version ("bak from a 5.1 box").
+    backup_of_a_version: bool = False
     # "backup and restore" (or "backup + restore"), the procedure the table's column names.
     backup_and_restore: bool = False
     # "restore needed", "need a restore": a restore asked about (see _clause_questions).
@@ -149,10 +168,11 @@ class Clause:
 
     @property
     def asking(self) -> bool:
-        """Whether the sentence is a question ("?", or it starts with "what", "should"...)."""
-        words = [t.text for t in self.tokens[:2]]
+        """Whether the sentence is a question: "?", or its first word (after fillers such as
+        "so", "ok") is a question word ("we do have backups" is not)."""
+        words = [t.text for t in self.tokens if t.kind == "word" and t.text not in LEADING]
         return any(t.kind == "stop" for t in self.tokens) or bool(
-            set(words) & QUESTION_WORDS)
+            words and words[0] in QUESTION_WORDS)
 
 # The grammar words a near miss of a command word is never taken for.
 GRAMMAR_WORDS = (_FROM_WORDS | _TO_WORDS | _NEGATIONS | _FILLERS | CONJUNCTIONS
@@ -168,6 +188,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     mentions: list[tuple[int, str]] = []
     denied: list[int] = []  # "isn't down", "no cluster", "is healthy": not the failed node
     undocumented: list[tuple[int, str]] = []
+    owners: list[tuple[int, str]] = []
     negation_at = -9
     last_ask = -9
     topics, part_topic = vocabulary.topics, None
@@ -190,6 +211,8 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             note(f"{_phrase(tokens, index)}: said not to be so ('{tokens[negation_at].text}')")
             if meaning[0] in ("intent", "node", "incident"):
                 denied.append(index)
+            if meaning == ("intent", "backup"):
+                clause.backups.append("none")  # "we do not hold any backup"
             if meaning[0] == "incident":
                 clause.incident = clause.incident or _phrase(tokens, index)
             if meaning[0] in ("intent", "incident"):
@@ -197,6 +220,8 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         question = token.question
         if token.kind == "comma" or token.text in CONJUNCTIONS:
             part_topic = None  # a new part of the sentence: its own topic
+        if question and question[0] != "part" and _inside(tokens, index) == "topology":
+            question = None  # "never set up clustering": what they run, not a question
         if question and question[0] == "topic":
             # The most specific topic of this part (the vocabulary lists them in that order):
             # "session recordings in the backup" asks about the recordings.
@@ -221,6 +246,11 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                 clause.incident = clause.incident or _phrase(tokens, index)
                 clause.asked_at = min(clause.asked_at, index)
                 incidents.append(index)
+            elif slot == "node" and value == "cluster" and _of_a_cluster(tokens, index):
+                clause.topologies.append("cluster")  # "the leader of their cluster"
+                note(f"{token.text}: what they run, not the node ('of' or 'in' before it)")
+            elif slot == "node" and _owns_a_backup(tokens, index):
+                owners.append((index, value))  # "the leaders pam backup": whose backup
             elif slot == "node":
                 mentions.append((index, value))
                 if value in ("follower", "cluster") and not negated:
@@ -231,7 +261,9 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                 if value in ("required", "straight") and index - last_ask <= 2:
                     pass  # "no backup restore is needed": one statement, already read
                 else:
-                    clause.asks.append(_OPPOSITE[value] if negated else value)
+                    clause.asks.append(_OPPOSITE.get(value, value) if negated else value)
+                if value in ("followers", "followers-fine"):
+                    clause.topologies.append("cluster")  # asking about their followers
                 last_ask = index + len(_phrase(tokens, index).split()) - 1
                 # "restore needed" asks whether, with versions; without, that one is needed
                 # ("backup and restore needed" is the table's question all the same).
@@ -239,11 +271,17 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                 clause.restore_asked |= value == "required" and "backup" not in words and any(
                     word.startswith(("restor", "rebuild")) for word in words)
             elif slot == "backup":
-                (clause.backups_denied if negated else clause.backups).append(value)
+                gone = value != "none" and _said_gone(tokens, index)
+                (clause.backups_denied if negated or gone else clause.backups).append(value)
+                if not negated and not gone and _only(tokens, index):
+                    clause.backup_only = value  # "we only have the pam backup file"
             elif slot == "topology":
                 clause.topologies.append(_OPPOSITE[value] if negated else value)
         if token.text in _CORRECTIONS:
             clause.corrected = True
+        if token.kind == "count" and token.text.isdigit() and int(token.text) > 1 \
+                and index + 1 < len(tokens) and tokens[index + 1].text in _NODE_COUNTS:
+            clause.topologies.append("cluster")  # "a 3 node cluster", "two followers"
         if token.kind == "version":
             clause.asked_at = min(clause.asked_at, index)
         elif token.note:
@@ -254,12 +292,18 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     clause.backup_and_restore = any(
         t.meaning == ("intent", "restore") and _after_backup(tokens, index)
         for index, t in enumerate(tokens))
+    # "bak from a 5.1 box", "the backup was taken on 7.1": a backup of a version
+    clause.backup_of_a_version = any(
+        t.meaning == ("intent", "backup") and any(
+            u.text in ("from", "taken", "made", "was") for u in tokens[index + 1:index + 3])
+        for index, t in enumerate(tokens))
     clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
     _share_target(clause.subjects, note)
     for subject in clause.subjects:
         if subject.version in clause.excluded:
             subject.version = None
-    clause.node = _failed_node(tokens, mentions, incidents + restores, denied, note)
+    # A node named as a backup's owner is the node only when no other is named.
+    clause.node = _failed_node(tokens, mentions or owners, incidents + restores, denied, note)
     if clause.node in (None, "cluster") and "standalone" in clause.topologies \
             and "cluster" not in clause.topologies and (incidents or restores):
         clause.node = "leader"  # a standalone PAM Server is a leader on its own
@@ -271,7 +315,29 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
         if clause.not_documented is None or (asked and not clause.not_documented_asked):
             clause.not_documented, clause.not_documented_asked = kind, asked
-    clause.yes_no = _yes_no(tokens)
+            # An asking part before it asks something else: the path, or a documented fact
+            # ("what's the path for 6.5.4, and what would it cost?").
+            others = {p for p in asking_parts if p < part_of[index]}
+            clause.not_documented_elsewhere = asked and bool(others) and any(
+                part_of[i] in others and (t.meaning and t.meaning[0] in ("intent", "ask")
+                                          or t.kind == "version" or t.question)
+                for i, t in enumerate(tokens))
+            clause.versions_with_undocumented = any(
+                t.kind == "version" and part_of[i] == part_of[index]
+                for i, t in enumerate(tokens))
+    # "...we only got the pam backup do the followers need redoing": an auxiliary just
+    # before what is asked makes a yes/no question inside a longer sentence.
+    clause.yes_no = _yes_no(tokens) or any(
+        t.meaning and t.meaning[0] == "ask" and any(
+            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index])
+        for index, t in enumerate(tokens))
+    if clause.asking and not {"followers", "followers-fine"} & set(clause.asks):
+        asked = _followers_asked(tokens, mentions, part_of, clause.node)
+        if asked:
+            clause.asks.append(asked)
+            note(f"asks: {asked} (the followers, asked about in other words)")
+            if clause.node == "follower":  # the followers asked about did not fail
+                clause.node = None
     for name, value in (("intent words", clause.intents), ("incident", clause.incident),
                         ("asks", ", ".join(clause.asks) + (" (a yes/no question)"
                                                            if clause.yes_no and clause.asks
@@ -306,13 +372,15 @@ def _yes_no(tokens: list[Token]) -> bool:
     for part in dict.fromkeys(part_of):
         words = [t.text for t, p in zip(tokens, part_of, strict=True)
                  if p == part and t.kind == "word"]
-        content = [w for w in words if w not in _LEADING]
+        content = [w for w in words if w not in LEADING]
         if content and content[0] in _AUXILIARIES:
             auxiliary = words.index(content[0])
             if not any(w in _WH_WORDS for w in words[auxiliary:auxiliary + 5]):
                 return True
     if any(t.text in _WH_WORDS for t in tokens[:3]):
         return False
+    if any("?" in t.text for t in tokens) and not any(t.text in _WH_WORDS for t in tokens):
+        return True  # "straight upgrade?", "6.5.4 -> 7.2, backup restore needed?"
     ends = [t.text for t in tokens if t.kind != "comma"]
     if "?" in "".join(ends[-1:]) and len(ends) > 1:
         return ends[-2] in _TAGS
@@ -347,6 +415,7 @@ class _VersionReader:
         self.reference = False
         # Versions quoted from the documentation ("the table says latest 7.x"), until a comma.
         self.quoting = False
+        self.toward = False  # "new server": its version is where the backup goes
         self.from_word = ""
         self.previous: list[str] = []
 
@@ -370,6 +439,8 @@ class _VersionReader:
                 self.quoting = True
             elif text in _SPEAKERS:
                 self.quoting = False  # "..., but we want 8.0": the person again
+            if text in _SERVERS and _NEW.intersection(self.previous[-2:]):
+                self.toward = True  # "the new server", "a replacement leader VM"
             self.previous = (self.previous + [text])[-6:]
             if text in _REFERENCES:
                 self.reference = True
@@ -387,8 +458,8 @@ class _VersionReader:
                 self.from_word = text
             elif text in _TO_WORDS:
                 self.label, self.gap, self.reference = "to", 0, False
-                if text in _ONTO_WORDS and self.previous[-2:-1] and self.previous[-2] in _LOADING:
-                    self.clause.onto = True
+                if text in _ONTO_WORDS and _LOADING.intersection(self.previous[-3:-1]):
+                    self.clause.onto = True  # "load it onto", "restore the backup into"
             elif text in _NEGATIONS:
                 self.negate, self.gap = True, 0
             elif text in CONJUNCTIONS:
@@ -405,6 +476,11 @@ class _VersionReader:
         elif kind == "comma":
             self.joined, self.label, self.negate = True, None, False
         elif kind == "version":
+            if self.toward and self.from_word != "from" and self.label != "to":
+                # "the backup is from 7.3, the new server is 7.5.3"; "the new box is 7.2"
+                self.label = "to"
+                self.clause.onto = bool(self.clause.subjects or self.clause.backups)
+                self.note(f"{text}: where the backup goes (a new server's version)")
             if self.quoting:
                 self.note(f"{text}: quoted from the documentation, not the person's version")
             elif self.reference:
@@ -413,6 +489,7 @@ class _VersionReader:
                 self.version(text)
             self.label, self.negate, self.gap, self.joined = None, False, 0, False
             self.since_version, self.reference, self.previous = 0, False, []
+            self.toward, self.from_word = False, ""
         else:  # an IP address, a date, a ticket key...: whatever came before does not carry
             self.label, self.negate = None, False
         if kind == "comma" or text == "but":
@@ -424,6 +501,9 @@ class _VersionReader:
         if self.negate:
             self.clause.excluded.append(text)
             note(f"{text}: a version said NOT to be the one ('not' before it)")
+        elif self.label == "instead" and last is None:
+            subjects.append(Subject(target=text))  # "actually make that 8.0": a new target
+            note(f"{text}: target version, replacing the one said before ('make that')")
         elif self.label == "instead" and last is not None:
             replaced = "target" if last.target else "version"
             setattr(last, replaced, text)
@@ -569,3 +649,81 @@ def _joined(tokens: list[Token], i: int, j: int) -> bool:
     between = tokens[min(i, j):max(i, j)]
     return len(between) <= 3 and any(t.text in CONJUNCTIONS for t in between)
 
+
+
+def _of_a_cluster(tokens: list[Token], index: int) -> bool:
+    """"cluster" after "of" or "in" is the cluster they run, not the node that failed: "the
+    leader of their cluster", "a node in our PAM cluster"."""
+    return tokens[index].text in ("cluster", "clusters") and any(
+        t.text in ("of", "in") for t in tokens[max(0, index - 3):index])
+
+
+# Words that, beside the followers in a question, ask whether they are rebuilt ("what
+# happens to the other servers?", "do the flw nodes get wiped?").
+_REBUILT = frozenset({"happens", "happen", "affected", "impact", "impacted", "rebuild",
+                      "rebuilt", "recreate", "recreated", "rejoin", "rejoined", "wiped", "redo",
+                      "redone", "lost", "lose"})
+
+
+def _followers_asked(tokens: list[Token], mentions: list[tuple[int, str]], part_of: list[int],
+                     failed: str | None) -> str | None:
+    """"will the other boxes still work?", "do the flw nodes survive as-is?": a question about
+    the followers, said without the vocabulary's phrases: a follower named (not the node that
+    failed) beside a word of health or of rebuilding, in the same part of the sentence."""
+    for index, node in mentions:
+        if node != "follower" or failed == "follower":
+            continue
+        near = [t for t, p in zip(tokens, part_of, strict=True) if p == part_of[index]]
+        if any(t.meaning and t.meaning[0] == "healthy" for t in near):
+            return "followers-fine"
+        if any(t.text in _REBUILT or t.meaning == ("intent", "restore") for t in near):
+            return "followers"
+    return None
+
+
+# After a backup named, words that say it is not there after all: "veeam doesn't have it",
+# "the snapshots were purged", "commvault has nothing usable".
+_GONE = frozenset({"doesn't", "didn't", "nothing", "empty", "purged", "expired", "unusable",
+                   "deleted", "missing", "gone", "failed", "corrupt", "corrupted", "lost"})
+
+
+def _said_gone(tokens: list[Token], index: int) -> bool:
+    """The backup named at `index` is said, just after, not to be there."""
+    for token in tokens[index + 1:index + 6]:
+        if token.kind in ("comma", "stop") or token.meaning and token.meaning[0] == "backup":
+            return False
+        if token.text in _GONE:
+            return True
+    return False
+
+
+def _only(tokens: list[Token], index: int) -> bool:
+    """"only the osirium backup", "just the pam backup file", "all we have is the ...": the
+    backup named at `index` is the only one."""
+    before = [t.text for t in tokens[max(0, index - 5):index]]
+    return "only" in before or "just" in before or "all we have" in " ".join(before)
+
+
+def _owns_a_backup(tokens: list[Token], index: int) -> bool:
+    """The node named at `index` is whose backup it is: "the leader's PAM backup", "a
+    backup of the leader", "leader backup file"."""
+    after = next((t for t in tokens[index + 1:index + 3] if (t.meaning or ("",))[0] != "part"),
+                 None)
+    if after is not None and after.meaning and after.meaning[0] == "backup" \
+            or after is not None and after.meaning == ("intent", "backup"):
+        return True
+    before = [t for t in tokens[max(0, index - 3):index]]
+    return any(t.text == "of" for t in before) and any(
+        t.meaning and (t.meaning[0] == "backup" or t.meaning == ("intent", "backup"))
+        for t in tokens[max(0, index - 6):index])
+
+
+def _inside(tokens: list[Token], index: int) -> str | None:
+    """The slot of the phrase whose later word is at `index` ("topology" for "clustering" in
+    "we never set up clustering"), or None."""
+    if (tokens[index].meaning or ("",))[0] != "part":
+        return None
+    start = index
+    while start > 0 and (tokens[start].meaning or ("",))[0] == "part":
+        start -= 1
+    return (tokens[start].meaning or (None,))[0]

@@ -41,6 +41,11 @@ _ANOTHER_QUESTION = re.compile(r"(?i)\b(?:while\s+i\s+have\s+you|on\s+another\s+
 _NOISE = re.compile(r"(?<![\w'])(?:pls|plz|please|asap|thanks|thank you|thank|thx|ty|tia|"
                     r"cheers|urgent|urgently|fyi|kindly|ta|lol|ugh|hmm+|um+|uh+|erm)(?![\w'])",
                     re.IGNORECASE)
+# A file name ("pam-backup-20240601.bak", "export.tar.gz"): not words of the question.
+_FILE_NAME = re.compile(r"\S+\.(?:bak|tar|gz|tgz|zip|7z|log|txt|json|ya?ml|iso|ova|vmdk|vhdx|"
+                        r"qcow2|img|csv|pdf|sql|dump)\b", re.IGNORECASE)
+# The markers of a list, "1)" or "(b)": not versions.
+_LIST_MARKER = re.compile(r"(?<!\S)\(?(?:\d{1,2}|[a-h])\)(?=\s)")
 # A version glued to the product ("PAM7.1"), and a host name glued to a node word
 # ("pamldr01", "pamfol3").
 _GLUED_VERSION = re.compile(r"\b(pam|osirium|version|ver|release)(?=\d)", re.IGNORECASE)
@@ -55,7 +60,7 @@ _SPOKEN_VERSION = re.compile(
     rf"\b{_SPOKEN_NUMBER}(?: (?:point|dot) (?:{_SPOKEN_NUMBER}|x))+\b"
     # "PAM eight", "version seven": a major alone, only where it can be one ("the pam one").
     rf"|(?<=version |release )(?:five|six|seven|eight|nine)\b"
-    rf"|(?<=pam )(?:five|six|seven|eight|nine)\b",
+    rf"|(?:(?<=pam )|(?<=to ))(?:five|six|seven|eight|nine)\b",
     re.IGNORECASE)
 
 
@@ -113,6 +118,10 @@ def _tidied(text: str) -> str:
     if ":" in text:
         text = _EMOJI.sub(" ", text)
     text = _NOISE.sub(" ", text)
+    if "." in text:
+        text = _FILE_NAME.sub(" ", text)
+    if ")" in text:
+        text = _LIST_MARKER.sub(" ", text)
     text = _ANOTHER_QUESTION.sub(" also ", text)
     if re.search(r"\d", text):
         text = _GLUED_VERSION.sub(r"\1 ", text)

@@ -57,7 +57,7 @@ NEW_QUESTION = frozenset({"also", "btw", "additionally", "separately", "unrelate
 # Words that make a sentence a question ("what OS is the appliance on?").
 QUESTION_WORDS = frozenset({
     "what", "what's", "whats", "which", "when", "how", "can", "could", "does", "do", "is",
-    "are", "should", "will", "would", "why", "where", "who", "any",
+    "are", "should", "will", "would", "why", "where", "who", "any", "whether",
 })
 
 
@@ -83,6 +83,8 @@ def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
         kind = match.lastgroup
         piece = match.group()
         start, end = match.span()
+        if kind == "word" and piece in vocabulary.spellings:
+            piece = vocabulary.spellings[piece]  # "the lieder died": the leader
         if kind == "version":
             tokens.append(_number(piece, tokens))
         elif kind == "stop":
@@ -100,7 +102,12 @@ def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
     # A bare number followed by a count noun ("3 node cluster") is a count; by a month, a date.
     for index, token in enumerate(tokens[:-1]):
         following = tokens[index + 1]
-        if token.kind == "version" and "." not in token.text and following.kind == "word":
+        if token.kind == "version" and following.text in ("row", "rows"):
+            token.kind, token.note = "number", "the name of a table row"  # "the 6.5.4 row"
+        elif token.kind == "number" and token.text.isdigit() and len(token.text) <= 2 \
+                and following.text in ("version", "release", "line", "series"):
+            token.kind, token.note = "version", ""  # "some old 5 version"
+        elif token.kind == "version" and "." not in token.text and following.kind == "word":
             if following.text in COUNT_NOUNS:
                 token.kind, token.note = "count", f"a count of {following.text}"
             elif following.text in _MONTHS:

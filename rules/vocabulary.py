@@ -17,13 +17,16 @@ SECTIONS = {
     "incidents": ("incident", None),
     "nodes": ("node", ("leader", "follower", "cluster", "any")),
     "healthy": ("healthy", None),
-    "asks": ("ask", ("required", "straight", "followers", "followers-fine")),
+    "asks": ("ask", ("required", "straight", "followers", "followers-fine", "possible")),
     "backups": ("backup", ("vm", "pam", "both", "none")),
     "topologies": ("topology", ("standalone", "cluster")),
     "topics": ("topic", ()),
     "not_documented": ("not_documented", ()),
     "domain": ("domain", None),
+    "other_meanings": ("other", None),
 }
+# Not phrases: misspellings and sound-alikes, each one word read as the word it stands for.
+SPELLINGS = "spellings"
 # Topics and "not documented" kinds are what a question is about (each needs a `fact` rule
 # with its name as the case); they may overlap the others
 # ("upgrade the cluster" is an upgrade and a cluster-upgrade question).
@@ -32,7 +35,7 @@ _WORD = r"(?:[a-z]+(?:'[a-z]+)*|[0-9]+)"
 # Words separated by single spaces; in topics, "A ... B" is A followed by B within a few words.
 _PHRASE = re.compile(rf"{_WORD}(?: {_WORD})*(?: \.\.\. {_WORD}(?: {_WORD})*)?")
 # How many words may stand in a phrase's "...".
-GAP = 5
+GAP = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +52,8 @@ class Vocabulary:
     longest: int = 1
     # Every word of every phrase: never taken for a typo of a command word.
     known: frozenset[str] = frozenset()
+    # A misspelling or a sound-alike -> the word it stands for ("lieder" -> "leader").
+    spellings: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def starts(self) -> frozenset[str]:
@@ -106,10 +111,13 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
     line = getattr(data, "line", None)
     if not isinstance(data, dict):
         return Vocabulary(), [(line, "'vocabulary' must be a mapping of sections")]
+    spellings = _spellings(data.get(SPELLINGS), problems, line)
     for section, value in data.items():
+        if section == SPELLINGS:
+            continue
         if section not in SECTIONS:
             problems.append((line, f"unknown vocabulary section {section!r} "
-                             f"(allowed: {', '.join(SECTIONS)})"))
+                             f"(allowed: {', '.join((SPELLINGS, *SECTIONS))})"))
             continue
         slot, allowed = SECTIONS[section]
         for meaning, words, at in _entries(section, value, allowed, problems, line):
@@ -145,8 +153,39 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
     if duplicated:
         problems.append((line, f"vocabulary: {', '.join(sorted(duplicated))} is both a topic and "
                          "something not documented"))
+    for wrong, right in spellings.items():
+        if wrong in known:
+            problems.append((line, f"vocabulary spellings: {wrong!r} is a word of a phrase "
+                             f"already; it cannot also stand for {right!r}"))
     return Vocabulary(phrases, questions, tuple(gapped), tuple(topics), tuple(undocumented),
-                      longest, known), problems
+                      longest, known, spellings), problems
+
+
+def _spellings(value: object, problems: list, line: int | None) -> dict[str, str]:
+    """The `spellings` section: word -> its misspellings, as misspelling -> word."""
+    if value is None:
+        return {}
+    at = getattr(value, "line", line)
+    if not isinstance(value, dict):
+        problems.append((at, "vocabulary spellings must be a mapping of words to misspellings"))
+        return {}
+    found: dict[str, str] = {}
+    for word, wrongs in value.items():
+        if not isinstance(word, str) or not re.fullmatch(r"[a-z]+", word) or not (
+                isinstance(wrongs, list) and wrongs):
+            problems.append((at, f"vocabulary spellings.{word}: a lower-case word and a list "
+                             "of its misspellings"))
+            continue
+        for wrong in wrongs:
+            if not isinstance(wrong, str) or not re.fullmatch(r"[a-z]+(?:'[a-z]+)*", wrong):
+                problems.append((at, f"vocabulary spellings.{word}: {wrong!r} must be one "
+                                 "lower-case word"))
+            elif wrong in found:
+                problems.append((at, f"vocabulary spellings: {wrong!r} stands for both "
+                                 f"{found[wrong]!r} and {word!r}"))
+            else:
+                found[wrong] = word
+    return found
 
 
 def _entries(section, value, allowed, problems, line) -> Iterator[tuple[str, list, int | None]]:

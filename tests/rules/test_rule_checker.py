@@ -102,8 +102,8 @@ def test_two_rules_answering_the_same_question(rules_copy):
 
 def test_a_restore_situation_without_a_rule(rules_copy):
     # The standalone server's restore from its PAM Server generated backup, taken away.
-    edit(rules_copy / "restore.yaml", "    backup: pam\n    topology: standalone",
-         "    backup: [pam]\n    topology: cluster")
+    edit(rules_copy / "restore.yaml", "    backup: [pam, no-vm]\n    topology: standalone",
+         "    backup: [pam, no-vm]\n    topology: cluster")
     problems = [str(p) for p in check_rules(rules_copy)]
     assert any("no rule answers restore (node: leader, backup: pam, topology: standalone)" in p
                for p in problems)
@@ -111,7 +111,7 @@ def test_a_restore_situation_without_a_rule(rules_copy):
 
 def test_a_situation_name_that_does_not_exist(rules_copy):
     edit(rules_copy / "restore.yaml", "backup: [vm, both]", "backup: [vm, tape]")
-    assert "backup must be one of vm, pam, both, none, unknown" in only_problem(rules_copy)
+    assert "backup must be one of vm, pam, both, no-vm, none, unknown" in only_problem(rules_copy)
 
 
 def test_a_step_for_a_topology_that_does_not_exist(rules_copy):
@@ -236,8 +236,14 @@ def test_an_unknown_vocabulary_section_or_name(rules_copy):
     edit(rules_copy / "vocabulary.yaml", "  incidents:", "  incidnets:")
     assert "unknown vocabulary section 'incidnets'" in only_problem(rules_copy)
     edit(rules_copy / "vocabulary.yaml", "  incidnets:", "  incidents:")
-    edit(rules_copy / "vocabulary.yaml", "    leader: [", "    leeder: [")
+    edit(rules_copy / "vocabulary.yaml", "    leader: [leader,", "    leeder: [leader,")
     assert "unknown vocabulary nodes name 'leeder'" in only_problem(rules_copy)
+
+
+def test_a_sound_alike_that_is_a_word_of_the_vocabulary_already(rules_copy):
+    edit(rules_copy / "vocabulary.yaml", "    leader: [lieder,", "    leader: [primary, lieder,")
+    assert "'primary' is a word of a phrase already; it cannot also stand for 'leader'" \
+        in only_problem(rules_copy)
 
 
 def test_a_phrase_that_is_not_plain_words(rules_copy):
