@@ -282,7 +282,11 @@ def _completed(message: Message, context: Context) -> str | None:
     if context.intent not in CARRIED:
         return None
     first = message.queries[0]
-    if len(message.queries) > 1 and first.intent not in CARRIED:
+    # "will the followers be ok, and how often should we back up?": about the thread's
+    # restore, and something else besides
+    about_followers = any({"followers", "followers-fine"} & set(cl.asks)
+                          for cl in message.clauses)
+    if len(message.queries) > 1 and first.intent not in CARRIED and not about_followers:
         return None
     node = first.node or _named_node(message)
     situation = _situation(message, context)
@@ -307,8 +311,9 @@ def _completed(message: Message, context: Context) -> str | None:
             return _with_asked(message, question_for(
                 first.intent, first.from_version, first.to_version, first.node,
                 first.excluded, **situation))
-    elif not ((_asks_nothing(message) or _only_says(message))
-              and (node or asks or first.from_version or adds or _again(message))):
+    elif not about_followers and not (
+            (_asks_nothing(message) or _only_says(message))
+            and (node or asks or first.from_version or adds or _again(message))):
         return None
     from_version = first.from_version or context.from_version
     to_version = first.to_version or (context.to_version if not first.from_version else None)

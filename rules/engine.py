@@ -30,9 +30,14 @@ def answer(text: str, ruleset: RuleSet | None = None) -> Answer:
     ruleset = ruleset or default_ruleset()
     first, *others = parse_message(text, ruleset.vocabulary).queries
     main = evaluate(first, ruleset)
-    if not others:
-        return main
-    return main.with_query(text, also=tuple(evaluate(q, ruleset) for q in others))
+    also: list[Answer] = []
+    for query in others:
+        result = evaluate(query, ruleset)
+        # "6.2 or 6.3, not sure which": the same support prompt twice says nothing more.
+        if not (result.contact_support and any(
+                (a.rule, a.verdict) == (result.rule, result.verdict) for a in (main, *also))):
+            also.append(result)
+    return main.with_query(text, also=tuple(also)) if also else main
 
 
 def evaluate(query: Query, ruleset: RuleSet | None = None) -> Answer:

@@ -84,7 +84,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         # A restore from one version to another is answered from the table, like the upgrade.
         across = query.intent in ("upgrade", "restore") and query.from_version and query.to_version
         key = ("table" if across else query.intent, query.from_version, query.to_version,
-               query.node, query.case, query.excluded)
+               None if across else query.node, query.case, query.excluded)
         kept = unique.setdefault(key, query)
         if kept.intent == "upgrade" and query.intent == "restore":
             # "the backup is from 7.3, the new leader is 7.5.3. can we restore onto it?"
@@ -267,7 +267,9 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
                      yes_no=yes_no and focus == "consequence", **slots)
 
     def upgrades(intent: str = "upgrade") -> list[Query]:
-        return [query(intent, s.version, s.target) for s in subjects] or [query(intent)]
+        node = {"node": clause.node} if intent == "restore" else {}  # "a 7.4 backup of the leader"
+        return [query(intent, s.version, s.target, **node) for s in subjects] or [
+            query(intent, **node)]
 
     def restore() -> Query:
         # "a 6.1.2 backup and a new 7.2 server": in a restore, the second version is the target.

@@ -258,7 +258,8 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             elif slot == "healthy":
                 denied.append(index)
             elif slot == "ask":
-                if value in ("required", "straight") and index - last_ask <= 2:
+                if value in ("required", "straight") and index - last_ask <= 2 \
+                        and clause.asks[-1:] in (["required"], ["straight"]):
                     pass  # "no backup restore is needed": one statement, already read
                 else:
                     clause.asks.append(_OPPOSITE.get(value, value) if negated else value)
@@ -312,7 +313,9 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     # path to 7.4?" or "downtime is approved": context beside the question.
     for index, kind in undocumented:
         asked = part_of[index] in asking_parts or any(
-            t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1])
+            t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1]) or any(
+            t.text == "whether" and part_of[i] == part_of[index]  # "they ask whether ..."
+            for i, t in enumerate(tokens[:index]))
         if clause.not_documented is None or (asked and not clause.not_documented_asked):
             clause.not_documented, clause.not_documented_asked = kind, asked
             # An asking part before it asks something else: the path, or a documented fact
@@ -329,10 +332,17 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     # before what is asked makes a yes/no question inside a longer sentence.
     clause.yes_no = _yes_no(tokens) or any(
         t.meaning and t.meaning[0] == "ask" and any(
-            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index])
+            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index + 1])
         for index, t in enumerate(tokens))
+    # The followers asked about beside another subject: a leader restored, an upgrade, the
+    # PAM backup (not "how do I restore a follower?", which is the follower's own restore).
+    beside = any(node in ("leader", "cluster") for _, node in mentions + owners) or bool(
+        clause.subjects or "upgrade" in clause.intents)
     if clause.asking and not {"followers", "followers-fine"} & set(clause.asks):
-        asked = _followers_asked(tokens, mentions, part_of, clause.node)
+        restored = [i for i, node in mentions if node == "follower" and any(
+            abs(i - a) <= 2 for a in incidents + restores)]  # "restore a follower using..."
+        asked = _followers_asked(tokens, [m for m in mentions if m[0] not in restored],
+                                 part_of, beside)
         if asked:
             clause.asks.append(asked)
             note(f"asks: {asked} (the followers, asked about in other words)")
@@ -511,6 +521,9 @@ class _VersionReader:
         elif self.label == "for" and (last is None or last.target is not None):
             subjects.append(Subject(version=text, after_for=True))
             note(f"{text}: current version, unless another sentence gave it ('for' before it)")
+        elif self.label == "to" and (last is None or last.target is not None) and any(
+                s.target == text for s in subjects):
+            note(f"{text}: the target again")  # "new VM on 7.4 - restore onto 7.4 directly?"
         elif self.label in ("to", "for"):
             self.clause.labelled = True
             if last is not None and last.target is None:
@@ -658,25 +671,29 @@ def _of_a_cluster(tokens: list[Token], index: int) -> bool:
         t.text in ("of", "in") for t in tokens[max(0, index - 3):index])
 
 
-# Words that, beside the followers in a question, ask whether they are rebuilt ("what
-# happens to the other servers?", "do the flw nodes get wiped?").
-_REBUILT = frozenset({"happens", "happen", "affected", "impact", "impacted", "rebuild",
-                      "rebuilt", "recreate", "recreated", "rejoin", "rejoined", "wiped", "redo",
-                      "redone", "lost", "lose"})
+# Words that, beside the followers in a question, ask what becomes of them ("what happens
+# to the other servers?", "do the flw nodes get wiped?"); and words of rebuilding, which ask
+# it only beside another subject ("if the leader is restored, are the others rebuilt?", not
+# "how do I rebuild a follower?").
+_HAPPENS = frozenset({"happens", "happen", "affected", "impact", "impacted", "wiped", "lost",
+                      "lose"})
+_REBUILDING = frozenset({"rebuild", "rebuilt", "recreate", "recreated", "rejoin", "rejoined",
+                         "redo", "redone"})
 
 
-def _followers_asked(tokens: list[Token], mentions: list[tuple[int, str]], part_of: list[int],
-                     failed: str | None) -> str | None:
+def _followers_asked(tokens: list[Token], mentions: list[tuple[int, str]],
+                     part_of: list[int], beside: bool) -> str | None:
     """"will the other boxes still work?", "do the flw nodes survive as-is?": a question about
     the followers, said without the vocabulary's phrases: a follower named (not the node that
     failed) beside a word of health or of rebuilding, in the same part of the sentence."""
     for index, node in mentions:
-        if node != "follower" or failed == "follower":
-            continue
         near = [t for t, p in zip(tokens, part_of, strict=True) if p == part_of[index]]
+        if node != "follower" or any(t.meaning and t.meaning[0] == "incident" for t in near):
+            continue  # "pam-flw-02 died": the follower that failed
         if any(t.meaning and t.meaning[0] == "healthy" for t in near):
             return "followers-fine"
-        if any(t.text in _REBUILT or t.meaning == ("intent", "restore") for t in near):
+        if any(t.text in _HAPPENS for t in near) or beside and any(
+                t.text in _REBUILDING or t.meaning == ("intent", "restore") for t in near):
             return "followers"
     return None
 

@@ -30,7 +30,7 @@ _TOKEN = re.compile(
 # Words after which a bare number ("upgrade 7") is a version, not a count.
 _NUMBER_CUES = frozenset({
     "upgrade", "upgrading", "update", "pam", "version", "release", "osirium", "to", "from",
-    "onto", "into", "v", "on", "ver",
+    "onto", "into", "v", "on", "ver", "latest",
 })
 # Other software whose version people give beside PAM's: "hosted on ESXi 7.0".
 OTHER_PRODUCTS = frozenset({
@@ -107,7 +107,8 @@ def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
         elif token.kind == "number" and token.text.isdigit() and len(token.text) <= 2 \
                 and following.text in ("version", "release", "line", "series"):
             token.kind, token.note = "version", ""  # "some old 5 version"
-        elif token.kind == "version" and "." not in token.text and following.kind == "word":
+        elif token.kind in ("version", "number") and token.text.isdigit() \
+                and following.kind == "word":
             if following.text in COUNT_NOUNS:
                 token.kind, token.note = "count", f"a count of {following.text}"
             elif following.text in _MONTHS:
