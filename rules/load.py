@@ -359,10 +359,21 @@ class _Builder:
 
     def check_placeholders(self, file, where, label, key, text) -> None:
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            fields = [(name, spec, conversion) for _, name, spec, conversion
+                      in string.Formatter().parse(text) if name is not None]
         except ValueError as exc:
             self.problem(file, where, f"{label}: {key} has a broken {{placeholder}}: {exc}")
             return
+        names = {name for name, _, _ in fields}
+        # A format spec or conversion fails an answer later ("{support_contact:d}") or
+        # builds a huge one ("{node:>300000000}"): only plain placeholders are filled.
+        for name, spec, conversion in fields:
+            if spec or conversion:
+                shown = "{" + name + (f"!{conversion}" if conversion else "") + \
+                    (f":{spec}" if spec else "") + "}"
+                self.problem(file, where, f"{label}: {key} {shown} is not a plain placeholder "
+                             f"(no format spec or conversion, such as :d or !r): write "
+                             f"{{{name}}}")
         unknown = names - PLACEHOLDERS
         if unknown:
             self.problem(file, where, f"{label}: {key} uses unknown placeholder(s) "
