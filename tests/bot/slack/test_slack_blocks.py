@@ -365,6 +365,38 @@ def test_a_clarifying_answer_offers_its_choices_with_the_questions_they_stand_fo
     assert choices == {"6.5.4": "upgrade 6.5.4", "another 6.5.x": "upgrade 6.5.x not 6.5.4"}
 
 
+TYPED = "upgrade *6.5.4* _now_ ~x~ `code` <!here>"
+AS_TYPED = "`upgrade *6.5.4* _now_ ~x~ ˋcodeˋ &lt;!here&gt;`"
+
+
+def test_a_checklists_question_line_shows_the_question_as_typed():
+    from bot.checklist import checklist_blocks
+    from bot.querylog import Runbook
+
+    book = Runbook(id="r1", started="2026-11-25T10:04:00.000Z", channel="C1", thread_ts="1.1",
+                   answer_ts="1.2", item=0, question=TYPED, steps=("Take a backup",),
+                   title="Backup and restore required", source="the table", source_url=None,
+                   started_by="U0PICKER", ticks={})
+    progress = checklist_blocks(book)[1]["elements"][0]["text"]
+    # One inline code span: the question's *bold* or _italic_ is not applied.
+    assert progress.endswith(f" · Question: {AS_TYPED}")
+
+
+def test_the_homes_questions_show_other_peoples_text_as_typed():
+    from bot.home import home_view
+    from bot.querylog import PastQuestion, Summary
+    from rules import default_ruleset
+
+    summary = Summary(since=None, total=3, by_intent=[("upgrade", 3)],
+                      by_outcome=[("support", 3)], by_rule=[("upgrade-5.0", 3)],
+                      top_unanswered=[(TYPED, 2)], votes=0, helpful_votes=0)
+    recent = [PastQuestion("2026-11-25T10:04:00.000Z", TYPED, "Contact support", "support")]
+    blocks = home_view(default_ruleset(), recent=recent, summary=summary)["blocks"]
+    text = all_text([b for b in blocks if "fields" not in b])
+    assert f"\n• {AS_TYPED} (2)" in text
+    assert f"10:04 UTC 2026-11-25 · {AS_TYPED} → *Contact support*" in text
+
+
 def test_a_checklist_message_stays_within_limits_however_long_its_steps():
     from bot.checklist import checklist_blocks, parse_tick
     from bot.querylog import Runbook
