@@ -135,6 +135,30 @@ def test_pambot_rules_points_at_another_rule_directory(pambot_cli, rules_copy):
     assert json.loads(result.stdout)["text"].startswith("Contact the PAM on-call lead")
 
 
+@pytest.mark.parametrize("args", [
+    ("ask", "upgrade 6.5.4"), ("shell",), ("log", "stats"), ("log", "export"),
+    ("log", "runbooks"), ("log", "prune", "--older-than", "90d"), ("log", "serve"),
+], ids=" ".join)
+def test_pambot_db_naming_a_directory_is_one_line_saying_so(pambot_cli, tmp_path, args):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    result = pambot_cli(*args, input="upgrade 6.5.4\n", env={"PAMBOT_DB": str(folder)})
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"pambot: PAMBOT_DB names a directory, {folder}: it must name the "
+                             f"query log's file, for example {folder / 'pambot.db'}.\n")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [("log", "stats"), ("log", "export"), ("ask", "help")],
+                         ids=" ".join)
+def test_pambot_db_naming_a_device_is_one_line_saying_what_is_wrong(pambot_cli, args):
+    # "no queries logged yet at /dev/null" hid the mistake.
+    result = pambot_cli(*args, env={"PAMBOT_DB": os.devnull})
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"pambot: PAMBOT_DB names {os.devnull}, a character device, not a "
+                             "file: it must name the query log's file, for example pambot.db.\n")
+
+
 def test_a_malformed_variable_is_named(pambot_cli):
     result = pambot_cli("ask", "help", env={"SLACK_BOT_TOKEN": "not-a-token"})
     assert result.exit_code == 2
