@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config
@@ -23,7 +24,7 @@ from rules import (
     load_ruleset,
     parse_message,
 )
-from rules.load import packaged_rules_dir
+from rules.load import packaged_rules_dir, rule_files
 from rules.paths import is_paths_request, paths, render_paths
 
 
@@ -183,5 +184,9 @@ def run_rules_check(config: Config, path: str | None) -> int:
         print(f"pambot: {len(problems)} problem(s) in {shown}", file=sys.stderr)
         return 1
     ruleset = load_ruleset(target)
-    print(f"OK: {len(ruleset.rules)} rules in {shown}")
+    # One file is checked with the packaged files it does not replace: say which.
+    others = [f.name for f in rule_files(target) if f != Path(target)] \
+        if target and not Path(target).is_dir() else []
+    print(f"OK: {len(ruleset.rules)} rules in {shown}"
+          + (f", with the packaged {', '.join(others)}" if others else ""))
     return 0

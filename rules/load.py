@@ -99,10 +99,13 @@ def packaged_rules_dir() -> Path:
 
 
 def rule_files(path: str | Path) -> list[Path]:
+    """The rule files at `path`: a directory's, or one file in place of the packaged file of
+    its name, with the other packaged files (a set needs settings, vocabulary and rules)."""
     path = Path(path)
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [path]
+    packaged = [p for p in rule_files(packaged_rules_dir()) if p.name != path.name]
+    return sorted([path, *packaged], key=lambda p: p.name)
 
 
 def load_ruleset(path: str | Path | None = None) -> RuleSet:
@@ -137,7 +140,9 @@ def _load(path: str | Path | None) -> tuple[RuleSet | None, list[Problem]]:
     builder = _Builder()
     for file in files:
         builder.add_file(file)
-    return builder.finish(origin="packaged rules" if path is None else str(directory))
+    origin = ("packaged rules" if path is None else str(directory) if directory.is_dir()
+              else f"{directory} with the other packaged rules")
+    return builder.finish(origin=origin)
 
 
 class _Builder:

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from rules import default_ruleset
 from rules.load import packaged_rules_dir
 
 
@@ -116,6 +117,45 @@ def test_rules_check_fails_clearly_on_a_broken_file(pambot_cli, rules_copy):
     assert f"{path}:" in result.stderr
     assert "is not a valid version range" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rules_check_on_one_file_checks_it_with_the_packaged_files_it_does_not_replace(
+        pambot_cli, tmp_path):
+    mine = tmp_path / "upgrade.yaml"
+    mine.write_text((packaged_rules_dir() / "upgrade.yaml").read_text())
+    result = pambot_cli("rules", "check", str(mine))
+    assert result.exit_code == 0, result.output
+    others = sorted(p.name for p in packaged_rules_dir().glob("*.yaml") if p.name != mine.name)
+    assert result.stdout == (f"OK: {len(default_ruleset().rules)} rules in {mine}, with the "
+                             f"packaged {', '.join(others)}\n")
+    # A problem in the file is named with its line.
+    mine.write_text(mine.read_text().replace('from: "==6.5.4"', 'from: "6.5.4 or so"'))
+    result = pambot_cli("rules", "check", str(mine))
+    assert result.exit_code == 1
+    assert f"{mine}:" in result.stderr and "is not a valid version range" in result.stderr
+    # A file of another name joins every packaged file: a rule of its own for 6.5.4 clashes.
+    extra = tmp_path / "ours.yaml"
+    extra.write_text("rules:\n  - id: ours-6.5.4\n    intent: upgrade\n"
+                     '    from: "==6.5.4"\n    source: restoring-table\n    outcome: path\n'
+                     "    verdict: Ask the on-call lead first\n")
+    result = pambot_cli("rules", "check", str(extra))
+    assert result.exit_code == 1
+    assert f"rules 'ours-6.5.4' ({extra}:2) and 'upgrade-6.5.4' both claim version 6.5.4" \
+        in result.stderr
+
+
+def test_one_rule_file_of_your_own_answers_with_the_packaged_rest(pambot_cli, tmp_path):
+    mine = tmp_path / "upgrade.yaml"
+    # An organisation's own rule: 7.x also goes through a backup and restore.
+    mine.write_text((packaged_rules_dir() / "upgrade.yaml").read_text().replace(
+        "backup_restore_required: false", "backup_restore_required: true"))
+    result = pambot_cli("ask", "--json", "upgrade 7.0", env={"PAMBOT_RULES": str(mine)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["backup_restore_required"] is True
+    paths = pambot_cli("rules", "paths", str(mine))
+    assert paths.exit_code == 0, paths.output
+    [line] = [x for x in paths.stdout.splitlines() if x.startswith("7.x ")]
+    assert "==>  7.x  backup and restore" in line
 
 
 def test_a_broken_pambot_rules_stops_start_up_with_a_message(pambot_cli, rules_copy):
