@@ -1,4 +1,4 @@
-"""`pambot ask` and `pambot rules check`: the engine from the command line."""
+"""`pambot ask` and `pambot rules check|paths|init`: the engine from the command line."""
 
 from __future__ import annotations
 
@@ -170,6 +170,34 @@ def run_rules_paths(config: Config, path: str | None) -> int:
     except RuleFileError as exc:
         raise Problem(str(exc)) from None
     print(render_paths(ruleset))
+    return 0
+
+
+def run_rules_init(directory: str) -> int:
+    """Write a copy of every packaged rule file to `directory` (created if missing), to keep
+    a site's own rules; refuse, writing nothing, if any of them is there already."""
+    source = packaged_rules_dir()
+    # Whatever is packaged: the rule files' set is data, and grows.
+    files = sorted(p.relative_to(source) for p in source.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise Problem(f"{target} is a file, not a directory")
+    taken = next((target / name for name in files if (target / name).exists()), None)
+    if taken is not None:
+        raise Problem(f"{taken} exists; rules init writes only new files (nothing was "
+                      "written): give a new or empty directory")
+    for name in files:
+        written = target / name
+        try:
+            written.parent.mkdir(parents=True, exist_ok=True)
+            with open(written, "xb") as out:  # "x": never over a file, even one made just now
+                out.write((source / name).read_bytes())
+        except OSError as exc:
+            raise Problem(f"cannot write {written}: {exc.strerror or exc}") from None
+    print(f"Wrote {len(files)} rule files to {target}: {', '.join(map(str, files))}\n"
+          f"Edit them, check them with: pambot rules check {target}\n"
+          f"and run pambot with them: PAMBOT_RULES={target.resolve()} pambot ...")
     return 0
 
 

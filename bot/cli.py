@@ -4,6 +4,7 @@
     pambot ask [--json] [--explain] [TEXT]  answer TEXT, or every line of standard input
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
+    pambot rules init DIR       a copy of the packaged rule files to keep and edit
     pambot serve [--port N] [--host ADDR]  Slack over HTTP
     pambot socket [--health-port N] [--ping-interval S]  Slack over Socket Mode
     pambot manifest --url URL | --socket   the Slack app manifest for a mode
@@ -101,6 +102,16 @@ def check(config: Config, path: str | None) -> None:
     from bot.ask import run_rules_check
 
     sys.exit(run_rules_check(config, path))
+
+
+@rules.command()
+@click.argument("directory")
+def init(directory: str) -> None:
+    """Write a copy of the packaged rule files to DIRECTORY, to edit and use with
+    PAMBOT_RULES=DIRECTORY; never overwrites a file."""
+    from bot.ask import run_rules_init
+
+    sys.exit(run_rules_init(directory))
 
 
 @rules.command()

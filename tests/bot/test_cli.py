@@ -10,6 +10,7 @@ import pty
 import select
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -156,6 +157,44 @@ def test_one_rule_file_of_your_own_answers_with_the_packaged_rest(pambot_cli, tm
     assert paths.exit_code == 0, paths.output
     [line] = [x for x in paths.stdout.splitlines() if x.startswith("7.x ")]
     assert "==>  7.x  backup and restore" in line
+
+
+def files_under(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_rules_init_writes_a_copy_of_the_packaged_rules_to_keep_and_edit(pambot_cli, tmp_path):
+    target = tmp_path / "site" / "our-rules"
+    result = pambot_cli("rules", "init", str(target))
+    assert result.exit_code == 0, result.output
+    # Whatever files are packaged, byte for byte.
+    assert files_under(target) == files_under(packaged_rules_dir())
+    assert result.stdout.startswith(f"Wrote {len(files_under(target))} rule files to {target}")
+    assert f"PAMBOT_RULES={target}" in result.stdout
+    assert pambot_cli("rules", "check", str(target)).exit_code == 0
+    settings = target / "settings.yaml"
+    settings.write_text(settings.read_text().replace("support_contact: Osirium Support",
+                                                     "support_contact: the PAM on-call lead"))
+    result = pambot_cli("ask", "--json", "upgrade 5.0", env={"PAMBOT_RULES": str(target)})
+    assert json.loads(result.stdout)["text"].startswith("Contact the PAM on-call lead")
+
+
+def test_rules_init_never_overwrites_a_file(pambot_cli, tmp_path):
+    target = tmp_path / "our-rules"
+    target.mkdir()
+    (target / "upgrade.yaml").write_text("ours")
+    result = pambot_cli("rules", "init", str(target))
+    assert result.exit_code == 1
+    assert result.stderr == (f"pambot: {target / 'upgrade.yaml'} exists; rules init writes only "
+                             "new files (nothing was written): give a new or empty directory\n")
+    assert files_under(target) == {Path("upgrade.yaml"): b"ours"}
+    (target / "upgrade.yaml").unlink()
+    taken = tmp_path / "a-file"
+    taken.write_text("x")
+    result = pambot_cli("rules", "init", str(taken))
+    assert result.exit_code == 1
+    assert result.stderr == f"pambot: {taken} is a file, not a directory\n"
 
 
 def test_a_broken_pambot_rules_stops_start_up_with_a_message(pambot_cli, rules_copy):
