@@ -27,10 +27,25 @@ def test_the_shell_is_a_conversation_like_a_slack_thread(pambot_cli, tmp_path):
     assert render_paths(default_ruleset()) in result.stdout
     assert result.stdout.rstrip().endswith("[rule backup-advice]")
     with sqlite3.connect(tmp_path / "pambot.db") as db:
-        rows = db.execute("SELECT source, text, rule FROM queries ORDER BY ts, rowid").fetchall()
-    assert ("shell", "leader", "restore-leader") in rows
-    assert ("shell", "2", "upgrade-6.5.4") in rows
-    assert len(rows) == len(said) - 1  # the diagram is not a question
+        rows = db.execute("SELECT source, text, typed, rule FROM queries "
+                          "ORDER BY ts, rowid").fetchall()
+    # The question each line stood for, and what was typed when that was not the question.
+    assert rows == [("shell", "restore", None, "restore-which-node"),
+                    ("shell", "restore leader", "leader", "restore-leader"),
+                    ("shell", "how do we upgrade?", None, "upgrade-no-version"),
+                    ("shell", "upgrade 6.5.4", "2", "upgrade-6.5.4"),
+                    ("shell", "upgrade 6.5.4", "and the followers?", "upgrade-6.5.4"),
+                    ("shell", "backup", None, "backup-advice")]  # the diagram is no question
+
+
+def test_log_stats_lists_the_question_a_choice_number_stood_for(pambot_cli, tmp_path):
+    for conversation in ("how do we upgrade?\n4\n", "upgrade 6.5\n2\n",
+                         "how do we upgrade?\n4\n"):
+        assert pambot_cli("shell", input=conversation).exit_code == 0
+    stats = pambot_cli("log", "stats").stdout
+    unanswered = stats[stats.index("Top unanswered questions"):].splitlines()[2:4]
+    assert [line.split(None, 1) for line in unanswered] == [
+        ["2", "upgrade 5.1"], ["1", "upgrade 6.5.x not 6.5.4"]]
 
 
 def test_a_piped_shell_stops_at_quit_as_the_prompt_does(pambot_cli):
