@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -38,31 +39,38 @@ def fill_log(path: Path) -> None:
     log.close()
 
 
+def start_dashboard(db_path: Path, log_path: Path,
+                    **env: str) -> tuple[subprocess.Popen, str]:
+    """`pambot log serve` on the log at `db_path`, at a free port, once it answers; the
+    process and its URL."""
+    with socket_port() as port:
+        pass
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "PAMBOT_"))}
+    environment.update(PAMBOT_DB=str(db_path), **env)
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen([PAMBOT, "log", "serve", "--port", str(port)],
+                                   env=environment, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(log_path.read_text()) from None
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """`pambot log serve` on a filled log, at a free port; its URL."""
     tmp = tmp_path_factory.mktemp("dashboard")
     db_path = tmp / "pambot.db"
     fill_log(db_path)
-    with socket_port() as port:
-        pass
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAMBOT_"))}
-    env["PAMBOT_DB"] = str(db_path)
-    log_path = tmp / "dashboard.log"
-    with open(log_path, "wb") as out:
-        process = subprocess.Popen([PAMBOT, "log", "serve", "--port", str(port)], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(log_path.read_text()) from None
-            time.sleep(0.1)
+    process, url = start_dashboard(db_path, tmp / "dashboard.log")
     yield url, db_path
     process.terminate()
     process.wait(timeout=20)
@@ -183,6 +191,21 @@ def test_the_dashboard_is_read_only_and_local(dashboard, browser):
     port = url.rsplit(":", 1)[1]
     if out:
         assert f"127.0.0.1:{port}" in out and f"0.0.0.0:{port}" not in out
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_log_serve_stopped_by_a_signal_leaves_no_temporary_directory(tmp_path, stop):
+    db_path = tmp_path / "pambot.db"
+    fill_log(db_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process, _ = start_dashboard(db_path, tmp_path / "dashboard.log", TMPDIR=str(temporary))
+    assert [p.name for p in temporary.iterdir()][0].startswith("pambot-dashboard-")
+    process.send_signal(stop)
+    status = process.wait(timeout=20)
+    assert list(temporary.iterdir()) == []
+    assert status == {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 130}[stop]
+    assert "Traceback" not in (tmp_path / "dashboard.log").read_text()
 
 
 def test_log_serve_says_so_when_there_is_no_log(pambot_cli, tmp_path):
