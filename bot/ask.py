@@ -64,13 +64,25 @@ def open_ask_log(config: Config):
 
 
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
-                 source: str, querylog=None, explain: bool = False) -> int:
+                 source: str, querylog=None, explain: bool = False,
+                 links: TextIO | None = None) -> int:
     """Answer every line in order (blank ones too), writing one answer per line; with
-    `explain`, how each line was read comes first (in JSON, as the key "explain")."""
+    `explain`, how each line was read comes first (in JSON, as the key "explain"). With
+    `links`, each answer is the Block Kit payload pambot posts in Slack, and a Block Kit
+    Builder link to it goes to `links`."""
     count = 0
     for line in lines:
         started = time.perf_counter()
         question = line.rstrip("\r\n")
+        if links is not None:
+            result = answer(question, ruleset)
+            # Logged first: the buttons carry the query's id, as in Slack.
+            query_id = querylog.record_query(
+                result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000,
+                rules_version=ruleset.version) if querylog is not None else None
+            write_payload(slack_payload(result, query_id), out, links)
+            count += 1
+            continue
         if explain:
             result = answer(question, ruleset)
             reading = explanation(question, ruleset, result)
@@ -99,6 +111,23 @@ def _answer_and_show(question: str, ruleset: RuleSet, as_json: bool) -> tuple[An
     return result, format_answer(result, as_json=as_json)
 
 
+def slack_payload(result: Answer, query_id: int | str | None) -> dict:
+    """The blocks pambot posts in Slack for `result`, as a mention or a DM gets them."""
+    from bot.blocks import answer_blocks  # Slack's rendering: only `--blocks` loads it
+
+    return {"blocks": answer_blocks(result, query_id=None if query_id is None else str(query_id),
+                                    checklist=True)}
+
+
+def write_payload(payload: dict, out: TextIO, links: TextIO) -> None:
+    """`payload` as one line of JSON to `out`, and a Block Kit Builder link to it to `links`
+    (printed for the user to open, never fetched)."""
+    from bot.blocks import builder_link
+
+    out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    links.write(f"Preview in Slack's Block Kit Builder: {builder_link(payload)}\n")
+
+
 def explanation(question: str, ruleset: RuleSet, result: Answer) -> str:
     """How `question` was read (tokens, slots and why) and which rule answered each part."""
     lines = [parse_message(question, ruleset.vocabulary, explain=True).explain()]
@@ -113,9 +142,15 @@ def format_answer(result: Answer, *, as_json: bool) -> str:
     return result.text + "\n"
 
 
-def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False) -> int:
+def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False,
+            blocks: bool = False) -> int:
     ruleset = ruleset_for(config)
     if words and is_paths_request(" ".join(words)):
+        if blocks:  # what `/pam paths` posts
+            from bot.blocks import paths_blocks
+
+            write_payload({"blocks": paths_blocks(ruleset)}, sys.stdout, sys.stderr)
+            return 0
         print(paths_json(ruleset) if as_json else render_paths(ruleset))
         return 0
     querylog = open_ask_log(config)
@@ -125,7 +160,7 @@ def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = 
     try:
         lines = [_from_argv(" ".join(words))] if words else sys.stdin
         answer_lines(lines, ruleset, sys.stdout, as_json=as_json, source="cli",
-                     querylog=querylog, explain=explain)
+                     querylog=querylog, explain=explain, links=sys.stderr if blocks else None)
         sys.stdout.flush()
     except BrokenPipeError:
         # `pambot ask ... | head` closed the pipe: not an error. Point stdout at devnull so

@@ -10,11 +10,12 @@ import pty
 import select
 import sqlite3
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from rules import default_ruleset
+from rules import answer, default_ruleset
 from rules.load import packaged_rules_dir
 
 
@@ -74,6 +75,46 @@ def test_ask_explain_in_json_adds_the_reading(pambot_cli):
     assert data["rule"] == "restore-leader"
     assert [a["rule"] for a in data["also"]] == ["upgrade-6.5.4"]
     assert "answer 2: rule upgrade-6.5.4" in data["explain"]
+
+
+BUILDER = "Preview in Slack's Block Kit Builder: https://app.slack.com/block-kit-builder/#"
+
+
+def test_ask_blocks_prints_what_pambot_posts_in_slack_with_a_block_kit_builder_link(
+        pambot_cli, tmp_path):
+    from slack_sdk.models.blocks import Block
+
+    from bot.blocks import answer_blocks
+
+    result = pambot_cli("ask", "--blocks", "upgrade 6.5.4")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    with sqlite3.connect(tmp_path / "pambot.db") as db:
+        [(query_id, text)] = db.execute("SELECT id, text FROM queries").fetchall()
+    assert text == "upgrade 6.5.4"
+    # What a mention or a DM gets: the answer's blocks, its buttons carrying the logged query.
+    assert payload == {"blocks": answer_blocks(answer("upgrade 6.5.4"), query_id=str(query_id),
+                                               checklist=True)}
+    for block in payload["blocks"]:
+        Block.parse(block).validate_json()
+    # The link opens the same payload in the Builder; it is printed, never fetched.
+    [line] = result.stderr.splitlines()
+    assert line.startswith(BUILDER)
+    fragment = line.removeprefix(BUILDER)
+    assert fragment == urllib.parse.quote(fragment, safe="%")  # all of it URL-encoded
+    assert json.loads(urllib.parse.unquote(fragment)) == payload
+
+
+def test_ask_blocks_for_each_line_of_stdin_and_not_with_json(pambot_cli):
+    result = pambot_cli("ask", "--blocks", input="restore\nupgrade 5.0\n")
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line)["blocks"] for line in result.stdout.splitlines())
+    assert first[0]["text"]["text"] == "A restore needs a backup file; which node failed?"
+    assert second[0]["text"]["text"] == "Contact Osirium Support"
+    assert [line[:len(BUILDER)] for line in result.stderr.splitlines()] == [BUILDER] * 2
+    refused = pambot_cli("ask", "--blocks", "--json", "upgrade 6.5.4")
+    assert refused.exit_code == 2
+    assert "--blocks" in refused.stderr and refused.stdout == ""
 
 
 def test_ask_answers_every_stdin_line_in_order_blank_lines_included(pambot_cli):
