@@ -88,12 +88,38 @@ class socket_port:  # noqa: N801 - used as a context manager, like socket.socket
         pass
 
 
+def in_ci() -> bool:
+    """True under CI (`CI` set, as .ci/run and the usual CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_browser() -> None:
+    """Skip, saying why, where Chromium is missing; under CI, fail: these are the only tests
+    of the dashboard's canned queries, and a green run without them would hide that."""
+    if Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists():
+        return
+    reason = (f"Chromium is not installed ({CHROMIUM}, {CHROMEDRIVER}): apt-get install "
+              "chromium chromium-driver")
+    if in_ci():
+        pytest.fail(f"{reason}. CI must run the dashboard's browser tests (.ci/run installs "
+                    "it as root with apt-get)", pytrace=False)
+    pytest.skip(f"{reason}; skipped here, outside CI")
+
+
+def test_without_chromium_ci_fails_and_a_local_run_skips(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the dashboard's browser tests"):
+        require_browser()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="/nonexistent/chromium.*outside CI"):
+        require_browser()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless, driven by selenium through Debian's chromedriver."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver "
-                    "(.ci/run does this where it can)")
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
