@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -150,7 +151,7 @@ def rows(browser, url: str) -> list[dict[str, str]]:
 
 
 def test_the_canned_queries_show_what_the_rule_owners_need(dashboard, browser, tmp_path):
-    url, _ = dashboard
+    url, db_path = dashboard
     unanswered = rows(browser, f"{url}/pambot/unanswered_this_week")
     from selenium.webdriver.common.by import By
 
@@ -168,10 +169,13 @@ def test_the_canned_queries_show_what_the_rule_owners_need(dashboard, browser, t
     assert not_helpful[0]["questions"] == "upgrade 6.5.4 tonight"
 
     per_day = rows(browser, f"{url}/pambot/questions_per_day")
-    assert len(per_day) == 1
-    assert per_day[0]["day"] == time.strftime("%Y-%m-%d", time.gmtime())
-    assert per_day[0]["questions"] == "8"
-    assert int(per_day[0]["path"]) == 3
+    # The days the rows were logged on (UTC), from the rows themselves: a log filled just
+    # before midnight spans two days.
+    with sqlite3.connect(db_path) as db:
+        days = dict(db.execute("SELECT substr(ts, 1, 10), count(*) FROM queries GROUP BY 1"))
+    assert {row["day"]: int(row["questions"]) for row in per_day} == days
+    assert sum(days.values()) == 8
+    assert sum(int(row["path"]) for row in per_day) == 3
 
     never_hit = {row["rule"] for row in rows(browser, f"{url}/pambot/rules_never_hit")}
     assert "restore-cluster" in never_hit
@@ -211,12 +215,31 @@ def test_the_dashboard_is_read_only_and_local(dashboard, browser):
     assert browser.find_element(By.CSS_SELECTOR, "td.col-n").text == "8"
     with urllib.request.urlopen(f"{url}/-/settings.json", timeout=5) as reply:
         assert b'"allow_download": false' in reply.read()
-    # Bound to 127.0.0.1 by default.
-    out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout \
-        if shutil.which("ss") else ""
-    port = url.rsplit(":", 1)[1]
-    if out:
-        assert f"127.0.0.1:{port}" in out and f"0.0.0.0:{port}" not in out
+
+
+def test_the_dashboard_listens_on_127_0_0_1_only(dashboard):
+    url, _ = dashboard
+    port = int(url.rsplit(":", 1)[1])
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # 127.0.0.2 is this machine too (Linux routes all of 127/8 to it), but not 127.0.0.1: a
+    # server on every address (0.0.0.0) answers there, one on 127.0.0.1 only refuses.
+    with socket.create_server(("0.0.0.0", 0)) as everywhere:
+        socket.create_connection(("127.0.0.2", everywhere.getsockname()[1]), timeout=5).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", port), timeout=5)
+    # Nor on this machine's own network addresses, where it has any.
+    for address in own_addresses():
+        with pytest.raises(OSError):
+            socket.create_connection((address, port), timeout=5)
+
+
+def own_addresses() -> set[str]:
+    """This machine's IPv4 addresses outside 127/8, as its name resolves."""
+    try:
+        found = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return set()
+    return {info[4][0] for info in found if not info[4][0].startswith("127.")}
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
