@@ -157,6 +157,23 @@ def test_choices_are_buttons_that_ask_the_question_each_stands_for():
     assert {v.parent for v in values} == {"q1"}
 
 
+def test_a_choice_value_too_long_for_a_button_is_never_offered():
+    too_long = "upgrade " + "6.5.4 " * 400
+    assert button_value(too_long) is None
+    result = answer("restore")
+    blocks = answer_blocks(replace(result, choices=(*result.choices[:2], Choice("huge", too_long))),
+                           query_id="q1")
+    check_limits(blocks)
+    [choices] = [b for b in blocks if b.get("block_id") == "pam_choices_0"]
+    assert [e["text"]["text"] for e in choices["elements"]] == ["leader", "follower"]
+    assert "huge" not in json.dumps(blocks)
+    # When no choice fits a button, none is offered as one: the questions are said instead.
+    said = answer_blocks(replace(result, choices=(Choice("huge", too_long),)), query_id="q1")
+    check_limits(said)
+    assert not [b for b in said if b["type"] == "actions" and b.get("block_id") != "pam_actions"]
+    assert "Ask again with one of: upgrade 6.5.4 6.5.4" in all_text(said)
+
+
 def test_did_you_mean_is_a_button_that_asks_the_corrected_question():
     blocks = answer_blocks(answer("upgarde 6.5.4"), query_id="q9")
     check_limits(blocks)

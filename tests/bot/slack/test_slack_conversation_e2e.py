@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from bot.blocks import button_value, parse_button_value
+from bot.blocks import parse_button_value
+
+pytestmark = pytest.mark.slow
 
 
 def mention(slack, channel: str, text: str, *, ts: str, thread_ts: str | None = None,
@@ -281,10 +283,6 @@ def test_paths_in_slack_is_the_diagram_of_the_rules(slack, standin):
     slack.event(mention(slack, channel, "paths", ts="1700001000.000100"))
     [post] = posts(standin, channel)
     assert post.body["blocks"] == message["blocks"]
-
-
-def test_a_choice_value_too_long_for_a_button_is_never_offered():
-    assert button_value("upgrade " + "6.5.4 " * 400) is None
 
 
 def test_paths_in_slack_follows_a_change_to_the_rule_files(fresh_server, slack_to, rules_copy):

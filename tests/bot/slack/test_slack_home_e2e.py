@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.blocks import parse_button_value
+
+pytestmark = pytest.mark.slow
 
 
 def open_home(slack, standin, user: str, tab: str = "home") -> list:
