@@ -463,4 +463,5 @@ def test_the_examples_in_the_docstrings_run():
     import bot.home
 
     for module in (bot.blocks, bot.home):
-        assert doctest.testmod(module).failed == 0
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
