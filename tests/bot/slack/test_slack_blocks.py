@@ -227,12 +227,17 @@ def test_a_button_value_round_trips_and_a_too_long_question_gets_no_button():
     assert button_value("x" * BUTTON_VALUE_LIMIT) is None
 
 
-def test_a_support_answer_shows_reason_and_checklist():
+def test_a_support_answer_shows_why_and_what_to_have_ready():
     result = answer("upgrade 5.0")
+    assert result.outcome == "support" and result.reason and result.support_checklist
     blocks = answer_blocks(result)
     check_limits(blocks)
-    if result.support_checklist:
-        assert "*Have this ready for support*" in "\n".join(texts(blocks))
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert f"Why: {escape(result.reason)}" in sections
+    [ready] = [s for s in sections if s.startswith("*Have this ready for support*\n")]
+    assert ready.splitlines()[1:] == [f"• {escape(item)}" for item in result.support_checklist]
+    # Why first, then what to have ready.
+    assert sections.index(f"Why: {escape(result.reason)}") < sections.index(ready)
 
 
 def test_no_query_id_no_feedback_buttons_and_help_gets_usage():
