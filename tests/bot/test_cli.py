@@ -7,6 +7,7 @@ console script as a user runs it (`run_pambot`, and a real terminal for the shel
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import time
@@ -328,9 +329,28 @@ def test_shell_at_a_terminal(pambot_env, pambot_script, tmp_path):
     assert "upgrade 6.5.4" in (tmp_path / ".pambot_history").read_text()
 
 
-def test_no_test_reads_the_packaged_rules_from_elsewhere():
-    # The CLI tests above rely on the rules shipped inside the installed package.
-    assert (packaged_rules_dir() / "upgrade.yaml").is_file()
+# A path built to the checkout's rule files: "rules/data", "rules" / "data".
+CHECKOUT_RULES = re.compile(r"""["']rules/data|["']rules["']\s*/\s*["']data["']""")
+
+
+def test_no_test_reads_the_packaged_rules_from_elsewhere(pambot_cli, monkeypatch):
+    # CI installs pambot non-editably, so the tests check the rule files shipped in the
+    # package: the installed `rules` package's own data, never the checkout's rules/data,
+    # nor a developer's PAMBOT_RULES.
+    import rules
+
+    assert packaged_rules_dir() == Path(rules.__file__).parent / "data"
+    assert default_ruleset().origin == "packaged rules" and default_ruleset().rules
+    monkeypatch.setenv("PAMBOT_RULES", "/nonexistent/rules")
+    result = pambot_cli("rules", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f" in {packaged_rules_dir()}\n")
+    tests = Path(__file__).resolve().parents[1]
+    found = [f"{path.relative_to(tests)}:{number}"
+             for path in sorted(tests.rglob("*.py")) if path != Path(__file__).resolve()
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if CHECKOUT_RULES.search(line.split("#")[0])]
+    assert found == [], "tests that read the checkout's rule files instead of the packaged ones"
 
 
 def _read_until(fd: int, marker: str, timeout: float = 20) -> str:
