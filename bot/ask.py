@@ -1,4 +1,4 @@
-"""`pambot ask` and `pambot rules check`: the engine from the command line."""
+"""`pambot ask` and `pambot rules check|paths|init`: the engine from the command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config
@@ -23,7 +24,7 @@ from rules import (
     load_ruleset,
     parse_message,
 )
-from rules.load import packaged_rules_dir
+from rules.load import packaged_rules_dir, rule_files
 from rules.paths import is_paths_request, paths, render_paths
 
 
@@ -63,13 +64,25 @@ def open_ask_log(config: Config):
 
 
 def answer_lines(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, as_json: bool,
-                 source: str, querylog=None, explain: bool = False) -> int:
+                 source: str, querylog=None, explain: bool = False,
+                 links: TextIO | None = None) -> int:
     """Answer every line in order (blank ones too), writing one answer per line; with
-    `explain`, how each line was read comes first (in JSON, as the key "explain")."""
+    `explain`, how each line was read comes first (in JSON, as the key "explain"). With
+    `links`, each answer is the Block Kit payload pambot posts in Slack, and a Block Kit
+    Builder link to it goes to `links`."""
     count = 0
     for line in lines:
         started = time.perf_counter()
         question = line.rstrip("\r\n")
+        if links is not None:
+            result = answer(question, ruleset)
+            # Logged first: the buttons carry the query's id, as in Slack.
+            query_id = querylog.record_query(
+                result, source=source, elapsed_ms=(time.perf_counter() - started) * 1000,
+                rules_version=ruleset.version) if querylog is not None else None
+            write_payload(slack_payload(result, query_id), out, links)
+            count += 1
+            continue
         if explain:
             result = answer(question, ruleset)
             reading = explanation(question, ruleset, result)
@@ -98,6 +111,23 @@ def _answer_and_show(question: str, ruleset: RuleSet, as_json: bool) -> tuple[An
     return result, format_answer(result, as_json=as_json)
 
 
+def slack_payload(result: Answer, query_id: int | str | None) -> dict:
+    """The blocks pambot posts in Slack for `result`, as a mention or a DM gets them."""
+    from bot.blocks import answer_blocks  # Slack's rendering: only `--blocks` loads it
+
+    return {"blocks": answer_blocks(result, query_id=None if query_id is None else str(query_id),
+                                    checklist=True)}
+
+
+def write_payload(payload: dict, out: TextIO, links: TextIO) -> None:
+    """`payload` as one line of JSON to `out`, and a Block Kit Builder link to it to `links`
+    (printed for the user to open, never fetched)."""
+    from bot.blocks import builder_link
+
+    out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    links.write(f"Preview in Slack's Block Kit Builder: {builder_link(payload)}\n")
+
+
 def explanation(question: str, ruleset: RuleSet, result: Answer) -> str:
     """How `question` was read (tokens, slots and why) and which rule answered each part."""
     lines = [parse_message(question, ruleset.vocabulary, explain=True).explain()]
@@ -112,9 +142,15 @@ def format_answer(result: Answer, *, as_json: bool) -> str:
     return result.text + "\n"
 
 
-def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False) -> int:
+def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = False,
+            blocks: bool = False) -> int:
     ruleset = ruleset_for(config)
     if words and is_paths_request(" ".join(words)):
+        if blocks:  # what `/pam paths` posts
+            from bot.blocks import paths_blocks
+
+            write_payload({"blocks": paths_blocks(ruleset)}, sys.stdout, sys.stderr)
+            return 0
         print(paths_json(ruleset) if as_json else render_paths(ruleset))
         return 0
     querylog = open_ask_log(config)
@@ -124,7 +160,7 @@ def run_ask(config: Config, words: list[str], *, as_json: bool, explain: bool = 
     try:
         lines = [_from_argv(" ".join(words))] if words else sys.stdin
         answer_lines(lines, ruleset, sys.stdout, as_json=as_json, source="cli",
-                     querylog=querylog, explain=explain)
+                     querylog=querylog, explain=explain, links=sys.stderr if blocks else None)
         sys.stdout.flush()
     except BrokenPipeError:
         # `pambot ask ... | head` closed the pipe: not an error. Point stdout at devnull so
@@ -172,6 +208,34 @@ def run_rules_paths(config: Config, path: str | None) -> int:
     return 0
 
 
+def run_rules_init(directory: str) -> int:
+    """Write a copy of every packaged rule file to `directory` (created if missing), to keep
+    a site's own rules; refuse, writing nothing, if any of them is there already."""
+    source = packaged_rules_dir()
+    # Whatever is packaged: the rule files' set is data, and grows.
+    files = sorted(p.relative_to(source) for p in source.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise Problem(f"{target} is a file, not a directory")
+    taken = next((target / name for name in files if (target / name).exists()), None)
+    if taken is not None:
+        raise Problem(f"{taken} exists; rules init writes only new files (nothing was "
+                      "written): give a new or empty directory")
+    for name in files:
+        written = target / name
+        try:
+            written.parent.mkdir(parents=True, exist_ok=True)
+            with open(written, "xb") as out:  # "x": never over a file, even one made just now
+                out.write((source / name).read_bytes())
+        except OSError as exc:
+            raise Problem(f"cannot write {written}: {exc.strerror or exc}") from None
+    print(f"Wrote {len(files)} rule files to {target}: {', '.join(map(str, files))}\n"
+          f"Edit them, check them with: pambot rules check {target}\n"
+          f"and run pambot with them: PAMBOT_RULES={target.resolve()} pambot ...")
+    return 0
+
+
 def run_rules_check(config: Config, path: str | None) -> int:
     """Validate rule files; print every problem with file and line; exit 1 if any."""
     target = path or config.rules_path
@@ -183,5 +247,9 @@ def run_rules_check(config: Config, path: str | None) -> int:
         print(f"pambot: {len(problems)} problem(s) in {shown}", file=sys.stderr)
         return 1
     ruleset = load_ruleset(target)
-    print(f"OK: {len(ruleset.rules)} rules in {shown}")
+    # One file is checked with the packaged files it does not replace: say which.
+    others = [f.name for f in rule_files(target) if f != Path(target)] \
+        if target and not Path(target).is_dir() else []
+    print(f"OK: {len(ruleset.rules)} rules in {shown}"
+          + (f", with the packaged {', '.join(others)}" if others else ""))
     return 0

@@ -265,6 +265,18 @@ def paths_blocks(ruleset: RuleSet) -> list[dict]:
                          "every answer comes from.", CONTEXT_TEXT_LIMIT)])]
 
 
+BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
+
+
+def builder_link(payload: dict) -> str:
+    """A link that opens `payload` (a message's {"blocks": [...]}) in Slack's Block Kit
+    Builder, the whole payload URL-encoded after the #."""
+    from urllib.parse import quote
+
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return BLOCK_KIT_BUILDER + quote(text, safe="")
+
+
 def button_value(question: str, *, item: int = 0, parent: str | None = None) -> str | None:
     """The value of one of our buttons, or None if it would be longer than Slack allows."""
     data: dict = {"v": BUTTON_VALUE_VERSION, "q": question}

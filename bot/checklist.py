@@ -1,7 +1,7 @@
 """A runbook checklist as a Slack message: one checkbox per step, who ticked it and when.
 
     header   Checklist: Backup and restore required
-    context  Started by @alice at 10:04 UTC · 1 of 4 steps done · Question: upgrade 6.5.4
+    context  Started by @alice at 10:04 UTC · 1 of 4 steps done · Question: `upgrade 6.5.4`
     section  *1.* Take a PAM Server generated backup ...           [x] Done
     context  ✓ @bob, 10:05 UTC · Source: <the table row>
     ...
@@ -26,6 +26,7 @@ from bot.blocks import (
     context,
     fit,
     header,
+    literal,
     mention,
     rich,
     section,
@@ -104,7 +105,8 @@ def _progress(book: Runbook) -> str:
     parts = [f"Started by {by} at {clock(book.started)}" if by
              else f"Started at {clock(book.started)}"]
     parts.append(f"{book.done} of {len(book.steps)} steps done")
-    parts.append(f"Question: {fit(' '.join(book.question.split()), QUESTION_ECHO_LIMIT)}")
+    # What someone typed, shown as typed: its *bold* or _italic_ is not applied.
+    parts.append(f"Question: {literal(' '.join(book.question.split()), QUESTION_ECHO_LIMIT)}")
     return " · ".join(parts)
 
 

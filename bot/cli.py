@@ -1,9 +1,10 @@
 """The `pambot` command line: picks the local shell, HTTP or Socket Mode, and the tools.
 
     pambot                      the mode the environment asks for (see `pick_mode`)
-    pambot ask [--json] [--explain] [TEXT]  answer TEXT, or every line of standard input
+    pambot ask [--json] [--explain] [--blocks] [TEXT]  answer TEXT, or every line of stdin
     pambot shell                the local prompt, no Slack needed
     pambot rules check [PATH]   validate rule files
+    pambot rules init DIR       a copy of the packaged rule files to keep and edit
     pambot serve [--port N] [--host ADDR]  Slack over HTTP
     pambot socket [--health-port N] [--ping-interval S]  Slack over Socket Mode
     pambot manifest --url URL | --socket   the Slack app manifest for a mode
@@ -70,13 +71,20 @@ def main(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (JSON Lines for stdin).")
 @click.option("--explain", is_flag=True, help="Show how the question was read: its tokens, "
               "the slots they filled and why, and the rule that answered.")
+@click.option("--blocks", is_flag=True, help="Print what pambot posts in Slack: the Block Kit "
+              "payload as JSON (JSON Lines for stdin), and on standard error a Block Kit "
+              "Builder link that shows it.")
 @click.argument("text", nargs=-1)
 @click.pass_obj
-def ask(config: Config, as_json: bool, explain: bool, text: tuple[str, ...]) -> None:
+def ask(config: Config, as_json: bool, explain: bool, blocks: bool,
+        text: tuple[str, ...]) -> None:
     """Answer TEXT, or every line of standard input when TEXT is omitted."""
     from bot.ask import run_ask
 
-    sys.exit(run_ask(config, list(text), as_json=as_json, explain=explain))
+    if blocks and (as_json or explain):
+        raise click.UsageError("--blocks prints Slack's payload; it does not go with "
+                               f"{'--json' if as_json else '--explain'}.")
+    sys.exit(run_ask(config, list(text), as_json=as_json, explain=explain, blocks=blocks))
 
 
 @main.command()
@@ -101,6 +109,16 @@ def check(config: Config, path: str | None) -> None:
     from bot.ask import run_rules_check
 
     sys.exit(run_rules_check(config, path))
+
+
+@rules.command()
+@click.argument("directory")
+def init(directory: str) -> None:
+    """Write a copy of the packaged rule files to DIRECTORY, to edit and use with
+    PAMBOT_RULES=DIRECTORY; never overwrites a file."""
+    from bot.ask import run_rules_init
+
+    sys.exit(run_rules_init(directory))
 
 
 @rules.command()

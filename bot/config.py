@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -86,7 +87,7 @@ class Config:
             slack_app_token=app_token,
             port=_int(env, "PORT", DEFAULT_PORT, 1, 65535),
             slack_api_url=api_url,
-            db_path=text("PAMBOT_DB") or DEFAULT_DB,
+            db_path=_log_file(text("PAMBOT_DB") or DEFAULT_DB),
             rules_path=text("PAMBOT_RULES"),
             log_retention_days=_int(
                 env, "PAMBOT_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 1, 36500
@@ -111,6 +112,29 @@ class Config:
         for name in names:
             if not values[name]:
                 raise ConfigError(f"{name} is not set; it is needed for this mode.")
+
+
+# What a path names when it is not a file, for the message saying so.
+_NOT_FILES = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+              (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
+
+
+def _log_file(path: str) -> str:
+    """`path` (PAMBOT_DB) if it names a file or nothing yet; a ConfigError if it names a
+    directory or a device, which SQLite reports only as "disk I/O error" (or, for /dev/null,
+    as an empty log)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return path  # nothing there yet (created when first written), or unreachable: the log says
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"PAMBOT_DB names a directory, {path}: it must name the query log's "
+                          f"file, for example {os.path.join(path, DEFAULT_DB)}.")
+    kind = next((name for test, name in _NOT_FILES if test(mode)), None)
+    if kind is not None:
+        raise ConfigError(f"PAMBOT_DB names {path}, {kind}, not a file: it must name the "
+                          f"query log's file, for example {DEFAULT_DB}.")
+    return path
 
 
 def _int(env: Mapping[str, str], name: str, default: int | None, low: int,

@@ -18,6 +18,7 @@ from bot.blocks import (
     context,
     fit,
     header,
+    literal,
     rich,
     section,
 )
@@ -63,7 +64,7 @@ def home_view(ruleset: RuleSet, *, recent: Sequence[PastQuestion], summary: Summ
                    {"type": "actions", "block_id": "pam_examples", "elements": examples}]
     blocks += [{"type": "divider"}, section("*Your recent questions*")]
     if recent:
-        blocks += [context([f"{clock(q.ts)} {q.ts[:10]} · “{fit(' '.join(q.text.split()), 150)}”"
+        blocks += [context([f"{clock(q.ts)} {q.ts[:10]} · {literal(' '.join(q.text.split()), 150)}"
                             f" → *{fit(q.verdict or q.outcome, 150)}*"]) for q in recent]
     else:
         blocks.append(context([f"Nothing in the last {recent_days} days. Try a question above."]))
@@ -84,7 +85,8 @@ def stats_blocks(summary: Summary, since: str) -> list[dict]:
     rules = " · ".join(f"`{fit(rule, 80)}` {count:,}"
                        for rule, count in summary.by_rule[:RULES_SHOWN])
     blocks.append(section(f"*Most used rules*\n{rules}"))
-    unanswered = "\n".join(f"• {fit(' '.join(text.split()), 150)} ({count:,})"
+    # Other people's questions, shown as typed: their *bold* or `code` is not applied.
+    unanswered = "\n".join(f"• {literal(' '.join(text.split()), 150)} ({count:,})"
                            for text, count in summary.top_unanswered[:UNANSWERED_SHOWN])
     outcomes = "/".join(UNANSWERED_OUTCOMES)
     blocks.append(section(f"*Top unanswered questions* ({outcomes})\n" + (unanswered or "none")))

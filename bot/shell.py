@@ -69,8 +69,9 @@ def converse(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, querylog=No
         out.write(result.text + "\n\n")
         context = context.after(result)
         if querylog is not None:
-            querylog.record_query(result if reading.how == "typed" else result.with_query(typed),
-                                  source="shell", rules_version=ruleset.version,
+            # The question it stood for ("upgrade 6.5.4"), and what was typed ("2").
+            querylog.record_query(result, source="shell", rules_version=ruleset.version,
+                                  typed=typed if reading.how != "typed" else None,
                                   elapsed_ms=(time.perf_counter() - started) * 1000)
     return context
 

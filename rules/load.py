@@ -102,10 +102,13 @@ def packaged_rules_dir() -> Path:
 
 
 def rule_files(path: str | Path) -> list[Path]:
+    """The rule files at `path`: a directory's, or one file in place of the packaged file of
+    its name, with the other packaged files (a set needs settings, vocabulary and rules)."""
     path = Path(path)
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [path]
+    packaged = [p for p in rule_files(packaged_rules_dir()) if p.name != path.name]
+    return sorted([path, *packaged], key=lambda p: p.name)
 
 
 def load_ruleset(path: str | Path | None = None) -> RuleSet:
@@ -140,7 +143,9 @@ def _load(path: str | Path | None) -> tuple[RuleSet | None, list[Problem]]:
     builder = _Builder()
     for file in files:
         builder.add_file(file)
-    return builder.finish(origin="packaged rules" if path is None else str(directory))
+    origin = ("packaged rules" if path is None else str(directory) if directory.is_dir()
+              else f"{directory} with the other packaged rules")
+    return builder.finish(origin=origin)
 
 
 class _Builder:
@@ -405,10 +410,21 @@ class _Builder:
 
     def check_placeholders(self, file, where, label, key, text) -> None:
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            fields = [(name, spec, conversion) for _, name, spec, conversion
+                      in string.Formatter().parse(text) if name is not None]
         except ValueError as exc:
             self.problem(file, where, f"{label}: {key} has a broken {{placeholder}}: {exc}")
             return
+        names = {name for name, _, _ in fields}
+        # A format spec or conversion fails an answer later ("{support_contact:d}") or
+        # builds a huge one ("{node:>300000000}"): only plain placeholders are filled.
+        for name, spec, conversion in fields:
+            if spec or conversion:
+                shown = "{" + name + (f"!{conversion}" if conversion else "") + \
+                    (f":{spec}" if spec else "") + "}"
+                self.problem(file, where, f"{label}: {key} {shown} is not a plain placeholder "
+                             f"(no format spec or conversion, such as :d or !r): write "
+                             f"{{{name}}}")
         unknown = names - PLACEHOLDERS
         if unknown:
             self.problem(file, where, f"{label}: {key} uses unknown placeholder(s) "

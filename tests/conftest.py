@@ -34,6 +34,26 @@ JSON_CONTRACT_KEYS = frozenset({
 })
 
 
+# Fixtures that start a process or a server (pambot itself, the Slack stand-in, Datasette):
+# a test that uses one is slow, and the README's quick run (`-m "not slow"`) leaves it out.
+STARTS_PROCESSES = frozenset({
+    "pambot_server", "fresh_server", "standin", "slack", "slack_to", "websocket",
+    "run_pambot", "pambot_script", "pambot_log_process", "dashboard",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop the run, naming them, if tests that start processes are not marked slow."""
+    unmarked = [item.nodeid for item in items
+                if STARTS_PROCESSES & set(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("slow") is None]
+    if unmarked:
+        files = sorted({nodeid.split("::")[0] for nodeid in unmarked})
+        raise pytest.UsageError(
+            f"{len(unmarked)} test(s) start a process or a server but are not marked "
+            f"@pytest.mark.slow (so -m 'not slow' would run them), in: {', '.join(files)}")
+
+
 @pytest.fixture(scope="session")
 def contract_keys() -> frozenset[str]:
     """The JSON keys every `pambot ask --json` answer must have, by these exact names."""

@@ -11,6 +11,7 @@ its file) and the "rules never hit" query gets the ids of the rules in use.
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 SHIPPED_NAME = "pambot"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class DashboardMissing(Exception):
@@ -47,15 +49,26 @@ def serve(db_path: str, *, rule_ids: list[str], host: str = DEFAULT_HOST,
         raise DashboardMissing("pambot log serve needs Datasette: pip install "
                                "'pambot[dashboard]'") from None
     path = Path(db_path)
-    with tempfile.TemporaryDirectory(prefix="pambot-dashboard-") as tmp:
-        meta = Path(tmp) / "metadata.json"
-        meta.write_text(json.dumps(metadata(path.stem, rule_ids)), encoding="utf-8")
-        # A file Datasette opens is opened read-only (mode=ro); pambot may write it meanwhile.
-        args = [str(path), "--metadata", str(meta), "--host", host, "--port", str(port),
-                "--setting", "allow_download", "off"]
-        try:
+    # SIGTERM (a service manager's stop) or Ctrl-C ends pambot with 128 + the signal's number,
+    # through the `with` below, which removes the temporary directory; left to the default,
+    # SIGTERM ends the process at once and leaves it behind. The web server handles the
+    # signal first (a graceful stop), then raises it again, here.
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in STOP_SIGNALS}
+    try:
+        with tempfile.TemporaryDirectory(prefix="pambot-dashboard-") as tmp:
+            meta = Path(tmp) / "metadata.json"
+            meta.write_text(json.dumps(metadata(path.stem, rule_ids)), encoding="utf-8")
+            # A file Datasette opens is opened read-only (mode=ro); pambot may write it
+            # meanwhile.
+            args = [str(path), "--metadata", str(meta), "--host", host, "--port", str(port),
+                    "--setting", "allow_download", "off"]
             datasette_serve.main(args=args, prog_name="pambot log serve",
                                  standalone_mode=False)
-        except KeyboardInterrupt:
-            return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -80,12 +80,12 @@ class ForkedQueryLog:
         self._sender.start()
 
     def record_query(self, answer: Answer, *, source: str, elapsed_ms: float,
-                     rules_version: str | None = None) -> int:
+                     rules_version: str | None = None, typed: str | None = None) -> int:
         """Queue one answered question; return its new id. Never raises."""
         query_id = new_id()
         try:
             row = query_row(query_id, answer, source=source, elapsed_ms=elapsed_ms,
-                            rules_version=rules_version)
+                            rules_version=rules_version, typed=typed)
             with self._lock:
                 self._rows.append(row)
                 if len(self._rows) >= BATCH_ROWS:

@@ -46,7 +46,7 @@ COUNTS_INDEX = "idx_queries_counts"
 QUERY_COLUMNS = (
     "id", "ts", "source", "team", "channel", "user", "thread_ts", "event_id", "text", "intent",
     "from_version", "to_version", "node", "rule", "outcome", "verdict", "elapsed_ms",
-    "rules_version",
+    "rules_version", "typed",
 )
 FEEDBACK_COLUMNS = ("query_id", "ts", "helpful", "user", "team", "channel")
 
@@ -173,7 +173,15 @@ def _version_2(db: Database) -> None:
     db.execute("ALTER TABLE queries ADD COLUMN rules_version TEXT")
 
 
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1, 2: _version_2}
+def _version_3(db: Database) -> None:
+    """What the person typed, beside the question it stood for (`text`), when the two
+    differ: a choice's number ("2") or label, a reply read in its thread ("the leader").
+    Older rows have none, and their `text` is what was typed."""
+    db.execute("ALTER TABLE queries ADD COLUMN typed TEXT")
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _version_1, 2: _version_2,
+                                                     3: _version_3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

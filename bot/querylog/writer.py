@@ -72,12 +72,17 @@ _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.Programmi
 def query_row(query_id: int, answer: Answer, *, source: str, elapsed_ms: float,
               team: str | None = None, channel: str | None = None, user: str | None = None,
               thread_ts: str | None = None, event_id: str | None = None,
-              rules_version: str | None = None) -> tuple:
-    """One row of the `queries` table, asked now, its values in QUERY_COLUMNS order."""
+              rules_version: str | None = None, typed: str | None = None) -> tuple:
+    """One row of the `queries` table, asked now, its values in QUERY_COLUMNS order.
+
+    `text` is the question answered (`answer.query`); `typed` what the person typed or
+    clicked, when the question was read from it ("2" for "upgrade 6.5.4"), else None.
+    """
+    typed = None if typed is None or typed == answer.query else str(typed)[:MAX_TEXT_CHARS]
     return (query_id, now_iso(), source, team, channel, user, thread_ts, event_id,
             str(answer.query)[:MAX_TEXT_CHARS], answer.intent, answer.from_version,
             answer.to_version, answer.node, answer.rule, answer.outcome, answer.verdict,
-            round(float(elapsed_ms), 3), rules_version or None)
+            round(float(elapsed_ms), 3), rules_version or None, typed)
 
 
 class _Stop:
@@ -133,10 +138,11 @@ class QueryLog:
                      team: str | None = None, channel: str | None = None,
                      user: str | None = None, thread_ts: str | None = None,
                      event_id: str | None = None, query_id: int | str | None = None,
-                     rules_version: str | None = None) -> int:
+                     rules_version: str | None = None, typed: str | None = None) -> int:
         """Queue one answered question; return its id (`query_id`, or a new one).
 
-        `rules_version`: the version of the rule set that answered (`RuleSet.version`).
+        `rules_version`: the version of the rule set that answered (`RuleSet.version`);
+        `typed`: what the person typed, when the question answered was read from it.
         """
         try:
             query_id = int(query_id) if query_id is not None else new_id()
@@ -147,7 +153,7 @@ class QueryLog:
             self._put("queries", [query_row(
                 query_id, answer, source=source, elapsed_ms=elapsed_ms, team=team,
                 channel=channel, user=user, thread_ts=thread_ts, event_id=event_id,
-                rules_version=rules_version)])
+                rules_version=rules_version, typed=typed)])
         except Exception:
             logger.exception("query log %s: skipped a query row that could not be built",
                              self.path)

@@ -7,12 +7,16 @@ console script as a user runs it (`run_pambot`, and a real terminal for the shel
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import time
+import urllib.parse
+from pathlib import Path
 
 import pytest
 
+from rules import answer, default_ruleset
 from rules.load import packaged_rules_dir
 
 
@@ -74,6 +78,46 @@ def test_ask_explain_in_json_adds_the_reading(pambot_cli):
     assert "answer 2: rule upgrade-6.5.4" in data["explain"]
 
 
+BUILDER = "Preview in Slack's Block Kit Builder: https://app.slack.com/block-kit-builder/#"
+
+
+def test_ask_blocks_prints_what_pambot_posts_in_slack_with_a_block_kit_builder_link(
+        pambot_cli, tmp_path):
+    from slack_sdk.models.blocks import Block
+
+    from bot.blocks import answer_blocks
+
+    result = pambot_cli("ask", "--blocks", "upgrade 6.5.4")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    with sqlite3.connect(tmp_path / "pambot.db") as db:
+        [(query_id, text)] = db.execute("SELECT id, text FROM queries").fetchall()
+    assert text == "upgrade 6.5.4"
+    # What a mention or a DM gets: the answer's blocks, its buttons carrying the logged query.
+    assert payload == {"blocks": answer_blocks(answer("upgrade 6.5.4"), query_id=str(query_id),
+                                               checklist=True)}
+    for block in payload["blocks"]:
+        Block.parse(block).validate_json()
+    # The link opens the same payload in the Builder; it is printed, never fetched.
+    [line] = result.stderr.splitlines()
+    assert line.startswith(BUILDER)
+    fragment = line.removeprefix(BUILDER)
+    assert fragment == urllib.parse.quote(fragment, safe="%")  # all of it URL-encoded
+    assert json.loads(urllib.parse.unquote(fragment)) == payload
+
+
+def test_ask_blocks_for_each_line_of_stdin_and_not_with_json(pambot_cli):
+    result = pambot_cli("ask", "--blocks", input="restore\nupgrade 5.0\n")
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line)["blocks"] for line in result.stdout.splitlines())
+    assert first[0]["text"]["text"] == "A restore needs a backup file; which node failed?"
+    assert second[0]["text"]["text"] == "Contact Osirium Support"
+    assert [line[:len(BUILDER)] for line in result.stderr.splitlines()] == [BUILDER] * 2
+    refused = pambot_cli("ask", "--blocks", "--json", "upgrade 6.5.4")
+    assert refused.exit_code == 2
+    assert "--blocks" in refused.stderr and refused.stdout == ""
+
+
 def test_ask_answers_every_stdin_line_in_order_blank_lines_included(pambot_cli):
     lines = ["upgrade 6.5.4", "", "restore follower", "upgarde 7.1", "upgrade 8.0"]
     result = pambot_cli("ask", "--json", input="\n".join(lines) + "\n")
@@ -118,6 +162,83 @@ def test_rules_check_fails_clearly_on_a_broken_file(pambot_cli, rules_copy):
     assert "Traceback" not in result.stderr
 
 
+def test_rules_check_on_one_file_checks_it_with_the_packaged_files_it_does_not_replace(
+        pambot_cli, tmp_path):
+    mine = tmp_path / "upgrade.yaml"
+    mine.write_text((packaged_rules_dir() / "upgrade.yaml").read_text())
+    result = pambot_cli("rules", "check", str(mine))
+    assert result.exit_code == 0, result.output
+    others = sorted(p.name for p in packaged_rules_dir().glob("*.yaml") if p.name != mine.name)
+    assert result.stdout == (f"OK: {len(default_ruleset().rules)} rules in {mine}, with the "
+                             f"packaged {', '.join(others)}\n")
+    # A problem in the file is named with its line.
+    mine.write_text(mine.read_text().replace('from: "==6.5.4"', 'from: "6.5.4 or so"'))
+    result = pambot_cli("rules", "check", str(mine))
+    assert result.exit_code == 1
+    assert f"{mine}:" in result.stderr and "is not a valid version range" in result.stderr
+    # A file of another name joins every packaged file: a rule of its own for 6.5.4 clashes.
+    extra = tmp_path / "ours.yaml"
+    extra.write_text("rules:\n  - id: ours-6.5.4\n    intent: upgrade\n"
+                     '    from: "==6.5.4"\n    source: restoring-table\n    outcome: path\n'
+                     "    verdict: Ask the on-call lead first\n")
+    result = pambot_cli("rules", "check", str(extra))
+    assert result.exit_code == 1
+    assert f"rules 'ours-6.5.4' ({extra}:2) and 'upgrade-6.5.4' both claim version 6.5.4" \
+        in result.stderr
+
+
+def test_one_rule_file_of_your_own_answers_with_the_packaged_rest(pambot_cli, tmp_path):
+    mine = tmp_path / "upgrade.yaml"
+    # An organisation's own rule: 7.x also goes through a backup and restore.
+    mine.write_text((packaged_rules_dir() / "upgrade.yaml").read_text().replace(
+        "backup_restore_required: false", "backup_restore_required: true"))
+    result = pambot_cli("ask", "--json", "upgrade 7.0", env={"PAMBOT_RULES": str(mine)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["backup_restore_required"] is True
+    paths = pambot_cli("rules", "paths", str(mine))
+    assert paths.exit_code == 0, paths.output
+    [line] = [x for x in paths.stdout.splitlines() if x.startswith("7.x ")]
+    assert "==>  7.x  backup and restore" in line
+
+
+def files_under(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_rules_init_writes_a_copy_of_the_packaged_rules_to_keep_and_edit(pambot_cli, tmp_path):
+    target = tmp_path / "site" / "our-rules"
+    result = pambot_cli("rules", "init", str(target))
+    assert result.exit_code == 0, result.output
+    # Whatever files are packaged, byte for byte.
+    assert files_under(target) == files_under(packaged_rules_dir())
+    assert result.stdout.startswith(f"Wrote {len(files_under(target))} rule files to {target}")
+    assert f"PAMBOT_RULES={target}" in result.stdout
+    assert pambot_cli("rules", "check", str(target)).exit_code == 0
+    settings = target / "settings.yaml"
+    settings.write_text(settings.read_text().replace("support_contact: Osirium Support",
+                                                     "support_contact: the PAM on-call lead"))
+    result = pambot_cli("ask", "--json", "upgrade 5.0", env={"PAMBOT_RULES": str(target)})
+    assert json.loads(result.stdout)["text"].startswith("Contact the PAM on-call lead")
+
+
+def test_rules_init_never_overwrites_a_file(pambot_cli, tmp_path):
+    target = tmp_path / "our-rules"
+    target.mkdir()
+    (target / "upgrade.yaml").write_text("ours")
+    result = pambot_cli("rules", "init", str(target))
+    assert result.exit_code == 1
+    assert result.stderr == (f"pambot: {target / 'upgrade.yaml'} exists; rules init writes only "
+                             "new files (nothing was written): give a new or empty directory\n")
+    assert files_under(target) == {Path("upgrade.yaml"): b"ours"}
+    (target / "upgrade.yaml").unlink()
+    taken = tmp_path / "a-file"
+    taken.write_text("x")
+    result = pambot_cli("rules", "init", str(taken))
+    assert result.exit_code == 1
+    assert result.stderr == f"pambot: {taken} is a file, not a directory\n"
+
+
 def test_a_broken_pambot_rules_stops_start_up_with_a_message(pambot_cli, rules_copy):
     (rules_copy / "general.yaml").write_text("rules: [\n")
     result = pambot_cli("ask", "help", env={"PAMBOT_RULES": str(rules_copy)})
@@ -133,6 +254,30 @@ def test_pambot_rules_points_at_another_rule_directory(pambot_cli, rules_copy):
                                              "support_contact: the PAM on-call lead"))
     result = pambot_cli("ask", "--json", "upgrade 5.0", env={"PAMBOT_RULES": str(rules_copy)})
     assert json.loads(result.stdout)["text"].startswith("Contact the PAM on-call lead")
+
+
+@pytest.mark.parametrize("args", [
+    ("ask", "upgrade 6.5.4"), ("shell",), ("log", "stats"), ("log", "export"),
+    ("log", "runbooks"), ("log", "prune", "--older-than", "90d"), ("log", "serve"),
+], ids=" ".join)
+def test_pambot_db_naming_a_directory_is_one_line_saying_so(pambot_cli, tmp_path, args):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    result = pambot_cli(*args, input="upgrade 6.5.4\n", env={"PAMBOT_DB": str(folder)})
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"pambot: PAMBOT_DB names a directory, {folder}: it must name the "
+                             f"query log's file, for example {folder / 'pambot.db'}.\n")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [("log", "stats"), ("log", "export"), ("ask", "help")],
+                         ids=" ".join)
+def test_pambot_db_naming_a_device_is_one_line_saying_what_is_wrong(pambot_cli, args):
+    # "no queries logged yet at /dev/null" hid the mistake.
+    result = pambot_cli(*args, env={"PAMBOT_DB": os.devnull})
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"pambot: PAMBOT_DB names {os.devnull}, a character device, not a "
+                             "file: it must name the query log's file, for example pambot.db.\n")
 
 
 def test_a_malformed_variable_is_named(pambot_cli):
@@ -184,9 +329,28 @@ def test_shell_at_a_terminal(pambot_env, pambot_script, tmp_path):
     assert "upgrade 6.5.4" in (tmp_path / ".pambot_history").read_text()
 
 
-def test_no_test_reads_the_packaged_rules_from_elsewhere():
-    # The CLI tests above rely on the rules shipped inside the installed package.
-    assert (packaged_rules_dir() / "upgrade.yaml").is_file()
+# A path built to the checkout's rule files: "rules/data", "rules" / "data".
+CHECKOUT_RULES = re.compile(r"""["']rules/data|["']rules["']\s*/\s*["']data["']""")
+
+
+def test_no_test_reads_the_packaged_rules_from_elsewhere(pambot_cli, monkeypatch):
+    # CI installs pambot non-editably, so the tests check the rule files shipped in the
+    # package: the installed `rules` package's own data, never the checkout's rules/data,
+    # nor a developer's PAMBOT_RULES.
+    import rules
+
+    assert packaged_rules_dir() == Path(rules.__file__).parent / "data"
+    assert default_ruleset().origin == "packaged rules" and default_ruleset().rules
+    monkeypatch.setenv("PAMBOT_RULES", "/nonexistent/rules")
+    result = pambot_cli("rules", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f" in {packaged_rules_dir()}\n")
+    tests = Path(__file__).resolve().parents[1]
+    found = [f"{path.relative_to(tests)}:{number}"
+             for path in sorted(tests.rglob("*.py")) if path != Path(__file__).resolve()
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if CHECKOUT_RULES.search(line.split("#")[0])]
+    assert found == [], "tests that read the checkout's rule files instead of the packaged ones"
 
 
 def _read_until(fd: int, marker: str, timeout: float = 20) -> str:

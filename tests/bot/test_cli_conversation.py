@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from bot.querylog import QueryLog, Runbooks, StateStore
@@ -27,10 +28,28 @@ def test_the_shell_is_a_conversation_like_a_slack_thread(pambot_cli, tmp_path):
     assert render_paths(default_ruleset()) in result.stdout
     assert result.stdout.rstrip().endswith("[rule backup-advice]")
     with sqlite3.connect(tmp_path / "pambot.db") as db:
-        rows = db.execute("SELECT source, text, rule FROM queries ORDER BY ts, rowid").fetchall()
-    assert ("shell", "leader", "restore-leader") in rows
-    assert ("shell", "2", "upgrade-6.5.4") in rows
-    assert len(rows) == len(said) - 1  # the diagram is not a question
+        rows = db.execute("SELECT source, text, typed, rule FROM queries "
+                          "ORDER BY ts, rowid").fetchall()
+    # Logged: the question each line stood for, as the shell showed it ("read as"), and what
+    # was typed when that was not the question itself. The diagram is no question.
+    leader, two, followers = re.findall(r'^\(read as "(.*)"\)$', result.stdout, re.M)
+    assert (leader, two) == ("restore leader", "upgrade 6.5.4")
+    assert [row[:3] for row in rows] == [
+        ("shell", "restore", None), ("shell", leader, "leader"),
+        ("shell", "how do we upgrade?", None), ("shell", two, "2"),
+        ("shell", followers, "and the followers?"), ("shell", "backup", None)]
+    assert [row[3] for row in rows if row[2]] == ["restore-leader", "upgrade-6.5.4",
+                                                  "upgrade-6.5.4"]
+
+
+def test_log_stats_lists_the_question_a_choice_number_stood_for(pambot_cli, tmp_path):
+    for conversation in ("how do we upgrade?\n4\n", "upgrade 6.5\n2\n",
+                         "how do we upgrade?\n4\n"):
+        assert pambot_cli("shell", input=conversation).exit_code == 0
+    stats = pambot_cli("log", "stats").stdout
+    unanswered = stats[stats.index("Top unanswered questions"):].splitlines()[2:4]
+    assert [line.split(None, 1) for line in unanswered] == [
+        ["2", "upgrade 5.1"], ["1", "upgrade 6.5.x not 6.5.4"]]
 
 
 def test_a_piped_shell_stops_at_quit_as_the_prompt_does(pambot_cli):

@@ -163,6 +163,19 @@ def test_an_unknown_placeholder(rules_copy):
     assert "unknown placeholder(s) {support_team}" in only_problem(rules_copy)
 
 
+@pytest.mark.parametrize("placeholder", [
+    "{support_contact:d}", "{support_contact:>300000000}", "{support_contact!r}",
+    "{node!s:>5}", "{support_contact:{node}}",
+], ids=["spec", "huge-width", "conversion", "both", "nested"])
+def test_a_placeholder_with_a_format_spec_or_conversion(rules_copy, placeholder):
+    # These load, then fail an answer ("Unknown format code 'd'") or build a 300 MB verdict.
+    path = rules_copy / "general.yaml"
+    edit(path, "contact {support_contact}.", f"contact {placeholder}.")
+    message = only_problem(rules_copy)
+    assert message.startswith(f"{path}:{line_of(path, '- id: help')}: rule 'help': summary ")
+    assert f"{placeholder} is not a plain placeholder" in message
+
+
 def test_a_support_answer_without_a_reason(rules_copy):
     path = rules_copy / "upgrade.yaml"
     text = path.read_text()

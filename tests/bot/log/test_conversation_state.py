@@ -185,7 +185,8 @@ def test_old_checklists_go_with_the_log_retention(tmp_path):
 
 def test_the_examples_in_the_docstrings_run():
     for module in (bot.querylog.threads, bot.querylog.runbooks):
-        assert doctest.testmod(module).failed == 0
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_log_prune_deletes_old_checklists_with_their_ticks_and_keeps_new_ones(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -38,31 +40,38 @@ def fill_log(path: Path) -> None:
     log.close()
 
 
+def start_dashboard(db_path: Path, log_path: Path,
+                    **env: str) -> tuple[subprocess.Popen, str]:
+    """`pambot log serve` on the log at `db_path`, at a free port, once it answers; the
+    process and its URL."""
+    with socket_port() as port:
+        pass
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("SLACK_", "PAMBOT_"))}
+    environment.update(PAMBOT_DB=str(db_path), **env)
+    with open(log_path, "wb") as out:
+        process = subprocess.Popen([PAMBOT, "log", "serve", "--port", str(port)],
+                                   env=environment, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(log_path.read_text()) from None
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """`pambot log serve` on a filled log, at a free port; its URL."""
     tmp = tmp_path_factory.mktemp("dashboard")
     db_path = tmp / "pambot.db"
     fill_log(db_path)
-    with socket_port() as port:
-        pass
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAMBOT_"))}
-    env["PAMBOT_DB"] = str(db_path)
-    log_path = tmp / "dashboard.log"
-    with open(log_path, "wb") as out:
-        process = subprocess.Popen([PAMBOT, "log", "serve", "--port", str(port)], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(log_path.read_text()) from None
-            time.sleep(0.1)
+    process, url = start_dashboard(db_path, tmp / "dashboard.log")
     yield url, db_path
     process.terminate()
     process.wait(timeout=20)
@@ -80,12 +89,38 @@ class socket_port:  # noqa: N801 - used as a context manager, like socket.socket
         pass
 
 
+def in_ci() -> bool:
+    """True under CI (`CI` set, as .ci/run and the usual CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_browser() -> None:
+    """Skip, saying why, where Chromium is missing; under CI, fail: these are the only tests
+    of the dashboard's canned queries, and a green run without them would hide that."""
+    if Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists():
+        return
+    reason = (f"Chromium is not installed ({CHROMIUM}, {CHROMEDRIVER}): apt-get install "
+              "chromium chromium-driver")
+    if in_ci():
+        pytest.fail(f"{reason}. CI must run the dashboard's browser tests (.ci/run installs "
+                    "it as root with apt-get)", pytrace=False)
+    pytest.skip(f"{reason}; skipped here, outside CI")
+
+
+def test_without_chromium_ci_fails_and_a_local_run_skips(monkeypatch):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the dashboard's browser tests"):
+        require_browser()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="/nonexistent/chromium.*outside CI"):
+        require_browser()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless, driven by selenium through Debian's chromedriver."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Chromium is not installed: apt-get install chromium chromium-driver "
-                    "(.ci/run does this where it can)")
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -116,7 +151,7 @@ def rows(browser, url: str) -> list[dict[str, str]]:
 
 
 def test_the_canned_queries_show_what_the_rule_owners_need(dashboard, browser, tmp_path):
-    url, _ = dashboard
+    url, db_path = dashboard
     unanswered = rows(browser, f"{url}/pambot/unanswered_this_week")
     from selenium.webdriver.common.by import By
 
@@ -134,10 +169,13 @@ def test_the_canned_queries_show_what_the_rule_owners_need(dashboard, browser, t
     assert not_helpful[0]["questions"] == "upgrade 6.5.4 tonight"
 
     per_day = rows(browser, f"{url}/pambot/questions_per_day")
-    assert len(per_day) == 1
-    assert per_day[0]["day"] == time.strftime("%Y-%m-%d", time.gmtime())
-    assert per_day[0]["questions"] == "8"
-    assert int(per_day[0]["path"]) == 3
+    # The days the rows were logged on (UTC), from the rows themselves: a log filled just
+    # before midnight spans two days.
+    with sqlite3.connect(db_path) as db:
+        days = dict(db.execute("SELECT substr(ts, 1, 10), count(*) FROM queries GROUP BY 1"))
+    assert {row["day"]: int(row["questions"]) for row in per_day} == days
+    assert sum(days.values()) == 8
+    assert sum(int(row["path"]) for row in per_day) == 3
 
     never_hit = {row["rule"] for row in rows(browser, f"{url}/pambot/rules_never_hit")}
     assert "restore-cluster" in never_hit
@@ -177,12 +215,46 @@ def test_the_dashboard_is_read_only_and_local(dashboard, browser):
     assert browser.find_element(By.CSS_SELECTOR, "td.col-n").text == "8"
     with urllib.request.urlopen(f"{url}/-/settings.json", timeout=5) as reply:
         assert b'"allow_download": false' in reply.read()
-    # Bound to 127.0.0.1 by default.
-    out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout \
-        if shutil.which("ss") else ""
-    port = url.rsplit(":", 1)[1]
-    if out:
-        assert f"127.0.0.1:{port}" in out and f"0.0.0.0:{port}" not in out
+
+
+def test_the_dashboard_listens_on_127_0_0_1_only(dashboard):
+    url, _ = dashboard
+    port = int(url.rsplit(":", 1)[1])
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # 127.0.0.2 is this machine too (Linux routes all of 127/8 to it), but not 127.0.0.1: a
+    # server on every address (0.0.0.0) answers there, one on 127.0.0.1 only refuses.
+    with socket.create_server(("0.0.0.0", 0)) as everywhere:
+        socket.create_connection(("127.0.0.2", everywhere.getsockname()[1]), timeout=5).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", port), timeout=5)
+    # Nor on this machine's own network addresses, where it has any.
+    for address in own_addresses():
+        with pytest.raises(OSError):
+            socket.create_connection((address, port), timeout=5)
+
+
+def own_addresses() -> set[str]:
+    """This machine's IPv4 addresses outside 127/8, as its name resolves."""
+    try:
+        found = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return set()
+    return {info[4][0] for info in found if not info[4][0].startswith("127.")}
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_log_serve_stopped_by_a_signal_leaves_no_temporary_directory(tmp_path, stop):
+    db_path = tmp_path / "pambot.db"
+    fill_log(db_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process, _ = start_dashboard(db_path, tmp_path / "dashboard.log", TMPDIR=str(temporary))
+    assert [p.name for p in temporary.iterdir()][0].startswith("pambot-dashboard-")
+    process.send_signal(stop)
+    status = process.wait(timeout=20)
+    assert list(temporary.iterdir()) == []
+    assert status == {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 130}[stop]
+    assert "Traceback" not in (tmp_path / "dashboard.log").read_text()
 
 
 def test_log_serve_says_so_when_there_is_no_log(pambot_cli, tmp_path):

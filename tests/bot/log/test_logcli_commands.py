@@ -144,10 +144,10 @@ def test_top_unanswered_is_the_same_with_or_without_the_partial_index(known_log,
     assert "idx_queries_unanswered" in {index.name for index in db["queries"].indexes}
     through_index = querylog.summarize(db, since).top_unanswered
     db.close()
-    # A file from before schema version 3, read without upgrading it (as `pambot log stats` does).
+    # A file without the partial index, read without upgrading it (as `pambot log stats` does).
     raw = sqlite3.connect(db_path)
     raw.execute("DROP INDEX idx_queries_unanswered")
-    raw.execute("PRAGMA user_version = 2")
+    raw.execute(f"PRAGMA user_version = {querylog.SCHEMA_VERSION}")
     raw.commit()
     raw.close()
     db = querylog.open_existing(db_path)

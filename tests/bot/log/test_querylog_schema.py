@@ -35,7 +35,7 @@ def test_a_fresh_file_gets_the_whole_schema_in_wal_mode(db_path, open_log, make_
     log.record_query(make_answer(), source="cli", elapsed_ms=1.0)
     assert log.flush()
     db = Database(db_path)
-    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION == 2
+    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION == 3
     assert db.execute("PRAGMA application_id").fetchone()[0] == 0x70616D62
     assert db.journal_mode == "wal"
     assert {"queries", "feedback", "events"} <= set(db.table_names())
@@ -111,6 +111,28 @@ def test_a_version_1_file_gains_the_rules_version_column_and_keeps_its_rows(
     log.record_query(make_answer(), source="cli", elapsed_ms=1.0, rules_version="9f24a1f00544")
     assert log.flush()
     db = Database(db_path)
-    assert querylog.schema_version(db) == 2
+    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
     assert db.execute("SELECT text, rules_version FROM queries ORDER BY id").fetchall() == [
         ("upgrade 5.1", None), (make_answer().query, "9f24a1f00544")]
+
+
+def test_a_version_2_file_gains_the_typed_column_and_keeps_its_rows(
+        db_path, open_log, make_answer):
+    db = Database(sqlite3.connect(db_path, isolation_level=None))
+    db.execute(f"PRAGMA application_id = {querylog.schema.APPLICATION_ID}")
+    for version in (1, 2):
+        querylog.schema.MIGRATIONS[version](db)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO queries (id, ts, source, text, outcome) "
+               "VALUES (1, '2026-11-20T10:00:00.000Z', 'shell', '2', 'support')")
+    db.close()
+    log = open_log(db_path)
+    picked = make_answer()
+    log.record_query(picked, source="shell", elapsed_ms=1.0, typed="2")
+    log.record_query(picked, source="shell", elapsed_ms=1.0, typed=picked.query)
+    assert log.flush()
+    db = Database(db_path)
+    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
+    # What was typed is kept only where it is not the question itself.
+    assert db.execute("SELECT text, typed FROM queries ORDER BY id").fetchall() == [
+        ("2", None), (picked.query, "2"), (picked.query, None)]

@@ -157,6 +157,23 @@ def test_choices_are_buttons_that_ask_the_question_each_stands_for():
     assert {v.parent for v in values} == {"q1"}
 
 
+def test_a_choice_value_too_long_for_a_button_is_never_offered():
+    too_long = "upgrade " + "6.5.4 " * 400
+    assert button_value(too_long) is None
+    result = answer("restore")
+    blocks = answer_blocks(replace(result, choices=(*result.choices[:2], Choice("huge", too_long))),
+                           query_id="q1")
+    check_limits(blocks)
+    [choices] = [b for b in blocks if b.get("block_id") == "pam_choices_0"]
+    assert [e["text"]["text"] for e in choices["elements"]] == ["leader", "follower"]
+    assert "huge" not in json.dumps(blocks)
+    # When no choice fits a button, none is offered as one: the questions are said instead.
+    said = answer_blocks(replace(result, choices=(Choice("huge", too_long),)), query_id="q1")
+    check_limits(said)
+    assert not [b for b in said if b["type"] == "actions" and b.get("block_id") != "pam_actions"]
+    assert "Ask again with one of: upgrade 6.5.4 6.5.4" in all_text(said)
+
+
 def test_did_you_mean_is_a_button_that_asks_the_corrected_question():
     blocks = answer_blocks(answer("upgarde 6.5.4"), query_id="q9")
     check_limits(blocks)
@@ -210,12 +227,17 @@ def test_a_button_value_round_trips_and_a_too_long_question_gets_no_button():
     assert button_value("x" * BUTTON_VALUE_LIMIT) is None
 
 
-def test_a_support_answer_shows_reason_and_checklist():
+def test_a_support_answer_shows_why_and_what_to_have_ready():
     result = answer("upgrade 5.0")
+    assert result.outcome == "support" and result.reason and result.support_checklist
     blocks = answer_blocks(result)
     check_limits(blocks)
-    if result.support_checklist:
-        assert "*Have this ready for support*" in "\n".join(texts(blocks))
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert f"Why: {escape(result.reason)}" in sections
+    [ready] = [s for s in sections if s.startswith("*Have this ready for support*\n")]
+    assert ready.splitlines()[1:] == [f"• {escape(item)}" for item in result.support_checklist]
+    # Why first, then what to have ready.
+    assert sections.index(f"Why: {escape(result.reason)}") < sections.index(ready)
 
 
 def test_no_query_id_no_feedback_buttons_and_help_gets_usage():
@@ -365,6 +387,38 @@ def test_a_clarifying_answer_offers_its_choices_with_the_questions_they_stand_fo
     assert choices == {"6.5.4": "upgrade 6.5.4", "another 6.5.x": "upgrade 6.5.x not 6.5.4"}
 
 
+TYPED = "upgrade *6.5.4* _now_ ~x~ `code` <!here>"
+AS_TYPED = "`upgrade *6.5.4* _now_ ~x~ ˋcodeˋ &lt;!here&gt;`"
+
+
+def test_a_checklists_question_line_shows_the_question_as_typed():
+    from bot.checklist import checklist_blocks
+    from bot.querylog import Runbook
+
+    book = Runbook(id="r1", started="2026-11-25T10:04:00.000Z", channel="C1", thread_ts="1.1",
+                   answer_ts="1.2", item=0, question=TYPED, steps=("Take a backup",),
+                   title="Backup and restore required", source="the table", source_url=None,
+                   started_by="U0PICKER", ticks={})
+    progress = checklist_blocks(book)[1]["elements"][0]["text"]
+    # One inline code span: the question's *bold* or _italic_ is not applied.
+    assert progress.endswith(f" · Question: {AS_TYPED}")
+
+
+def test_the_homes_questions_show_other_peoples_text_as_typed():
+    from bot.home import home_view
+    from bot.querylog import PastQuestion, Summary
+    from rules import default_ruleset
+
+    summary = Summary(since=None, total=3, by_intent=[("upgrade", 3)],
+                      by_outcome=[("support", 3)], by_rule=[("upgrade-5.0", 3)],
+                      top_unanswered=[(TYPED, 2)], votes=0, helpful_votes=0)
+    recent = [PastQuestion("2026-11-25T10:04:00.000Z", TYPED, "Contact support", "support")]
+    blocks = home_view(default_ruleset(), recent=recent, summary=summary)["blocks"]
+    text = all_text([b for b in blocks if "fields" not in b])
+    assert f"\n• {AS_TYPED} (2)" in text
+    assert f"10:04 UTC 2026-11-25 · {AS_TYPED} → *Contact support*" in text
+
+
 def test_a_checklist_message_stays_within_limits_however_long_its_steps():
     from bot.checklist import checklist_blocks, parse_tick
     from bot.querylog import Runbook
@@ -414,4 +468,5 @@ def test_the_examples_in_the_docstrings_run():
     import bot.home
 
     for module in (bot.blocks, bot.home):
-        assert doctest.testmod(module).failed == 0
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

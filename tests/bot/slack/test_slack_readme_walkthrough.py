@@ -13,6 +13,10 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 README = Path(__file__).resolve().parents[3] / "README.md"
 _VOLATILE = [
     (re.compile(r"\b[0-9a-f]{32}\b"), "<id>"),  # a checklist's id

@@ -7,6 +7,10 @@ import json
 import sqlite3
 import threading
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 STEPS_6_5_4 = 4
 
 
