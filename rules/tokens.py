@@ -120,7 +120,7 @@ def mark(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
     """Put each phrase's meaning on its first word (the rest marked as part of it),
     longest phrase first; topics are marked alongside, in `question`, where a gapped phrase
     ("how often ... backup") wins over a plain one starting at the same word."""
-    texts = [t.text if t.kind in ("word", "number") else None for t in tokens]
+    texts = [t.text if t.kind in ("word", "number", "count") else None for t in tokens]
     for table, attribute in ((vocabulary.phrases, "meaning"), (vocabulary.questions, "question")):
         index = 0
         while index < len(tokens):

@@ -34,6 +34,14 @@ def _compare(which: str, result, expected: dict) -> list[str]:
         if key == "suggestion_contains":
             if want not in (result.suggestion or ""):
                 found.append(f"{which} suggestion {result.suggestion!r} lacks {want!r}")
+        elif key == "short_answer_starts":
+            if not (result.short_answer or "").startswith(want):
+                found.append(f"{which} short answer {result.short_answer!r} is not {want!r} first")
+        elif key in ("text_has", "text_lacks"):
+            for phrase in want:
+                if (phrase.casefold() in result.text.casefold()) != (key == "text_has"):
+                    found.append(f"{which} text {'lacks' if key == 'text_has' else 'has'} "
+                                 f"{phrase!r}")
         elif data[key] != want:
             found.append(f"{which} {key}: {data[key]!r}, expected {want!r}")
     return found

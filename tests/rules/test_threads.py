@@ -45,7 +45,13 @@ def mismatches(scenario: dict) -> list[str]:
         elif result is None:
             found.append(f"{said}: silent, expected {turn['expect']}")
         else:
-            found += _compare(said, result, turn["expect"])
+            expect = dict(turn["expect"])
+            also = expect.pop("also", [])
+            found += _compare(said, result, expect)
+            if len(result.also) != len(also):
+                found.append(f"{said}: {len(result.also)} further answers, expected {len(also)}")
+            for n, (got, want) in enumerate(zip(result.also, also, strict=False), 1):
+                found += _compare(f"{said} also {n}", got, want)
     return found
 
 
