@@ -1,9 +1,10 @@
 """Pipe 20,000+ mixed questions through one `pambot ask --json` process.
 
 Reports answers per second next to a bare Python loop that only reads lines and
-writes one JSON object per line (the floor for any line-in, JSON-out tool).
-Goals: pambot within 3x of the bare loop; the engine alone (query log off) within 2x.
-Run by hand:
+writes one JSON object per line (the floor for any line-in, JSON-out tool), and what one
+question costs the engine. Goal: with --distinct (no cache can help), under 0.3 ms per
+question in the engine. (The former goal of 3x the bare loop is retired: start-up plus
+writing each row is 3.2x on its own; this stays a guard against regressions.) Run by hand:
 
     python bench/bench_ask.py [--count 20000] [--distinct]
 """
@@ -31,6 +32,12 @@ QUESTIONS = [
     "correction: we're on {v} not 6.1.4", "two clusters, one on {v} and one on 7.1",
     "if we restore the PAM backup file what happens to the followers?",
     "what's the latest 7.x?", "are session recordings in the backup?",
+    # Situations (issue 13): what they have, what they run, what they ask.
+    "leader vm died, we have a veeam backup of it. will the followers be ok?",
+    "the primary is toast and we only have the pam backup file, no vm snapshots",
+    "our standalone server died on {v}, we have the osirium backup and the MEK",
+    "restore a {v} backup onto a fresh 7.5.3 server", "can we roll back if {v} -> 7.4 fails?",
+    "we are on {v} and want to go to PAM 8. is a straight update possible?",
 ]
 VERSIONS = ["6.5.4", "7.0.0", "7.1", "6.1.4", "5.1.9", "6.5.5", "8.0", "7.9.9", "6.3"]
 
@@ -117,6 +124,8 @@ def main() -> None:
     print(f"ratio pambot/bare (wall time):      {ask_s / bare_s:.2f}x (goal: within 3x)")
     print(f"ratio pambot/bare with its output:  {ask_s / echo_s:.2f}x")
     print(f"ratio engine only/bare:             {engine_s / bare_s:.2f}x")
+    print(f"engine per question:                {engine_s / args.count * 1000:.3f} ms"
+          + ("  (goal with --distinct: under 0.3 ms)" if args.distinct else ""))
 
 
 if __name__ == "__main__":

@@ -43,12 +43,13 @@ def answer(text: str, ruleset: RuleSet | None = None) -> Answer:
 def evaluate(query: Query, ruleset: RuleSet | None = None) -> Answer:
     """The answer to one parsed question, from the one rule that covers its situation."""
     ruleset = ruleset or default_ruleset()
-    return _answer_for(ruleset, replace(query, text="")).with_query(query.text)
+    return _answer_for(ruleset, query).with_query(query.text)
 
 
 @functools.lru_cache(maxsize=8192)
 def _answer_for(ruleset: RuleSet, query: Query) -> Answer:
-    """Everything of an answer but the question text; cached, since people ask the same things."""
+    """Everything of an answer but the question text (a Query's text is not part of its
+    meaning, so one cached answer serves every way of asking it)."""
     rule, nearest = _rule_for(ruleset, query)
     nearest = nearest or rule.nearest_rows
     settings = ruleset.settings

@@ -22,9 +22,10 @@ OUTCOMES = ("path", "support", "fact", "clarify", "help", "unknown")
 
 @dataclass(frozen=True)
 class Query:
-    """One question, as read from a message (a message may hold several)."""
+    """One question, as read from a message (a message may hold several). Two queries with
+    the same meaning are equal whatever their text: they have the same answer."""
 
-    text: str
+    text: str = field(compare=False)
     intent: str
     from_version: str | None = None
     to_version: str | None = None

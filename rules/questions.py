@@ -70,7 +70,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         if suggestion is None and _about_pam(clean, clauses):
             return [_in_situation(Query(text=text, intent="fact", case="not-documented",
                                         focus="not-documented"), clauses)]
-        intent = "unknown" if suggestion or clean else "help"
+        intent = "unknown" if suggestion or clean or text.strip() else "help"  # "🔥🔥🔥": said
         # "we only have the pam backup file": no question, but a situation a thread keeps
         return [_in_situation(Query(text=text, intent=intent, suggestion=suggestion), clauses)]
     if len(queries) > 1:
@@ -119,7 +119,8 @@ def _in_situation(query: Query, clauses: list[Clause]) -> Query:
         next(iter(had)) if len(had) == 1 else None)
     if backup is None and any("vm" in c.backups_denied for c in stated):
         backup = "no-vm"  # "no vm snapshots of it", nothing said of a PAM backup
-    said = {kind for clause in clauses for kind in clause.topologies}
+    said = {kind for clause in clauses for kind in clause.topologies} or {
+        kind for clause in clauses for kind in clause.implied}
     topology = next(iter(said)) if len(said) == 1 else None  # both said: not known
     node = query.node
     if query.intent == "restore" and topology == "standalone" and node in (None, "cluster"):
@@ -127,6 +128,8 @@ def _in_situation(query: Query, clauses: list[Clause]) -> Query:
     if query.intent == "restore" and node is None and backup == "pam" and not any(
             c.incident for c in clauses):
         node = "leader"  # restoring the PAM Server generated backup rebuilds the leader
+    if (backup, topology, node) == (query.backup, query.topology, query.node):
+        return query
     return replace(query, backup=backup, topology=topology, node=node)
 
 

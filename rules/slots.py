@@ -4,6 +4,7 @@ when an explanation is asked for (`pambot ask --explain`)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -118,8 +119,10 @@ class Clause:
     backups: list[str] = field(default_factory=list)
     backups_denied: list[str] = field(default_factory=list)
     backup_only: str | None = None
-    # What they run, as said: "standalone", "cluster" (a follower named counts).
+    # What they run, as said ("standalone", "not clustered", "our cluster"), and as implied
+    # by a follower named or asked about, or a count of nodes: what is said wins.
     topologies: list[str] = field(default_factory=list)
+    implied: list[str] = field(default_factory=list)
     # The consequences asked about (vocabulary "asks"), after negations: "no restore
     # needed" asks "straight".
     asks: list[str] = field(default_factory=list)
@@ -166,7 +169,7 @@ class Clause:
     def versions(self) -> list[str]:
         return [s.version for s in self.subjects if s.version]
 
-    @property
+    @functools.cached_property
     def asking(self) -> bool:
         """Whether the sentence is a question: "?", or its first word (after fillers such as
         "so", "ok") is a question word ("we do have backups" is not)."""
@@ -193,7 +196,6 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     last_ask = -9
     topics, part_topic = vocabulary.topics, None
     part_of = parts(tokens)
-    asking_parts = _asking_parts(tokens, part_of)
     for index, token in enumerate(tokens):
         meaning = token.meaning if token.meaning and token.meaning[0] != "part" else None
         if meaning and token.question is not None and meaning[0] in _INSIDE_A_TOPIC:
@@ -254,7 +256,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             elif slot == "node":
                 mentions.append((index, value))
                 if value in ("follower", "cluster") and not negated:
-                    clause.topologies.append("cluster")  # they run followers
+                    clause.implied.append("cluster")  # they run followers
             elif slot == "healthy":
                 denied.append(index)
             elif slot == "ask":
@@ -264,7 +266,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                 else:
                     clause.asks.append(_OPPOSITE.get(value, value) if negated else value)
                 if value in ("followers", "followers-fine"):
-                    clause.topologies.append("cluster")  # asking about their followers
+                    clause.implied.append("cluster")  # asking about their followers
                 last_ask = index + len(_phrase(tokens, index).split()) - 1
                 # "restore needed" asks whether, with versions; without, that one is needed
                 # ("backup and restore needed" is the table's question all the same).
@@ -282,7 +284,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             clause.corrected = True
         if token.kind == "count" and token.text.isdigit() and int(token.text) > 1 \
                 and index + 1 < len(tokens) and tokens[index + 1].text in _NODE_COUNTS:
-            clause.topologies.append("cluster")  # "a 3 node cluster", "two followers"
+            clause.implied.append("cluster")  # "a 3 node cluster", "two followers"
         if token.kind == "version":
             clause.asked_at = min(clause.asked_at, index)
         elif token.note:
@@ -290,11 +292,11 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         elif token.kind not in ("word", "comma"):
             note(f"{token.text}: {token.kind}, not a version")
         reader.read(token)
-    clause.backup_and_restore = any(
+    clause.backup_and_restore = bool(restores) and any(
         t.meaning == ("intent", "restore") and _after_backup(tokens, index)
         for index, t in enumerate(tokens))
     # "bak from a 5.1 box", "the backup was taken on 7.1": a backup of a version
-    clause.backup_of_a_version = any(
+    clause.backup_of_a_version = "backup" in clause.intents and any(
         t.meaning == ("intent", "backup") and any(
             u.text in ("from", "taken", "made", "was") for u in tokens[index + 1:index + 3])
         for index, t in enumerate(tokens))
@@ -305,12 +307,13 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             subject.version = None
     # A node named as a backup's owner is the node only when no other is named.
     clause.node = _failed_node(tokens, mentions or owners, incidents + restores, denied, note)
-    if clause.node in (None, "cluster") and "standalone" in clause.topologies \
-            and "cluster" not in clause.topologies and (incidents or restores):
+    if clause.node in (None, "cluster") and clause.topologies == ["standalone"] * len(
+            clause.topologies) and clause.topologies and (incidents or restores):
         clause.node = "leader"  # a standalone PAM Server is a leader on its own
         note("node: leader (a standalone PAM Server is a leader on its own)")
     # "how long does it take?", "can we roll back if 7.2 fails?": asked; "16 GB ram each,
     # path to 7.4?" or "downtime is approved": context beside the question.
+    asking_parts = _asking_parts(tokens, part_of) if undocumented else set()
     for index, kind in undocumented:
         asked = part_of[index] in asking_parts or any(
             t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1]) or any(
@@ -328,12 +331,6 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             clause.versions_with_undocumented = any(
                 t.kind == "version" and part_of[i] == part_of[index]
                 for i, t in enumerate(tokens))
-    # "...we only got the pam backup do the followers need redoing": an auxiliary just
-    # before what is asked makes a yes/no question inside a longer sentence.
-    clause.yes_no = _yes_no(tokens) or any(
-        t.meaning and t.meaning[0] == "ask" and any(
-            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index + 1])
-        for index, t in enumerate(tokens))
     # The followers asked about beside another subject: a leader restored, an upgrade, the
     # PAM backup (not "how do I restore a follower?", which is the follower's own restore).
     beside = any(node in ("leader", "cluster") for _, node in mentions + owners) or bool(
@@ -348,6 +345,14 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             note(f"asks: {asked} (the followers, asked about in other words)")
             if clause.node == "follower":  # the followers asked about did not fail
                 clause.node = None
+    # "...we only got the pam backup do the followers need redoing": an auxiliary just
+    # before what is asked makes a yes/no question inside a longer sentence.
+    clause.yes_no = bool(clause.asks) and (_yes_no(tokens, part_of) or any(
+        t.meaning and t.meaning[0] == "ask" and any(
+            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index + 1])
+        for index, t in enumerate(tokens)))
+    if not explain:
+        return clause
     for name, value in (("intent words", clause.intents), ("incident", clause.incident),
                         ("asks", ", ".join(clause.asks) + (" (a yes/no question)"
                                                            if clause.yes_no and clause.asks
@@ -355,6 +360,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                         ("backup on hand", ", ".join(clause.backups)),
                         ("backup not on hand", ", ".join(clause.backups_denied)),
                         ("topology", ", ".join(dict.fromkeys(clause.topologies))),
+                        ("topology implied", ", ".join(dict.fromkeys(clause.implied))),
                         ("topics", ", ".join(dict.fromkeys(clause.topics))),
                         ("not documented", clause.not_documented)):
         if value:
@@ -373,12 +379,11 @@ def _asking_parts(tokens: list[Token], part_of: list[int]) -> set[int]:
     return {part_of[i] for i, t in enumerate(tokens) if "?" in t.text}
 
 
-def _yes_no(tokens: list[Token]) -> bool:
+def _yes_no(tokens: list[Token], part_of: list[int]) -> bool:
     """Whether a sentence is a yes/no question: a part of it starts with an auxiliary verb
     and no question word follows it closely ("will the followers be ok?", "6.5.4 to 7.2, is
     a restore needed?"; not "can you tell me what happens..."), or it ends with a tag ("no
     restore needed, right?")."""
-    part_of = parts(tokens)
     for part in dict.fromkeys(part_of):
         words = [t.text for t, p in zip(tokens, part_of, strict=True)
                  if p == part and t.kind == "word"]

@@ -56,8 +56,15 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve"))} | {"oh": "0"}
 _SPOKEN_NUMBER = "(?:" + "|".join(_NUMBER_WORDS) + r"|\d+)"
+_SPOKEN_MAJOR = re.compile(r"(?:version|release|pam|to) (?:five|six|seven|eight|nine)\b",
+                           re.IGNORECASE)
+_NOISE_WORDS = frozenset({"pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty",
+                          "tia", "cheers", "urgent", "urgently", "fyi", "kindly", "ta", "lol",
+                          "ugh", "hmm", "um", "umm", "uh", "erm"})
+_FILE_EXTENSION = re.compile(r"\.(?:bak|tar|gz|tgz|zip|7z|log|txt|json|ya?ml|iso|ova|vmdk|vhdx|"
+                             r"qcow2|img|csv|pdf|sql|dump)\b", re.IGNORECASE)
 _SPOKEN_VERSION = re.compile(
-    rf"\b{_SPOKEN_NUMBER}(?: (?:point|dot) (?:{_SPOKEN_NUMBER}|x))+\b"
+    rf"\b{_SPOKEN_NUMBER}(?:\s+(?:point|dot)\s+(?:{_SPOKEN_NUMBER}|x))+\b"
     # "PAM eight", "version seven": a major alone, only where it can be one ("the pam one").
     rf"|(?<=version |release )(?:five|six|seven|eight|nine)\b"
     rf"|(?:(?<=pam )|(?<=to ))(?:five|six|seven|eight|nine)\b",
@@ -65,7 +72,7 @@ _SPOKEN_VERSION = re.compile(
 
 
 def _spoken(match: re.Match) -> str:
-    words = re.split(r" (?:point|dot) ", match.group().lower())
+    words = re.split(r"\s+(?:point|dot)\s+", match.group().lower())
     return ".".join(_NUMBER_WORDS.get(word, word) for word in words)
 
 
@@ -114,19 +121,26 @@ def _tidied(text: str) -> str:
         text = text.replace("\r\n", "\n").translate(_CONTROL)
     if ">" in text or not ascii_only:
         text = _ARROW.sub(" -> ", text)
+    if not ascii_only:  # an emoji or another symbol between words is no word of its own
+        text = "".join(" " if unicodedata.category(c) == "So" else c for c in text)
     text = _MARKS.sub(" ", text)
     if ":" in text:
         text = _EMOJI.sub(" ", text)
-    text = _NOISE.sub(" ", text)
-    if "." in text:
+    lowered = text.lower()
+    if not _NOISE_WORDS.isdisjoint(re.findall(r"[a-z]+", lowered)):
+        text = _NOISE.sub(" ", text)
+    if "." in text and _FILE_EXTENSION.search(text):
         text = _FILE_NAME.sub(" ", text)
     if ")" in text:
         text = _LIST_MARKER.sub(" ", text)
-    text = _ANOTHER_QUESTION.sub(" also ", text)
+    if any(word in lowered for word in ("while", "another", "more thing", "separate")):
+        text = _ANOTHER_QUESTION.sub(" also ", text)
     if re.search(r"\d", text):
         text = _GLUED_VERSION.sub(r"\1 ", text)
-    text = _GLUED_NODE.sub(r"\1 ", text)
-    text = _SPOKEN_VERSION.sub(_spoken, text)
+    if "pam" in lowered:
+        text = _GLUED_NODE.sub(r"\1 ", text)
+    if "point" in lowered or "dot" in lowered or _SPOKEN_MAJOR.search(text):
+        text = _SPOKEN_VERSION.sub(_spoken, text)
     return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 

@@ -70,6 +70,20 @@ def test_ask_explain_shows_the_tokens_the_slots_and_why(pambot_cli):
     assert "Contact Osirium Support" in out  # the answer itself follows
 
 
+def test_ask_explain_shows_the_situation_read(pambot_cli):
+    result = pambot_cli("ask", "--explain", "our standalone server died, we only have the PAM "
+                        "backup file, no VM snapshots. will the followers be ok?")
+    assert result.exit_code == 0, result.output
+    assert "  - backup on hand: pam" in result.stdout
+    assert "  - backup not on hand: vm" in result.stdout
+    assert "  - topology: standalone" in result.stdout
+    assert "situation: backup=pam, topology=standalone" in result.stdout
+    yes_no = pambot_cli("ask", "--explain", "if the leader is reinstated from its VM backup, "
+                        "will the followers be ok?")
+    assert "focus=consequence (yes/no: followers-fine)" in yes_no.stdout
+    assert "\nYes: a leader reinstated from its VM level backup" in yes_no.stdout
+
+
 def test_ask_explain_in_json_adds_the_reading(pambot_cli):
     result = pambot_cli("ask", "--json", "--explain", "leader died. also 6.5.4 -> 7?")
     data = json.loads(result.stdout)

@@ -136,3 +136,18 @@ def test_log_runbooks_before_any_checklist_or_log(pambot_cli, tmp_path):
     assert result.exit_code == 0
     assert result.stdout.strip().endswith("(7d): 0")
     assert pambot_cli("log", "runbooks", "--since", "soon").exit_code == 2
+
+
+def test_the_shell_refines_the_situation_as_it_is_told_more(pambot_cli):
+    said = ["the leader died", "we only have the pam backup file, no vm snapshots",
+            "will the followers be ok then?", "we're on 7.2 btw"]
+    result = pambot_cli("shell", input="\n".join(said) + "\n")
+    assert result.exit_code == 0, result.output
+    first, pam, followers, version = result.stdout.strip().split("\n\n")
+    assert first.startswith("Restore the leader from its VM level backup if you have one")
+    assert pam.startswith('(read as "restore leader from the PAM Server generated backup")\n'
+                          "Restore the PAM Server generated backup onto a new PAM Server")
+    assert "\nNo: restoring the PAM Server generated backup builds a new cluster" in followers
+    # Asking about the followers said they run followers: the thread is a cluster's now.
+    assert version.startswith('(read as "restore leader on 7.2 from the PAM Server generated '
+                              'backup in a cluster")\nRestore the PAM Server generated backup')

@@ -163,17 +163,36 @@ def test_a_new_clarifying_answer_opens_a_new_question():
 
 def test_the_context_survives_being_stored_as_json():
     for context in (after("upgrade 6.5 to 7.2"), after("restore"), after("upgrade 6.5.4"),
-                    Context()):
+                    after("our standalone server died, we only have the PAM backup file"),
+                    after("upgrade 6.5.x not 6.5.4"), after("upgarde 6.5.4"), Context()):
         assert Context.from_dict(json.loads(json.dumps(context.to_dict()))) == context
+
+
+def test_a_reply_refines_the_situation_of_the_thread():
+    # What they have, said after the restore answer: that branch only.
+    context = after("the leader died")
+    pam = answered("we only have the pam backup file, no vm snapshots", context)
+    assert (pam.rule, pam.backup, pam.follower_rebuild) == ("restore-leader-pam", "pam", True)
+    # ...corrected: the latest said replaces what the thread knew.
+    vm = answered("scratch that, veeam does have a snapshot of it", context.after(pam))
+    assert (vm.rule, vm.backup, vm.follower_rebuild) == ("restore-leader-vm", "vm", False)
+    # A version said during an outage is the restore's, not an upgrade question.
+    assert answered("we're on 7.2 btw", context).intent == "restore"
+    # "yes" takes a did-you-mean; and "another 6.5.x" is not asked again for the followers.
+    assert read("yes", after("upgarde 6.5.4")).question == "upgrade 6.5.4"
+    other = after("upgrade 6.5.x not 6.5.4")
+    assert answered("and the followers?", other).rule != "upgrade-which-release"
 
 
 @pytest.mark.parametrize("stored", [None, [], "x", {"intent": "explode", "node": "moon"},
                                     {"asking": "upgrade-no-version", "choices": "nope"},
-                                    {"choices": [[1, 2], ["a"]], "from_version": 7}])
+                                    {"choices": [[1, 2], ["a"]], "from_version": 7},
+                                    {"backup": "tape", "topology": 3, "excluded": "6.5.4"}])
 def test_a_context_from_an_unknown_version_of_pambot_is_forgotten_not_fatal(stored):
     context = Context.from_dict(stored)
     assert context.asking is None and context.intent is None
     assert context.from_version is None
+    assert (context.backup, context.topology, context.excluded) == (None, None, ())
 
 
 WRITTEN_OUT = [

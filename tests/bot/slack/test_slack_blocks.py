@@ -470,3 +470,24 @@ def test_the_examples_in_the_docstrings_run():
     for module in (bot.blocks, bot.home):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_a_yes_no_question_is_answered_yes_or_no_first_then_the_verdict():
+    result = answer("do we have to rebuild the followers if we restore the leader from the "
+                    "PAM backup file?")
+    blocks = answer_blocks(result, query_id="q1")
+    check_limits(blocks)
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"].startswith("Yes: restoring the PAM Server generated backup")
+    # The short answer is longer than a header holds: shown whole under it, then the verdict.
+    assert len(result.short_answer) > 150 and blocks[0]["text"]["text"].endswith("…")
+    assert texts(blocks)[1:3] == [result.short_answer, f"*{result.verdict}*"]
+    assert answer_text(result).startswith(result.short_answer)
+
+
+def test_a_further_question_about_a_consequence_shows_its_short_answer():
+    result = answer("upgrade 6.5.4 to 7.2. also, is a straight upgrade possible from 7.1 to 7.4?")
+    [further] = result.also
+    assert further.short_answer.startswith("Yes: straight upgrade")
+    body = texts(answer_blocks(result, query_id="q1"))
+    assert body.index(further.short_answer) == body.index(f"*{further.verdict}*") - 1
