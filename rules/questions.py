@@ -69,10 +69,11 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     if not queries:
         if suggestion is None and _about_pam(clean, clauses):
             return [_in_situation(Query(text=text, intent="fact", case="not-documented",
-                                        focus="not-documented"), clauses)]
+                                        focus="not-documented"), _situation(clauses))]
         intent = "unknown" if suggestion or clean or text.strip() else "help"  # "🔥🔥🔥": said
         # "we only have the pam backup file": no question, but a situation a thread keeps
-        return [_in_situation(Query(text=text, intent=intent, suggestion=suggestion), clauses)]
+        return [_in_situation(Query(text=text, intent=intent, suggestion=suggestion),
+                              _situation(clauses))]
     if len(queries) > 1:
         # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
         # Our last backup is a PAM generated one.": the restore answer says which backup to use.
@@ -96,16 +97,19 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         # "lost the leader, Nutanix snapshot from 02:00. Path?": the restore's path
         kept = [q for q in kept if not (q.intent == "upgrade" and q.from_version is None
                                         and q.to_version is None)] or kept
-    ordered = [_in_situation(q, clauses) for q in sorted(kept, key=lambda q: q.intent != "restore")]
+    situation = _situation(clauses)
+    ordered = [_in_situation(q, situation)
+               for q in sorted(kept, key=lambda q: q.intent != "restore")]
     main = ordered[0]
     if main.intent == "restore" and main.node is None and main.backup is None:
         main = replace(main, suggestion=_near_miss(clean, vocabulary))
     return [replace(main, text=text)] + ordered[1:]
 
 
-def _in_situation(query: Query, clauses: list[Clause]) -> Query:
-    """The question with the situation the whole message describes: the backup on hand and
-    what they run ("the leader died. we only have the pam backup file, no vm snapshots")."""
+def _situation(clauses: list[Clause]) -> tuple[str | None, str | None, bool]:
+    """The situation the whole message describes: the backup on hand, what they run ("the
+    leader died. we only have the pam backup file, no vm snapshots"), and whether it
+    reports an outage."""
     # A backup named in a question about a fact ("what does a PAM backup contain?") is not
     # one they say they have.
     stated = [c for c in clauses if not (c.asking and (c.topics or c.not_documented))
@@ -122,11 +126,16 @@ def _in_situation(query: Query, clauses: list[Clause]) -> Query:
     said = {kind for clause in clauses for kind in clause.topologies} or {
         kind for clause in clauses for kind in clause.implied}
     topology = next(iter(said)) if len(said) == 1 else None  # both said: not known
+    return backup, topology, any(c.incident for c in clauses)
+
+
+def _in_situation(query: Query, situation: tuple[str | None, str | None, bool]) -> Query:
+    """The question in the situation its message describes."""
+    backup, topology, outage = situation
     node = query.node
     if query.intent == "restore" and topology == "standalone" and node in (None, "cluster"):
         node = "leader"  # a standalone PAM Server is a leader on its own
-    if query.intent == "restore" and node is None and backup == "pam" and not any(
-            c.incident for c in clauses):
+    if query.intent == "restore" and node is None and backup == "pam" and not outage:
         node = "leader"  # restoring the PAM Server generated backup rebuilds the leader
     if (backup, topology, node) == (query.backup, query.topology, query.node):
         return query

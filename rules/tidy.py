@@ -58,9 +58,10 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate((
 _SPOKEN_NUMBER = "(?:" + "|".join(_NUMBER_WORDS) + r"|\d+)"
 _SPOKEN_MAJOR = re.compile(r"(?:version|release|pam|to) (?:five|six|seven|eight|nine)\b",
                            re.IGNORECASE)
-_NOISE_WORDS = frozenset({"pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty",
-                          "tia", "cheers", "urgent", "urgently", "fyi", "kindly", "ta", "lol",
-                          "ugh", "hmm", "um", "umm", "uh", "erm"})
+# Pleasantries, dropped by the tokenizer: they carry no meaning.
+NOISE_WORDS = frozenset({"pls", "plz", "please", "asap", "thanks", "thank", "thx", "ty",
+                         "tia", "cheers", "urgent", "urgently", "fyi", "kindly", "ta", "lol",
+                         "ugh", "hmm", "hmmm", "um", "umm", "uh", "erm"})
 _FILE_EXTENSION = re.compile(r"\.(?:bak|tar|gz|tgz|zip|7z|log|txt|json|ya?ml|iso|ova|vmdk|vhdx|"
                              r"qcow2|img|csv|pdf|sql|dump)\b", re.IGNORECASE)
 _SPOKEN_VERSION = re.compile(
@@ -127,19 +128,23 @@ def _tidied(text: str) -> str:
     if ":" in text:
         text = _EMOJI.sub(" ", text)
     lowered = text.lower()
-    if not _NOISE_WORDS.isdisjoint(re.findall(r"[a-z]+", lowered)):
+    another = any(word in lowered for word in ("while", "another", "more thing", "separate"))
+    spoken = "point" in lowered or "dot" in lowered or _SPOKEN_MAJOR.search(text)
+    if another or spoken:
+        # "while pls I have you", "six pls point five": the tokenizer drops a pleasantry,
+        # but these are read before it, across words.
         text = _NOISE.sub(" ", text)
     if "." in text and _FILE_EXTENSION.search(text):
         text = _FILE_NAME.sub(" ", text)
     if ")" in text:
         text = _LIST_MARKER.sub(" ", text)
-    if any(word in lowered for word in ("while", "another", "more thing", "separate")):
+    if another:
         text = _ANOTHER_QUESTION.sub(" also ", text)
     if re.search(r"\d", text):
         text = _GLUED_VERSION.sub(r"\1 ", text)
     if "pam" in lowered:
         text = _GLUED_NODE.sub(r"\1 ", text)
-    if "point" in lowered or "dot" in lowered or _SPOKEN_MAJOR.search(text):
+    if spoken:
         text = _SPOKEN_VERSION.sub(_spoken, text)
     return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 

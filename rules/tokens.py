@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rules.tidy import NOISE_WORDS
 from rules.vocabulary import Vocabulary
 
 _TOKEN = re.compile(
@@ -78,27 +79,30 @@ class Token:
 
 def tokenize(clean: str, vocabulary: Vocabulary) -> list[Token]:
     tokens: list[Token] = []
-    known = vocabulary.known
+    known, spellings = vocabulary.known, vocabulary.spellings
     for match in _TOKEN.finditer(clean):
         kind = match.lastgroup
         piece = match.group()
         start, end = match.span()
-        if kind == "word" and piece in vocabulary.spellings:
-            piece = vocabulary.spellings[piece]  # "the lieder died": the leader
+        if kind == "word":
+            if piece in NOISE_WORDS:
+                continue
+            piece = spellings.get(piece, piece)  # "the lieder died": the leader
         if kind == "version":
-            tokens.append(_number(piece, tokens))
+            token = _number(piece, tokens)
+            token.start, token.end = start, end
+            tokens.append(token)
         elif kind == "stop":
-            tokens.append(Token("stop", piece.strip() or "¶"))
+            tokens.append(Token("stop", piece.strip() or "¶", start=start, end=end))
         elif kind == "word" and piece.endswith("'s") and piece not in known \
                 and piece[:-2] in known:
-            tokens.append(Token("word", piece[:-2]))  # "leader's disk", "cluster's gone"
+            tokens.append(Token("word", piece[:-2], start=start, end=end))  # "leader's disk"
         elif kind == "ticket" and piece.split("-")[0] in vocabulary.node_words:
             name, number = piece.split("-", 1)  # a host name: "follower-2"
             tokens += [Token("word", name, start=start, end=start + len(name)),
-                       Token("number", number, note="part of a name")]
+                       Token("number", number, note="part of a name", start=start, end=end)]
         else:
-            tokens.append(Token(kind, piece))
-        tokens[-1].start, tokens[-1].end = tokens[-1].start or start, end
+            tokens.append(Token(kind, piece, start=start, end=end))
     # A bare number followed by a count noun ("3 node cluster") is a count; by a month, a date.
     for index, token in enumerate(tokens[:-1]):
         following = tokens[index + 1]
