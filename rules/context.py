@@ -39,7 +39,7 @@ from rules.load import default_ruleset
 from rules.model import BACKUPS, NODES, TOPOLOGIES, Answer, Choice, question_for
 from rules.parse import Message, parse_message
 from rules.ruleset import RuleSet
-from rules.slots import parts
+from rules.slots import AUXILIARIES, LEADING, parts
 from rules.tidy import normalize
 
 # Intents whose slots a thread carries from one message to the next.
@@ -252,10 +252,12 @@ def _answering(message: Message, context: Context) -> str | None:
 
 
 def _situation(message: Message, context: Context) -> dict[str, str | None]:
-    """The backup on hand and the topology: as the message says, else as the thread did."""
+    """The backup on hand and the topology: as the message says, else as the thread did. A
+    topology only implied ("will the followers be ok?") does not undo one said before."""
     first = message.queries[0]
-    return {"backup": first.backup or context.backup,
-            "topology": first.topology or context.topology}
+    said = any(c.topologies for c in message.clauses)
+    topology = first.topology if said or not context.topology else context.topology
+    return {"backup": first.backup or context.backup, "topology": topology or context.topology}
 
 
 def _with_asked(message: Message, question: str) -> str:
@@ -289,6 +291,9 @@ def _completed(message: Message, context: Context) -> str | None:
     if len(message.queries) > 1 and first.intent not in CARRIED and not about_followers:
         return None
     node = first.node or _named_node(message)
+    if node and context.node and node != context.node and _asks_yes_no(message) and not any(
+            c.incident or "restore" in c.intents for c in message.clauses):
+        node = context.node  # "will the leader notice?" in a follower's restore: the follower
     situation = _situation(message, context)
     adds = first.backup not in (None, context.backup) or first.topology not in (
         None, context.topology)
@@ -336,3 +341,13 @@ def _again(message: Message) -> bool:
     """The message asks for the thread's answer once more."""
     return any(c.asking for c in message.clauses) and bool(
         _AGAIN & set(normalize(message.text).replace("?", " ").split()))
+
+
+def _asks_yes_no(message: Message) -> bool:
+    """A sentence of the message starts with an auxiliary verb: "will the leader notice?"
+    (not "and the follower?", which turns the thread to that node)."""
+    for clause in message.clauses:
+        words = [t.text for t in clause.tokens if t.kind == "word" and t.text not in LEADING]
+        if words and words[0] in AUXILIARIES:
+            return True
+    return False

@@ -21,8 +21,9 @@ from rules.text import render_text
 
 # The highest release component anyone will type: "7.x" spans 7.0 up to 7.<this>.
 _TOP = "99999999"
-# The options of "which node failed?": the label and the node it stands for.
-_NODE_CHOICES = (("leader", "leader"), ("follower", "follower"), ("whole cluster", "cluster"))
+# The options of "which node failed?": the label, the node and the topology it stands for.
+_NODE_CHOICES = (("leader", "leader", None), ("follower", "follower", None),
+                 ("whole cluster", "cluster", None), ("standalone server", None, "standalone"))
 
 
 def answer(text: str, ruleset: RuleSet | None = None) -> Answer:
@@ -138,20 +139,26 @@ def _short_answer(query: Query, rule: Rule, verdict: str, followers: str | None,
     if query.focus != "consequence" or query.asks is None:
         return None
     if query.asks == "possible":
-        # "can we restore the follower from the PAM backup?": yes where the documentation
-        # gives a path, no where it says it cannot be done, nothing where it is silent.
-        if not query.yes_no or (rule.outcome != "path" and rule.not_possible is None):
+        # "can we restore the follower from the PAM backup?": no where the documentation
+        # says it cannot be done, yes where it gives a path with the backup they have,
+        # nothing where it is silent.
+        if not query.yes_no:
             return None
-        if rule.outcome == "path":
+        if rule.not_possible is not None:
+            return f"No: {rule.not_possible}."
+        if rule.outcome == "path" and query.backup != "no-vm":
             return f"Yes: {verdict[0].lower() + verdict[1:]}."
-        return f"No: {rule.not_possible}."
+        return None
     if query.asks in ("restore-required", "straight-upgrade"):
         if not query.yes_no or rule.backup_restore_required is None:
             return None  # "straight upgrade or backup/restore?": the verdict says which
         truth = rule.backup_restore_required == (query.asks == "restore-required")
         said = verdict[0].lower() + verdict[1:]
     else:
-        if followers is None or query.topology == "standalone":
+        if query.topology == "standalone":
+            # a leader on its own (pam-facts): nothing to rebuild or to keep
+            return "A standalone PAM Server has no followers." if query.yes_no else None
+        if followers is None:
             return None
         truth = follower_rebuild == (query.asks == "followers-rebuilt")
         said = followers
@@ -220,8 +227,10 @@ def _choices(ruleset: RuleSet, rule: Rule, query: Query) -> tuple[Choice, ...]:
     from_version, to_version = query.from_version, query.to_version
     if rule.intent == "restore":
         return tuple(Choice(label, question_for(
-            "restore", from_version, node=node, backup=query.backup, topology=query.topology))
-            for label, node in _NODE_CHOICES)
+            "restore", from_version, node=node, backup=query.backup,
+            topology=topology or query.topology))
+            for label, node, topology in _NODE_CHOICES
+            if not (topology and query.topology == "cluster"))
     target = f" to {to_version}" if to_version else ""
     if rule.case == "which-release" and from_version:
         span = _release_span(from_version)

@@ -42,7 +42,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         if not clause.asking:
             # "we have the osirium backup and the MEK": said, not asked, beside an outage
             said |= {id(q) for q in own if q.intent in ("backup", "fact")
-                     and q.focus != "not-documented"}
+                     and q.focus != "not-documented" and q.case not in BLOCKERS}
         if own and own[0].focus == "not-documented" and not (
                 clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
             remarks += own
@@ -98,8 +98,8 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         kept = [q for q in kept if not (q.intent == "upgrade" and q.from_version is None
                                         and q.to_version is None)] or kept
     situation = _situation(clauses)
-    ordered = [_in_situation(q, situation)
-               for q in sorted(kept, key=lambda q: q.intent != "restore")]
+    ordered = [_in_situation(q, situation) for q in sorted(
+        kept, key=lambda q: (q.case not in BLOCKERS, q.intent != "restore"))]
     main = ordered[0]
     if main.intent == "restore" and main.node is None and main.backup is None:
         main = replace(main, suggestion=_near_miss(clean, vocabulary))
@@ -204,6 +204,7 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
             keep_target = not (clause.node and "restore" in clause.intents)
             clause.subjects = [Subject(s.version, s.target if keep_target else None)
                                for s in lender.subjects]
+            clause.borrowed = True
             if len(targets) == 1 and targets[0] and len(clause.subjects) == 1:
                 clause.subjects[0].target = targets[0]
             clause.excluded = clause.excluded or list(lender.excluded)
@@ -268,6 +269,10 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     intents, subjects, excluded = clause.intents, clause.subjects, tuple(clause.excluded)
     versions = clause.versions
     asks, yes_no = _consequence(clause)
+    if asks == "possible" and (clause.topics or clause.not_documented):
+        # "can we upgrade node by node?", "can we restore it onto a different IP?": the
+        # topic, or what the documentation does not say, answers what is possible
+        asks, yes_no = None, False
 
     def query(intent: str, version: str | None = None, target: str | None = None,
               **slots) -> Query:
@@ -323,6 +328,11 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     table = "upgrade" in intents or moves or (
         {"required", "straight"} & set(clause.asks) and versions and clause.node is None)
     own: list[Query] = []
+    blockers = [f for f in fact if f.case in BLOCKERS]
+    if blockers and (clause.incident or "restore" in intents):
+        # "we lost the MEK, leader died, have the pam backup": what blocks the documented
+        # restore comes first, then the restore itself where a node is named
+        return blockers + ([restore()] if clause.node else []), []
     if clause.incident and not (clause.topics and clause.node is None):
         # The restore answer covers what a topic named beside an outage asks about; but
         # "lost the MEK, can we still restore?" asks about the key.
@@ -352,7 +362,7 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
     elif "help" in intents and not versions:
         greeting = clause.intents["help"] in _GREETINGS  # "hi all", "need help!"
         own = [query("help", case="greeting" if greeting else None)]
-    return own, upgrades() if clause.has_versions and not own else []
+    return own, upgrades() if clause.has_versions and not own and not clause.borrowed else []
 
 
 def _near_miss(clean: str, vocabulary: Vocabulary) -> str | None:
@@ -377,6 +387,8 @@ def _closest_command(word: str) -> str | None:
     return match[0] if match else None
 
 
+# Topics that block the documented restore: answered first, before the restore they block.
+BLOCKERS = frozenset({"master-key-lost", "older-backup"})
 # Help words that only greet: "hi all, is 7.0.2 -> 7.4 a straight upgrade?" asks no help.
 _GREETINGS = frozenset({"hi", "hello", "hey", "help"})
 # The consequences as the vocabulary's "asks" name them, and as a Query names them.

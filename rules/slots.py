@@ -68,12 +68,15 @@ _NODE_REACH = 4
 # Meanings that a topic's own words do not have: "master" in "master encryption key", "lost"
 # in "the mek is lost", "followers" in "how many followers".
 _INSIDE_A_TOPIC = frozenset({"node", "incident", "healthy"})
+# Words that turn what is asked round, as a negation does: "any way to avoid rebuilding the
+# followers?" asks whether they can stay.
+_AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
 # What a negation turns a meaning into: "not clustered", "no restore needed".
 _OPPOSITE = {"standalone": "cluster", "cluster": "standalone", "required": "straight",
              "straight": "required", "followers": "followers-fine",
              "followers-fine": "followers"}
 # Yes/no questions: an auxiliary first (after greetings and fillers), or a tag at the end.
-_AUXILIARIES = frozenset({
+AUXILIARIES = frozenset({
     "is", "are", "was", "were", "will", "would", "do", "does", "did", "can", "could",
     "should", "must", "shall", "has", "have", "had", "isn't", "aren't", "won't", "wouldn't",
     "don't", "doesn't", "didn't", "can't", "cannot", "couldn't", "shouldn't", "mustn't", "am",
@@ -155,8 +158,10 @@ class Clause:
     backup_and_restore: bool = False
     # "restore needed", "need a restore": a restore asked about (see _clause_questions).
     restore_asked: bool = False
-    # A later sentence took this one's versions or node as its context.
+    # A later sentence took this one's versions or node as its context; this one took its
+    # versions from another.
     lent: bool = False
+    borrowed: bool = False
     # A version came with "from", "to" or an arrow: the sentence is about an upgrade path.
     labelled: bool = False
     notes: list[str] = field(default_factory=list)
@@ -206,7 +211,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         negated = False
         if token.text in _NEGATIONS:
             negation_at = index
-        elif token.text in _LIGHT and index - negation_at <= 3:
+        elif token.text in _LIGHT and index - negation_at <= 3 and not meaning:
             negation_at += 1  # "don't want to rebuild": the negation reaches "rebuild"
         elif meaning and index - negation_at <= 2:
             negated = True
@@ -264,7 +269,9 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
                         and clause.asks[-1:] in (["required"], ["straight"]):
                     pass  # "no backup restore is needed": one statement, already read
                 else:
-                    clause.asks.append(_OPPOSITE.get(value, value) if negated else value)
+                    turned = negated or any(
+                        t.text in _AVOIDING for t in tokens[max(0, index - 3):index])
+                    clause.asks.append(_OPPOSITE.get(value, value) if turned else value)
                 if value in ("followers", "followers-fine"):
                     clause.implied.append("cluster")  # asking about their followers
                 last_ask = index + len(_phrase(tokens, index).split()) - 1
@@ -299,14 +306,35 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     clause.backup_of_a_version = "backup" in clause.intents and any(
         t.meaning == ("intent", "backup") and any(
             u.text in ("from", "taken", "made", "was") for u in tokens[index + 1:index + 3])
+        and not any(u.text in ("need", "take", "require", "requires")  # "do we need a backup
+                    for u in tokens[max(0, index - 3):index])          # from 6.5.4 to 7.1?"
         for index, t in enumerate(tokens))
     clause.subjects = [s for s in clause.subjects if s.version or s.target][:MAX_VERSIONS]
     _share_target(clause.subjects, note)
     for subject in clause.subjects:
         if subject.version in clause.excluded:
             subject.version = None
-    # A node named as a backup's owner is the node only when no other is named.
-    clause.node = _failed_node(tokens, mentions or owners, incidents + restores, denied, note)
+    # "the 7.2 cluster's follower", "our 7.3 cluster: the leader died": a bare "cluster"
+    # beside a leader or a follower named is what they run.
+    if any(node in ("leader", "follower") for _, node in mentions):
+        bare = [m for m in mentions if m[1] == "cluster" and tokens[m[0]].text in (
+            "cluster", "clusters")]
+        if bare:
+            clause.topologies.append("cluster")
+            mentions = [m for m in mentions if m not in bare]
+    # A node named as a backup's owner ("the osirium backup of the leader") is the node only
+    # when no other is named, and only the leader (the PAM Server generated backup is the
+    # leader's): "snapshots of all three nodes" says whose backups exist, not what failed.
+    clause.node = _failed_node(tokens, mentions or [o for o in owners if o[1] == "leader"],
+                               incidents + restores, denied, note)
+    if clause.node in ("leader", "follower") and "vm" in clause.backups and (
+            incidents or restores) and any(
+            node in ("leader", "follower") and node != clause.node for _, node in owners):
+        # "restore the leader from a follower's vm snapshot": a VM level backup is of its own
+        # node, so the node restored has none of its own
+        clause.backups.remove("vm")
+        clause.backups_denied.append("vm")
+        note(f"vm backup: of another node than the {clause.node}")
     if clause.node in (None, "cluster") and clause.topologies == ["standalone"] * len(
             clause.topologies) and clause.topologies and (incidents or restores):
         clause.node = "leader"  # a standalone PAM Server is a leader on its own
@@ -349,7 +377,7 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     # before what is asked makes a yes/no question inside a longer sentence.
     clause.yes_no = bool(clause.asks) and (_yes_no(tokens, part_of) or any(
         t.meaning and t.meaning[0] == "ask" and any(
-            u.text in _AUXILIARIES for u in tokens[max(0, index - 3):index + 1])
+            u.text in AUXILIARIES for u in tokens[max(0, index - 3):index + 1])
         for index, t in enumerate(tokens)))
     if not explain:
         return clause
@@ -388,7 +416,7 @@ def _yes_no(tokens: list[Token], part_of: list[int]) -> bool:
         words = [t.text for t, p in zip(tokens, part_of, strict=True)
                  if p == part and t.kind == "word"]
         content = [w for w in words if w not in LEADING]
-        if content and content[0] in _AUXILIARIES:
+        if content and content[0] in AUXILIARIES:
             auxiliary = words.index(content[0])
             if not any(w in _WH_WORDS for w in words[auxiliary:auxiliary + 5]):
                 return True
@@ -449,7 +477,7 @@ class _VersionReader:
                     and self.previous[-1] in _POSTFIX_TARGET:
                 self.postfix_target()
             if text == "according" or text in _SAYING and _DOC_WORDS.intersection(
-                    self.previous[-3:]) and not _WH_WORDS.union(_AUXILIARIES).intersection(
+                    self.previous[-3:]) and not _WH_WORDS.union(AUXILIARIES).intersection(
                     self.previous):  # "what does the upgrade table say for 6.0.3?" asks it
                 self.quoting = True
             elif text in _SPEAKERS:
@@ -670,10 +698,10 @@ def _joined(tokens: list[Token], i: int, j: int) -> bool:
 
 
 def _of_a_cluster(tokens: list[Token], index: int) -> bool:
-    """"cluster" after "of" or "in" is the cluster they run, not the node that failed: "the
-    leader of their cluster", "a node in our PAM cluster"."""
+    """"cluster" after "of", "in" or "on" is the cluster they run, not the node that failed:
+    "the leader of their cluster", "a node in our PAM cluster", "died on our 7.3 cluster"."""
     return tokens[index].text in ("cluster", "clusters") and any(
-        t.text in ("of", "in") for t in tokens[max(0, index - 3):index])
+        t.text in ("of", "in", "on") for t in tokens[max(0, index - 4):index])
 
 
 # Words that, beside the followers in a question, ask what becomes of them ("what happens

@@ -48,7 +48,8 @@ _FILE_NAME = re.compile(r"\S+\.(?:bak|tar|gz|tgz|zip|7z|log|txt|json|ya?ml|iso|o
 _LIST_MARKER = re.compile(r"(?<!\S)\(?(?:\d{1,2}|[a-h])\)(?=\s)")
 # A version glued to the product ("PAM7.1"), and a host name glued to a node word
 # ("pamldr01", "pamfol3").
-_GLUED_VERSION = re.compile(r"\b(pam|osirium|version|ver|release)(?=\d)", re.IGNORECASE)
+_GLUED_VERSION = re.compile(r"\b(pam|osirium|version|ver|release)(?=\d+(?:\.\d+)*(?![\w-]|\.\w))",
+                            re.IGNORECASE)  # "PAM7.1", "pam8"; not the host "pam7-ldr-01"
 _GLUED_NODE = re.compile(r"\b(pam)(?=(?:ldr|leader|fol|foll|flw|fllwr|follower)\d*\b)",
                          re.IGNORECASE)
 # Versions said aloud, as speech-to-text writes them: "six point five point four".

@@ -160,7 +160,7 @@ def test_a_restore_asks_which_node_with_a_choice_per_node():
     assert (result.rule, result.outcome) == ("restore-which-node", "clarify")
     assert [(c.label, answer(c.question).rule) for c in result.choices] == [
         ("leader", "restore-leader"), ("follower", "restore-follower"),
-        ("whole cluster", "restore-cluster")]
+        ("whole cluster", "restore-cluster"), ("standalone server", "restore-standalone")]
 
 
 @pytest.mark.parametrize("text", ["upgrade 7", "upgrade 7.x"])
