@@ -150,10 +150,10 @@ def test_choices_are_buttons_that_ask_the_question_each_stands_for():
     check_limits(blocks)
     [choices] = [b for b in blocks if b.get("block_id") == "pam_choices_0"]
     labels = [e["text"]["text"] for e in choices["elements"]]
-    assert labels == ["leader", "follower", "whole cluster"]
+    assert labels == ["leader", "follower", "whole cluster", "standalone server"]
     values = [parse_button_value(e["value"]) for e in choices["elements"]]
     assert [v.question for v in values] == ["restore leader", "restore follower",
-                                            "restore cluster"]
+                                            "restore cluster", "restore standalone server"]
     assert {v.parent for v in values} == {"q1"}
 
 

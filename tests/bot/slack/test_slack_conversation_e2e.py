@@ -99,7 +99,8 @@ def test_a_click_on_the_private_slash_answer_replaces_it(slack, standin, pambot_
     channel = slack.unique("C")
     message = slack.command("restore", channel=channel, user="U0ASKER").json()
     assert labels(message["blocks"]) == {"pam_choice_0": "leader", "pam_choice_1": "follower",
-                                         "pam_choice_2": "whole cluster"}
+                                         "pam_choice_2": "whole cluster",
+                                         "pam_choice_3": "standalone server"}
     name = slack.click_private(message, "pam_choice_1", channel=channel)
     [replaced] = standin.wait_for(lambda: standin.responses(name))
     assert replaced.body["response_type"] == "ephemeral"
