@@ -57,6 +57,10 @@ _NUMBER_WORDS = {word: str(n) for n, word in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "eleven", "twelve"))} | {"oh": "0"}
 _SPOKEN_NUMBER = "(?:" + "|".join(_NUMBER_WORDS) + r"|\d+)"
+# Cheap first looks, before the patterns they guard: a dot before a letter (a file name, not
+# a version), a product name or "version" right before a digit.
+_DOT_LETTER = re.compile(r"\.[A-Za-z]")
+_GLUED_HINT = re.compile(r"(?:pam|osirium|ver|release)\d")
 _SPOKEN_MAJOR = re.compile(r"(?:version|release|pam|to) (?:five|six|seven|eight|nine)\b",
                            re.IGNORECASE)
 # Pleasantries, dropped by the tokenizer: they carry no meaning.
@@ -130,18 +134,20 @@ def _tidied(text: str) -> str:
         text = _EMOJI.sub(" ", text)
     lowered = text.lower()
     another = any(word in lowered for word in ("while", "another", "more thing", "separate"))
-    spoken = "point" in lowered or "dot" in lowered or _SPOKEN_MAJOR.search(text)
+    spoken = "point" in lowered or "dot" in lowered or any(
+        word in lowered for word in ("five", "six", "seven", "eight", "nine")) and bool(
+        _SPOKEN_MAJOR.search(text))
     if another or spoken:
         # "while pls I have you", "six pls point five": the tokenizer drops a pleasantry,
         # but these are read before it, across words.
         text = _NOISE.sub(" ", text)
-    if "." in text and _FILE_EXTENSION.search(text):
+    if "." in text and _DOT_LETTER.search(text) and _FILE_EXTENSION.search(text):
         text = _FILE_NAME.sub(" ", text)
     if ")" in text:
         text = _LIST_MARKER.sub(" ", text)
     if another:
         text = _ANOTHER_QUESTION.sub(" also ", text)
-    if re.search(r"\d", text):
+    if _GLUED_HINT.search(lowered):
         text = _GLUED_VERSION.sub(r"\1 ", text)
     if "pam" in lowered:
         text = _GLUED_NODE.sub(r"\1 ", text)
