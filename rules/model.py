@@ -11,11 +11,6 @@ NODES = ("leader", "follower", "cluster")
 # on hand and what they run. None is "not said".
 BACKUPS = ("vm", "pam", "both", "no-vm", "none")
 TOPOLOGIES = ("standalone", "cluster")
-# What is asked: the steps, a consequence (yes/no or "what happens to..."), a documented
-# fact, or something the documentation does not cover.
-FOCUSES = ("steps", "consequence", "fact", "not-documented")
-# The consequences a question may ask about: a proposition whose truth an answer states.
-CONSEQUENCES = ("restore-required", "straight-upgrade", "followers-rebuilt", "followers-fine")
 # clarify: the answer is a question back, with `choices`; fact: a documented fact, not a path.
 OUTCOMES = ("path", "support", "fact", "clarify", "help", "unknown")
 
@@ -37,8 +32,10 @@ class Query:
     case: str | None = None
     # Versions the person said they are NOT on ("not 6.5.4 but 6.1.4").
     excluded: tuple[str, ...] = ()
-    # The situation: the backup on hand and the topology (None: not said), what is asked,
-    # and for a consequence which one and whether as a yes/no question.
+    # The situation: the backup on hand and the topology (None: not said); what is asked
+    # (focus: steps, consequence, fact, not-documented) and, for a consequence, which one
+    # (restore-required, straight-upgrade, followers-rebuilt, followers-fine, possible) and
+    # whether as a yes/no question.
     backup: str | None = None
     topology: str | None = None
     focus: str = "steps"

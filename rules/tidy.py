@@ -140,7 +140,7 @@ def _tidied(text: str) -> str:
     if another or spoken:
         # "while pls I have you", "six pls point five": the tokenizer drops a pleasantry,
         # but these are read before it, across words.
-        text = _NOISE.sub(" ", text)
+        text = re.sub(r"[ \t]+", " ", _NOISE.sub(" ", text))
     if "." in text and _DOT_LETTER.search(text) and _FILE_EXTENSION.search(text):
         text = _FILE_NAME.sub(" ", text)
     if ")" in text:

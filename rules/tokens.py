@@ -62,6 +62,23 @@ QUESTION_WORDS = frozenset({
 })
 
 
+# Yes/no questions: an auxiliary first (after greetings and fillers), or a tag at the end.
+AUXILIARIES = frozenset({
+    "is", "are", "was", "were", "will", "would", "do", "does", "did", "can", "could",
+    "should", "must", "shall", "has", "have", "had", "isn't", "aren't", "won't", "wouldn't",
+    "don't", "doesn't", "didn't", "can't", "cannot", "couldn't", "shouldn't", "mustn't", "am",
+    "may", "might", "dont", "doesnt", "cant", "wont", "isnt",
+})
+WH_WORDS = frozenset({"what", "what's", "whats", "which", "how", "why", "when", "where",
+                       "who", "whether"})
+LEADING = frozenset({
+    "so", "ok", "okay", "and", "but", "also", "quick", "question", "q", "hi", "hey", "hello",
+    "just", "then", "right", "well", "sorry", "like", "basically", "team", "all", "folks",
+    "guys", "btw", "anyway", "alright", "now", "yes", "no", "oh", "actually", "pambot",
+    "hmm", "one", "last", "thing", "follow", "up",
+})
+
+
 @dataclass(slots=True)
 class Token:
     """One typed piece of a message. `meaning` is (slot, value) for a vocabulary phrase."""
