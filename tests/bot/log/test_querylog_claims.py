@@ -97,3 +97,18 @@ def test_a_finished_claim_reaches_the_file_even_when_it_was_locked_at_the_time(
     holder.close()
     assert log.flush(timeout=10)
     assert Database(db_path)["events"].get("Ev1")["state"] == "answered"
+
+
+def test_pambot_event_lease_seconds_reaches_the_servers_query_log(db_path):
+    # The log `pambot serve` and `pambot socket` open, from the environment as they read it.
+    from bot.ask import open_querylog
+
+    config = Config.from_env({"PAMBOT_EVENT_LEASE_SECONDS": "600", "PAMBOT_DB": str(db_path)})
+    log = open_querylog(config)
+    try:
+        assert log.flush()
+        _stale_claims(db_path, timedelta(seconds=60))  # a retry a minute after a worker died
+        # Taken over after the default 30 s lease; not within the 600 s one configured.
+        assert log.claim_event("Ev-dead") is False
+    finally:
+        log.close()
