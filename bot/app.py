@@ -18,6 +18,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -28,7 +29,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.blocks import escape
 from bot.config import Config
 from bot.listeners import register_listeners
-from bot.listeners.common import Services, report_error
+from bot.listeners.common import Services, describe, report_error, where
 from bot.querylog import Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy
 from bot.reload import LiveRules
@@ -36,6 +37,8 @@ from bot.reload import LiveRules
 if TYPE_CHECKING:
     from bot.querylog import QueryLog
     from rules import RuleSet
+
+log = logging.getLogger("pambot.slack")
 
 # Seconds a Web API call may take; a thread waiting longer helps nobody.
 WEB_API_TIMEOUT = 10
@@ -77,6 +80,8 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
         # edge (bot.server), before Bolt sees it.
         request_verification_enabled=False,
         process_before_response=True,
+        # Unhandled requests go to `on_error`, which says so in one line.
+        raise_error_for_unhandled_request=True,
     )
     app.error(on_error)
     # Threads and checklists live in the log's file, whether or not queries are logged.
@@ -108,8 +113,14 @@ def on_error(error: Exception, body: dict) -> BoltResponse | None:
 
     A slash command gets an apology the user can see; anything else keeps Bolt's 500, so
     Slack redelivers an event whose answer could not be posted; an event whose claim store
-    is locked gets 503, and is redelivered too.
+    is locked gets 503, and is redelivered too. A request no listener takes (pambot opens no
+    modals, so a `view_submission` is one) gets 404 and one line, instead of Bolt's warning
+    with sample code.
     """
+    if isinstance(error, BoltUnhandledRequestError):
+        log.warning("pambot does not handle %s; answered 404", describe(body),
+                    extra=where(body))
+        return BoltResponse(status=404, body={"ok": False, "error": "unhandled request"})
     if isinstance(error, EventClaimBusy):
         # Already logged with the policy; Slack redelivers an event that gets an error.
         return BoltResponse(status=503, body="")

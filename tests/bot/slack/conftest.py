@@ -245,6 +245,18 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of GET /metrics (summed over every worker); 0 if it is not there yet."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        status, text = self.get("/metrics")
+        assert status == 200, text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
     def rows(self, sql: str, params: tuple = (), *, count: int = 1,
              timeout: float = 15) -> list[tuple]:
         """Rows of `sql` in the query log once there are `count` (the writer is asynchronous)."""
