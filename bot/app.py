@@ -31,7 +31,7 @@ from bot.config import Config
 from bot.listeners import register_listeners
 from bot.listeners.common import Services, describe, report_error, where
 from bot.querylog import Runbooks, StateStore, Threads
-from bot.querylog.claims import EventClaimBusy
+from bot.querylog.claims import EventClaimBusy, EventDeferred, EventInProgress
 from bot.reload import LiveRules
 
 if TYPE_CHECKING:
@@ -121,8 +121,11 @@ def on_error(error: Exception, body: dict) -> BoltResponse | None:
         log.warning("pambot does not handle %s; answered 404", describe(body),
                     extra=where(body))
         return BoltResponse(status=404, body={"ok": False, "error": "unhandled request"})
-    if isinstance(error, EventClaimBusy):
-        # Already logged with the policy; Slack redelivers an event that gets an error.
+    if isinstance(error, EventDeferred):
+        if not isinstance(error, EventClaimBusy):  # that one is logged with its policy
+            log.info("event %s is still being answered (an earlier delivery); answered 503 "
+                     "so that Slack delivers it again", error, extra=where(body))
+        # Slack redelivers an event that gets an error.
         return BoltResponse(status=503, body="")
     report_error(error, body)
     if isinstance(body, dict) and body.get("command"):
@@ -146,9 +149,13 @@ class MemoryClaims:
         self._events: OrderedDict[str, str] = OrderedDict()
 
     def claim_event(self, event_id: str) -> bool:
-        """True if `event_id` was never claimed, or was released; it is now claimed."""
+        """True if `event_id` was never claimed, or was released (it is now claimed); False
+        if it was answered; EventInProgress while it is being answered."""
         with self._lock:
-            if event_id in self._events:
+            state = self._events.get(event_id)
+            if state == "claimed":
+                raise EventInProgress(event_id)
+            if state == "answered":
                 return False
             self._events[event_id] = "claimed"
             while len(self._events) > self.max_events:

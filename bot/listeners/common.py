@@ -32,7 +32,8 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 class Claims(Protocol):
     """Slack event dedupe, as `QueryLog` provides it (or `bot.app.MemoryClaims`)."""
 
-    def claim_event(self, event_id: str) -> bool: ...
+    def claim_event(self, event_id: str) -> bool:
+        """True: answer it; False: it was answered; raises EventInProgress meanwhile."""
 
     def finish_event(self, event_id: str, *, answered: bool) -> None: ...
 

@@ -20,7 +20,7 @@ tables of its own: `state` (the tables), `threads` (what each thread has establi
 `runbooks` (checklists and their ticks).
 """
 
-from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy
+from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy, EventDeferred, EventInProgress
 from bot.querylog.read import (
     NoLog,
     PastQuestion,
@@ -54,6 +54,8 @@ __all__ = [
     "UNANSWERED_OUTCOMES",
     "DurationError",
     "EventClaimBusy",
+    "EventDeferred",
+    "EventInProgress",
     "NoLog",
     "PastQuestion",
     "QueryLog",

@@ -79,6 +79,8 @@ class StandIn:
     ws_url: str = "ws://127.0.0.1:9/unused"
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    # Seconds the next calls of a method wait before they are answered, in order.
+    delays: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -90,12 +92,20 @@ class StandIn:
         return f"{self.url}/respond/{name}"
 
     def fail_next(self, api_method: str, *, status: int = 200, body: dict | None = None,
-                  headers: dict | None = None) -> None:
-        """Answer the next call of `api_method` with this failure instead of success."""
+                  headers: dict | None = None, after: float = 0.0) -> None:
+        """Answer the next call of `api_method` with this failure instead of success, `after`
+        seconds (as a slow Slack does)."""
         with self.lock:
             self.failures.setdefault(api_method, []).append(
                 (status, body or {"ok": False, "error": "internal_error"}, headers or {})
             )
+            if after:
+                self.delays.setdefault(api_method, []).append(after)
+
+    def slow_next(self, api_method: str, seconds: float) -> None:
+        """Answer the next call of `api_method` (successfully) only after `seconds`."""
+        with self.lock:
+            self.delays.setdefault(api_method, []).append(seconds)
 
     def posted(self, predicate: Callable[[Call], bool] = lambda c: True,
                api_method: str = "chat.postMessage") -> list[Call]:
@@ -122,6 +132,10 @@ class StandIn:
         body = _parse(raw, headers.get("content-type", ""))
         call = Call(path=path, method=method, headers=headers, body=body)
         name = call.api_method
+        with self.lock:
+            delays = self.delays.get(name) or []
+            delay = delays.pop(0) if delays else 0.0
+        time.sleep(delay)
         with self.lock:
             self.calls.append(call)
             queued = self.failures.get(name) or []
