@@ -81,6 +81,7 @@ def test_a_directory_as_the_path_does_not_stop_answers(tmp_path, open_log, make_
     assert not log.flush(timeout=0.3)
     assert not log.healthy
     assert log.claim_event("Ev1") is True
+    log.finish_event("Ev1", answered=True)
     assert log.claim_event("Ev1") is False
 
 
