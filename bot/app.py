@@ -30,7 +30,7 @@ from bot.blocks import escape
 from bot.config import Config
 from bot.listeners import register_listeners
 from bot.listeners.common import Services, describe, report_error, where
-from bot.querylog import Runbooks, StateStore, Threads
+from bot.querylog import Clicks, Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy, EventDeferred, EventInProgress
 from bot.reload import LiveRules
 
@@ -94,6 +94,7 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
         db_path=config.db_path,
         threads=Threads(state, hours=config.thread_hours),
         runbooks=Runbooks(state),
+        clicks=Clicks(state),
     ))
     return app
 

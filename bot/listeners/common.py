@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from slack_bolt import Respond
     from slack_sdk import WebClient
 
-    from bot.querylog import QueryLog, Runbooks, Threads
+    from bot.querylog import Clicks, QueryLog, Runbooks, Threads
     from bot.reload import LiveRules
 
 logger = logging.getLogger("pambot.slack")
@@ -50,6 +50,8 @@ class Services:
     # Conversation state shared by every worker (None: pambot remembers no thread).
     threads: Threads | None = None
     runbooks: Runbooks | None = None
+    # The first click of each answering button (None: every click is answered).
+    clicks: Clicks | None = None
 
     @property
     def ruleset(self) -> RuleSet:
