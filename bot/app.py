@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
@@ -61,10 +62,12 @@ def build_client(config: Config) -> WebClient:
 
 
 def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLog | None,
-              socket_mode: bool = False) -> App:
+              socket_mode: bool = False, listener_executor: Executor | None = None) -> App:
     """The pambot Bolt app; `querylog` None turns logging off (event dedupe stays, in memory).
 
-    `ruleset`: the rules, or a `LiveRules` whose reloads the app follows.
+    `ruleset`: the rules, or a `LiveRules` whose reloads the app follows. `listener_executor`
+    runs the button follow-ups (Bolt's lazy listeners): shut it down, waiting, before closing
+    `querylog`, so that a click in progress when pambot stops is finished and logged.
 
     Needs SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET for HTTP (`socket_mode` False) or
     SLACK_APP_TOKEN for Socket Mode; calls `auth.test` to learn the bot's own user ID.
@@ -82,6 +85,7 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
         process_before_response=True,
         # Unhandled requests go to `on_error`, which says so in one line.
         raise_error_for_unhandled_request=True,
+        listener_executor=listener_executor,
     )
     app.error(on_error)
     # Threads and checklists live in the log's file, whether or not queries are logged.

@@ -72,7 +72,9 @@ THREADS = 8
 # Slack sends a request at once; a client that pauses this long mid-request is not Slack.
 IDLE_TIMEOUT_S = 5.0
 TIMEOUT_S = 30
-GRACEFUL_TIMEOUT_S = 10
+# A graceful stop or reload waits this long for requests and clicks in progress (a click's
+# answer waits on Slack); below gunicorn's `timeout`, as a stopping worker sends no heartbeat.
+GRACEFUL_TIMEOUT_S = 25
 
 
 class SlackEdge:
@@ -168,10 +170,13 @@ class SlackAsgiApp:
     """The ASGI app: health on the event loop; Slack requests read whole, then on the pool."""
 
     def __init__(self, edge: SlackEdge, *, threads: int = THREADS,
-                 on_close: Callable[[], None] | None = None, rules_version: str = "") -> None:
+                 on_close: Callable[[], None] | None = None, rules_version: str = "",
+                 background: ThreadPoolExecutor | None = None) -> None:
         self.edge = edge
         self.health = f"ok, rules {rules_version}" if rules_version else "ok"
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-http")
+        # Bolt's lazy listeners (the follow-ups of clicks), run after their acknowledgement.
+        self.background = background
         self._on_close = on_close
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -223,8 +228,11 @@ class SlackAsgiApp:
                        [(k, v) for k, values in response.headers.items() for v in values])
 
     def close(self) -> None:
-        """Finish the requests in hand, then release what the app holds (flushes the log)."""
+        """Finish the requests in hand and the follow-ups they started (a click's answer, its
+        choices marked, its row), then release what the app holds (flushes the log)."""
         self.pool.shutdown(wait=True)
+        if self.background is not None:
+            self.background.shutdown(wait=True)
         if self._on_close is not None:
             self._on_close()
 
@@ -287,15 +295,18 @@ def create_app(config: Config, *, ruleset: RuleSet | LiveRules | None = None,
     metrics.enable()
     rules.publish()
     querylog = open_querylog(config) if log_queries else None
+    background = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-lazy")
     try:
-        app = build_app(config, ruleset=ruleset, querylog=querylog)
+        app = build_app(config, ruleset=ruleset, querylog=querylog,
+                        listener_executor=background)
     except BaseException:
+        background.shutdown(wait=False)
         if querylog is not None:
             querylog.close()
         raise
     return SlackAsgiApp(SlackEdge(app, config.slack_signing_secret), threads=threads,
                         on_close=querylog.close if querylog is not None else None,
-                        rules_version=ruleset.version)
+                        rules_version=ruleset.version, background=background)
 
 
 def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:

@@ -15,7 +15,8 @@ disconnected for longer than the reconnect window (two ping intervals), the opti
 endpoint (`--health-port`) answers 503 so an orchestrator can restart pambot; if it stays
 disconnected for DISCONNECTED_LIMIT_S the process exits with status 1 so a plain process
 manager restarts it. The health port also serves GET /metrics (bot.metrics). SIGTERM
-flushes the query log and exits; SIGHUP reloads the rule files (bot.reload).
+lets the requests and clicks in progress finish, flushes the query log and exits; SIGHUP
+reloads the rule files (bot.reload).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import URLError
@@ -148,9 +150,12 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         # The handler only asks; `watch` reloads, between two of its looks.
         signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())
     handler = None
+    # Bolt's lazy listeners (the follow-ups of clicks): finished before the log closes.
+    background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="pambot-lazy")
     try:
         try:
-            app = build_app(config, ruleset=rules, querylog=querylog, socket_mode=True)
+            app = build_app(config, ruleset=rules, querylog=querylog, socket_mode=True,
+                            listener_executor=background)
         except URLError as exc:
             raise ConfigError(f"SLACK_API_URL ({config.slack_api_url}) cannot be reached "
                               f"({exc.reason}).") from None
@@ -172,6 +177,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         if handler is not None:
             close(handler.client)
             handler.close()
+        background.shutdown(wait=True)
         querylog.close()
 
 
