@@ -8,8 +8,14 @@ SIGHUP to the gunicorn master reloads the rule files (bot.reload): checked first
 gunicorn's graceful reload starts new workers with them and retires the old ones.
 
 Each gunicorn worker is one uvicorn event loop, so a slow or idle connection costs a socket,
-never a thread, and one that has not sent its request headers (or its body) within
-IDLE_TIMEOUT_S is dropped. Bolt's listeners are synchronous (they wait on Slack's Web API),
+never a thread. A connection that has not sent its whole request (headers and body) within
+REQUEST_TIMEOUT_S of opening, or of its last answer, is closed: one deadline for the
+request, however its bytes trickle in. A worker holds at most gunicorn's `worker_connections`
+connections (fewer if its open-file limit would not allow that many, with room to spare for
+its own files and Slack calls); past that, it closes the oldest connection that has not sent
+its whole request. Neither uvicorn nor gunicorn does either for uvicorn workers (uvicorn
+times out only an idle keep-alive connection; gunicorn applies `worker_connections` to its
+threaded and async workers only). Bolt's listeners are synchronous (they wait on Slack's Web API),
 so each request's Bolt work runs on a pool of threads (gunicorn's `--threads`, default
 THREADS). Each worker builds its own query log and Bolt app after the fork and closes the log
 when it stops, so a SIGTERM flushes queued rows. gunicorn reads its own GUNICORN_CMD_ARGS
@@ -31,6 +37,7 @@ import hashlib
 import hmac
 import json
 import logging
+import resource
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,8 +76,10 @@ DEFAULT_HOST = "0.0.0.0"
 MAX_BODY_BYTES = 1 << 20
 # Threads per worker for Bolt's listeners, which wait on Slack's Web API.
 THREADS = 8
-# Slack sends a request at once; a client that pauses this long mid-request is not Slack.
-IDLE_TIMEOUT_S = 5.0
+# Slack sends a request at once; a request not whole within this long is not from Slack.
+REQUEST_TIMEOUT_S = 5.0
+# Open files a worker keeps for itself beyond its connections: the log, Slack calls, imports.
+OWN_FILES = 64
 TIMEOUT_S = 30
 # A graceful stop or reload waits this long for requests and clicks in progress (a click's
 # answer waits on Slack); below gunicorn's `timeout`, as a stopping worker sends no heartbeat.
@@ -209,12 +218,11 @@ class SlackAsgiApp:
             return
         try:
             body = await _read_body(receive)
-        except TimeoutError:
-            await _respond(send, 408, "request body too slow", [("connection", "close")])
-            return
-        if body is None:
+        except _TooLarge:
             await _respond(send, 413, "request body too large", [("connection", "close")])
             return
+        if body is None:
+            return  # the client went away, or missed the request deadline (_Protocol)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
         try:
@@ -247,18 +255,26 @@ class SlackAsgiApp:
                 return
 
 
+class _TooLarge(Exception):
+    """The request body is over MAX_BODY_BYTES."""
+
+
 async def _read_body(receive: Callable) -> bytes | None:
-    """The request body; None past MAX_BODY_BYTES; TimeoutError if the client stalls."""
+    """The request body; None if the connection ended first; _TooLarge past MAX_BODY_BYTES.
+
+    A body that trickles in is cut off by the request deadline (`_Protocol`), which ends the
+    connection.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await asyncio.wait_for(receive(), IDLE_TIMEOUT_S)
+        message = await receive()
         if message["type"] == "http.disconnect":
-            raise TimeoutError("client went away mid-body")
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            return None
+            raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -407,17 +423,27 @@ class _Gunicorn(Application):
 
 
 class _Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1, also dropping a connection that sends no complete request headers
-    within IDLE_TIMEOUT_S of opening or of its last answer (uvicorn waits for them forever).
+    """uvicorn's HTTP/1.1 with one deadline per request and a cap on connections.
+
+    A connection must send a whole request, headers and body, within REQUEST_TIMEOUT_S of
+    opening or of its last answer, or it is closed (uvicorn waits for headers forever, and
+    for a body as long as its bytes keep coming). Past `max_connections` in this worker, the
+    connection that has waited longest for its request is closed to make room.
     """
 
-    _header_timer: asyncio.TimerHandle | None = None
+    # Set for each worker by `Worker` (see `connection_cap`).
+    max_connections = 1000
+    _request_timer: asyncio.TimerHandle | None = None
+    _waiting_since = 0.0
     _answered_one = False
     _close_after_answer = False
+    _warned_at: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_timer()
+        self._arm_request_timer()
+        if len(self.connections) > self.max_connections:
+            self._make_room()
 
     def on_response_complete(self) -> None:
         self._answered_one = True
@@ -425,35 +451,94 @@ class _Protocol(H11Protocol):
         if self._close_after_answer:
             super().shutdown()
         else:
-            self._arm_header_timer()
+            self._arm_request_timer()
 
     def shutdown(self) -> None:
         """A graceful stop (SIGTERM; a SIGHUP's rules reload retires every worker) closes
         idle connections. One accepted just before, whose request is still on its way, is not
         idle: uvicorn would close it unanswered, and the request would fail. Answer it, then
-        close; the header timer closes it if no request comes."""
+        close; the request deadline closes it if no request comes."""
         if self.cycle is None and not self._answered_one:
             self._close_after_answer = True
             return
         super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
+        if self._request_timer is not None:
+            self._request_timer.cancel()
         super().connection_lost(exc)
 
-    def _arm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-        self._header_timer = self.loop.call_later(IDLE_TIMEOUT_S, self._headers_late)
+    def _arm_request_timer(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+        self._waiting_since = self.loop.time()
+        self._request_timer = self.loop.call_later(REQUEST_TIMEOUT_S, self._request_late)
 
-    def _headers_late(self) -> None:
-        waiting_for_headers = self.cycle is None or self.cycle.response_complete
-        if waiting_for_headers and not self.transport.is_closing():
+    def _waiting(self) -> bool:
+        """True while the connection owes its request: no headers yet, or part of the body."""
+        cycle = self.cycle
+        return (cycle is None or cycle.response_complete
+                or (cycle.more_body and not cycle.response_started))
+
+    def _request_late(self) -> None:
+        if self._waiting() and not self.transport.is_closing():
             self.transport.close()
+
+    def _make_room(self) -> None:
+        """Close the connection that has waited longest for its request (this one if every
+        other is being answered)."""
+        waiting = [c for c in self.connections
+                   if isinstance(c, _Protocol) and c._waiting() and not c.transport.is_closing()]
+        oldest = min(waiting, key=lambda c: c._waiting_since, default=self)
+        oldest.transport.close()
+        now = self.loop.time()
+        if _Protocol._warned_at is None or now - _Protocol._warned_at > 60:
+            _Protocol._warned_at = now
+            log.warning("%d connections open, the most this worker takes (gunicorn's "
+                        "worker_connections, or the open-file limit); closing the oldest that "
+                        "has not sent its whole request", len(self.connections))
+
+
+def connection_cap(worker_connections: int) -> int:
+    """How many connections a worker holds: `worker_connections`, or fewer if the open-file
+    limit (`ulimit -n`, systemd's LimitNOFILE) leaves too little room for OWN_FILES more."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return max(1, worker_connections)
+    return max(1, min(worker_connections, soft - OWN_FILES))
 
 
 class Worker(UvicornWorker):
     """gunicorn's worker for pambot: one uvicorn event loop with `_Protocol`."""
 
     CONFIG_KWARGS = {"loop": "asyncio", "http": _Protocol, "lifespan": "on"}
+
+    def init_process(self) -> None:
+        cap = connection_cap(self.cfg.worker_connections)
+        _Protocol.max_connections = cap
+        if cap < self.cfg.worker_connections:
+            log.info("at most %d connections per worker: the open-file limit is %d",
+                     cap, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        super().init_process()
+
+    async def _serve(self) -> None:
+        asyncio.get_running_loop().set_exception_handler(_out_of_files)
+        await super()._serve()
+
+
+_out_of_files_at: float | None = None
+
+
+def _out_of_files(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The event loop's error handler: asyncio's traceback for a connection accepted with no
+    file left (a burst of connections outran the cap) as one line a minute; asyncio itself
+    stops accepting for a second meanwhile. Anything else as asyncio reports it."""
+    global _out_of_files_at
+    if context.get("message") != "socket.accept() out of system resource":
+        loop.default_exception_handler(context)
+        return
+    if _out_of_files_at is None or loop.time() - _out_of_files_at > 60:
+        _out_of_files_at = loop.time()
+        log.warning("out of open files (limit %d): not accepting connections for a second; "
+                    "raise the limit (systemd's LimitNOFILE) or lower worker_connections",
+                    resource.getrlimit(resource.RLIMIT_NOFILE)[0])

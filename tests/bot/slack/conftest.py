@@ -289,8 +289,10 @@ class Server:
 
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
-                 db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
-    """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz."""
+                 db_path: Path | None = None, env: dict[str, str] | None = None,
+                 limit_files: int | None = None) -> Server:
+    """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz; `limit_files`: the
+    soft limit on open files (`ulimit -n`) it starts with."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
     log_path = tmp / "server.log"
@@ -304,10 +306,17 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         GUNICORN_CMD_ARGS=f"--workers {workers}",
         **(env or {}),
     )
+    def limit() -> None:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit_files, hard))
+
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [PAMBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=limit if limit_files else None,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,
                     log_path=log_path)
@@ -350,8 +359,10 @@ def fresh_server(standin: StandIn, tmp_path: Path):
     """Start a `pambot serve` of this test's own (`fresh_server()`); stopped afterwards."""
     started: list[Server] = []
 
-    def start(db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
-        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env))
+    def start(db_path: Path | None = None, env: dict[str, str] | None = None,
+              limit_files: int | None = None) -> Server:
+        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env,
+                                    limit_files=limit_files))
         return started[-1]
 
     start.stop = stop_server
