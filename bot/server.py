@@ -8,14 +8,10 @@ SIGHUP to the gunicorn master reloads the rule files (bot.reload): checked first
 gunicorn's graceful reload starts new workers with them and retires the old ones.
 
 Each gunicorn worker is one uvicorn event loop, so a slow or idle connection costs a socket,
-never a thread. A connection that has not sent its whole request (headers and body) within
-REQUEST_TIMEOUT_S of opening, or of its last answer, is closed: one deadline for the
-request, however its bytes trickle in. A worker holds at most gunicorn's `worker_connections`
-connections (fewer if its open-file limit would not allow that many, with room to spare for
-its own files and Slack calls); past that, it closes the oldest connection that has not sent
-its whole request. Neither uvicorn nor gunicorn does either for uvicorn workers (uvicorn
-times out only an idle keep-alive connection; gunicorn applies `worker_connections` to its
-threaded and async workers only). Bolt's listeners are synchronous (they wait on Slack's Web API),
+never a thread; bot.connections gives each request one deadline, headers and body, and caps
+a worker's connections at gunicorn's `worker_connections` (fewer if its open-file limit
+would not leave room for its own files and Slack calls). Bolt's listeners are synchronous
+(they wait on Slack's Web API),
 so each request's Bolt work runs on a pool of threads (gunicorn's `--threads`, default
 THREADS). Each worker builds its own query log and Bolt app after the fork and closes the log
 when it stops, so a SIGTERM flushes queued rows. gunicorn reads its own GUNICORN_CMD_ARGS
@@ -50,13 +46,13 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from bot import metrics
 from bot.app import build_app, build_client
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.connections import Protocol, connection_cap, out_of_files, respond
 from bot.logs import gunicorn_logconfig
 from bot.payloads import check_payload
 from bot.reload import LiveRules
@@ -76,10 +72,6 @@ DEFAULT_HOST = "0.0.0.0"
 MAX_BODY_BYTES = 1 << 20
 # Threads per worker for Bolt's listeners, which wait on Slack's Web API.
 THREADS = 8
-# Slack sends a request at once; a request not whole within this long is not from Slack.
-REQUEST_TIMEOUT_S = 5.0
-# Open files a worker keeps for itself beyond its connections: the log, Slack calls, imports.
-OWN_FILES = 64
 TIMEOUT_S = 30
 # A graceful stop or reload waits this long for requests and clicks in progress (a click's
 # answer waits on Slack); below gunicorn's `timeout`, as a stopping worker sends no heartbeat.
@@ -197,32 +189,32 @@ class SlackAsgiApp:
         path, method = scope["path"], scope["method"]
         if path == HEALTH_PATH:
             if method not in ("GET", "HEAD"):
-                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
                 return
-            await _respond(send, 200, self.health)
+            await respond(send, 200, self.health)
             return
         if path == metrics.METRICS_PATH:
             if method not in ("GET", "HEAD"):
-                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
                 return
             # Reads every worker's files: off the event loop.
             data, content_type = await asyncio.get_running_loop().run_in_executor(
                 self.pool, metrics.exposition)
-            await _respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
+            await respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
             return
         if path != EVENTS_PATH:
-            await _respond(send, 404, "not found")
+            await respond(send, 404, "not found")
             return
         if method != "POST":
-            await _respond(send, 405, "use POST", [("allow", "POST")])
+            await respond(send, 405, "use POST", [("allow", "POST")])
             return
         try:
             body = await _read_body(receive)
         except _TooLarge:
-            await _respond(send, 413, "request body too large", [("connection", "close")])
+            await respond(send, 413, "request body too large", [("connection", "close")])
             return
         if body is None:
-            return  # the client went away, or missed the request deadline (_Protocol)
+            return  # the client went away, or missed the request deadline (bot.connections)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
         try:
@@ -232,7 +224,7 @@ class SlackAsgiApp:
             log.exception("could not answer a request to %s", EVENTS_PATH)
             response = BoltResponse(status=500, body={"ok": False, "error": "internal error"})
         metrics.slack_ack(response.status)
-        await _respond(send, response.status, response.body,
+        await respond(send, response.status, response.body,
                        [(k, v) for k, values in response.headers.items() for v in values])
 
     def close(self) -> None:
@@ -262,7 +254,7 @@ class _TooLarge(Exception):
 async def _read_body(receive: Callable) -> bytes | None:
     """The request body; None if the connection ended first; _TooLarge past MAX_BODY_BYTES.
 
-    A body that trickles in is cut off by the request deadline (`_Protocol`), which ends the
+    A body that trickles in is cut off by the request deadline (`bot.connections`), which ends the
     connection.
     """
     chunks: list[bytes] = []
@@ -278,18 +270,6 @@ async def _read_body(receive: Callable) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _respond(send: Callable, status: int, text: str,
-                   headers: list[tuple[str, str]] | None = None) -> None:
-    data = text.encode("utf-8")
-    if not any(k.lower() == "content-type" for k, _ in headers or ()):
-        headers = [("content-type", "text/plain; charset=utf-8"), *(headers or ())]
-    await send({"type": "http.response.start", "status": status, "headers": [
-        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
-        (b"content-length", str(len(data)).encode()),
-    ]})
-    await send({"type": "http.response.body", "body": data})
 
 
 def create_app(config: Config, *, ruleset: RuleSet | LiveRules | None = None,
@@ -422,123 +402,19 @@ class _Gunicorn(Application):
         return self.factory(threads=max(self.cfg.threads, 1))
 
 
-class _Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 with one deadline per request and a cap on connections.
-
-    A connection must send a whole request, headers and body, within REQUEST_TIMEOUT_S of
-    opening or of its last answer, or it is closed (uvicorn waits for headers forever, and
-    for a body as long as its bytes keep coming). Past `max_connections` in this worker, the
-    connection that has waited longest for its request is closed to make room.
-    """
-
-    # Set for each worker by `Worker` (see `connection_cap`).
-    max_connections = 1000
-    _request_timer: asyncio.TimerHandle | None = None
-    _waiting_since = 0.0
-    _answered_one = False
-    _close_after_answer = False
-    _warned_at: float | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_request_timer()
-        if len(self.connections) > self.max_connections:
-            self._make_room()
-
-    def on_response_complete(self) -> None:
-        self._answered_one = True
-        super().on_response_complete()
-        if self._close_after_answer:
-            super().shutdown()
-        else:
-            self._arm_request_timer()
-
-    def shutdown(self) -> None:
-        """A graceful stop (SIGTERM; a SIGHUP's rules reload retires every worker) closes
-        idle connections. One accepted just before, whose request is still on its way, is not
-        idle: uvicorn would close it unanswered, and the request would fail. Answer it, then
-        close; the request deadline closes it if no request comes."""
-        if self.cycle is None and not self._answered_one:
-            self._close_after_answer = True
-            return
-        super().shutdown()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._request_timer is not None:
-            self._request_timer.cancel()
-        super().connection_lost(exc)
-
-    def _arm_request_timer(self) -> None:
-        if self._request_timer is not None:
-            self._request_timer.cancel()
-        self._waiting_since = self.loop.time()
-        self._request_timer = self.loop.call_later(REQUEST_TIMEOUT_S, self._request_late)
-
-    def _waiting(self) -> bool:
-        """True while the connection owes its request: no headers yet, or part of the body."""
-        cycle = self.cycle
-        return (cycle is None or cycle.response_complete
-                or (cycle.more_body and not cycle.response_started))
-
-    def _request_late(self) -> None:
-        if self._waiting() and not self.transport.is_closing():
-            self.transport.close()
-
-    def _make_room(self) -> None:
-        """Close the connection that has waited longest for its request (this one if every
-        other is being answered)."""
-        waiting = [c for c in self.connections
-                   if isinstance(c, _Protocol) and c._waiting() and not c.transport.is_closing()]
-        oldest = min(waiting, key=lambda c: c._waiting_since, default=self)
-        oldest.transport.close()
-        now = self.loop.time()
-        if _Protocol._warned_at is None or now - _Protocol._warned_at > 60:
-            _Protocol._warned_at = now
-            log.warning("%d connections open, the most this worker takes (gunicorn's "
-                        "worker_connections, or the open-file limit); closing the oldest that "
-                        "has not sent its whole request", len(self.connections))
-
-
-def connection_cap(worker_connections: int) -> int:
-    """How many connections a worker holds: `worker_connections`, or fewer if the open-file
-    limit (`ulimit -n`, systemd's LimitNOFILE) leaves too little room for OWN_FILES more."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return max(1, worker_connections)
-    return max(1, min(worker_connections, soft - OWN_FILES))
-
-
 class Worker(UvicornWorker):
-    """gunicorn's worker for pambot: one uvicorn event loop with `_Protocol`."""
+    """gunicorn's worker for pambot: one uvicorn event loop with `Protocol`."""
 
-    CONFIG_KWARGS = {"loop": "asyncio", "http": _Protocol, "lifespan": "on"}
+    CONFIG_KWARGS = {"loop": "asyncio", "http": Protocol, "lifespan": "on"}
 
     def init_process(self) -> None:
         cap = connection_cap(self.cfg.worker_connections)
-        _Protocol.max_connections = cap
+        Protocol.max_connections = cap
         if cap < self.cfg.worker_connections:
             log.info("at most %d connections per worker: the open-file limit is %d",
                      cap, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         super().init_process()
 
     async def _serve(self) -> None:
-        asyncio.get_running_loop().set_exception_handler(_out_of_files)
+        asyncio.get_running_loop().set_exception_handler(out_of_files)
         await super()._serve()
-
-
-_out_of_files_at: float | None = None
-
-
-def _out_of_files(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    """The event loop's error handler: asyncio's traceback for a connection accepted with no
-    file left (a burst of connections outran the cap) as one line a minute; asyncio itself
-    stops accepting for a second meanwhile. Anything else as asyncio reports it."""
-    global _out_of_files_at
-    if context.get("message") != "socket.accept() out of system resource":
-        loop.default_exception_handler(context)
-        return
-    if _out_of_files_at is None or loop.time() - _out_of_files_at > 60:
-        _out_of_files_at = loop.time()
-        log.warning("out of open files (limit %d): not accepting connections for a second; "
-                    "raise the limit (systemd's LimitNOFILE) or lower worker_connections",
-                    resource.getrlimit(resource.RLIMIT_NOFILE)[0])
