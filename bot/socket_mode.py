@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import URLError
 
+import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
@@ -40,6 +41,7 @@ from bot import metrics
 from bot.app import build_app
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.connections import Protocol, respond
 from bot.querylog import install_signal_flush
 from bot.reload import LiveRules
 from rules import load_ruleset
@@ -51,6 +53,8 @@ PING_INTERVAL_S = 10.0
 DISCONNECTED_LIMIT_S = 120.0
 HEALTH_HOST = "127.0.0.1"
 HEALTH_PATH = "/healthz"
+# Connections the health endpoint holds at once; past that, the oldest idle one is closed.
+HEALTH_CONNECTIONS = 64
 
 
 @dataclass
@@ -172,8 +176,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
                      rules=rules, hup=hup)
     finally:
         if health_server is not None:
-            health_server.shutdown()
-            health_server.server_close()
+            health_server.stop()
         if handler is not None:
             close(handler.client)
             handler.close()
@@ -267,44 +270,64 @@ def _abort(session) -> None:
         websocket.abort()
 
 
-def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
-    """GET /healthz on `host`:`port` in a background thread: 200 or 503, one line of text."""
+class HealthServer:
+    """GET /healthz and GET /metrics, served by uvicorn in one background thread."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path == metrics.METRICS_PATH:
-                data, content_type = metrics.exposition()
-                self._answer(200, data.decode("utf-8"), content_type)
-                return
-            if self.path != HEALTH_PATH:
-                self._answer(404, "not found")
-                return
-            healthy, line = health.report()
-            self._answer(200 if healthy else 503, line)
+    def __init__(self, health: Health, sock: socket.socket) -> None:
+        self.address = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            _health_app(health), http=_HealthProtocol, loop="asyncio", lifespan="off",
+            log_config=None, log_level="warning", access_log=False,
+            timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="pambot-health", daemon=True)
+        self._thread.start()
 
-        def do_HEAD(self) -> None:  # noqa: N802
-            self.do_GET()
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
 
-        def _answer(self, status: int, text: str,
-                    content_type: str = "text/plain; charset=utf-8") -> None:
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
-            pass  # a probe every few seconds is not news
+class _HealthProtocol(Protocol):
+    """pambot serve's connections (a deadline per request), fewer of them: a probe or two at
+    a time is what an orchestrator sends."""
 
+    max_connections = HEALTH_CONNECTIONS
+
+
+def serve_health(health: Health, host: str, port: int) -> HealthServer:
+    """GET /healthz on `host`:`port` in a background thread: 200 or 503, one line of text.
+
+    One thread whatever the clients: a connection that has not sent its request within a few
+    seconds is dropped, as `pambot serve` drops it (bot.connections).
+    """
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        sock = socket.create_server((host, port))
     except OSError as exc:
         raise ConfigError(f"the health endpoint cannot listen on {host}:{port} "
                           f"({exc.strerror or exc}).") from None
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="pambot-health", daemon=True).start()
+    server = HealthServer(health, sock)
     log.info("Socket Mode health at http://%s:%s%s, metrics at %s", host,
-             server.server_address[1], HEALTH_PATH, metrics.METRICS_PATH)
+             server.address[1], HEALTH_PATH, metrics.METRICS_PATH)
     return server
+
+
+def _health_app(health: Health):
+    """The health endpoint as an ASGI app."""
+
+    async def app(scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+        elif scope["path"] == metrics.METRICS_PATH:
+            data, content_type = metrics.exposition()
+            await respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
+        elif scope["path"] == HEALTH_PATH:
+            healthy, line = health.report()
+            await respond(send, 200 if healthy else 503, line)
+        else:
+            await respond(send, 404, "not found")
+
+    return app
