@@ -17,18 +17,20 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
+from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 
 from bot.blocks import escape
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.listeners import register_listeners
 from bot.listeners.common import Services, describe, report_error, where
 from bot.querylog import Clicks, Runbooks, StateStore, Threads
@@ -48,17 +50,46 @@ WEB_API_RETRIES = 2
 SORRY = "Sorry, something went wrong while answering. Please try again in a minute."
 
 
-def build_client(config: Config) -> WebClient:
-    """A Web API client for `SLACK_API_URL` that waits out rate limits and retries resets."""
+def build_client(config: Config, *, logger: logging.Logger | None = None) -> WebClient:
+    """A Web API client for `SLACK_API_URL` that waits out rate limits and retries resets;
+    `logger`: where slack_sdk logs (default: its own logger)."""
     return WebClient(
         token=config.slack_bot_token,
         base_url=config.slack_api_url,
         timeout=WEB_API_TIMEOUT,
+        logger=logger,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=WEB_API_RETRIES),
             ConnectionErrorRetryHandler(max_retry_count=WEB_API_RETRIES),
         ],
     )
+
+
+def check_bot_token(config: Config) -> None:
+    """ConfigError naming SLACK_BOT_TOKEN or SLACK_API_URL unless `auth.test` accepts the token.
+
+    For start-up: the one sentence is the whole report (slack_sdk's own lines about each
+    failed attempt and retry are not shown).
+    """
+    try:
+        build_client(config, logger=_QUIET).auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN was refused by the Slack Web API at {config.slack_api_url} "
+            f"({exc.response.get('error', 'no reason given')})."
+        ) from None
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ConfigError(
+            f"SLACK_API_URL ({config.slack_api_url}) cannot be reached to check "
+            f"SLACK_BOT_TOKEN ({reason})."
+        ) from None
+
+
+# slack_sdk logs each failed request and each retry; a start-up check says it in one sentence.
+_QUIET = logging.getLogger("pambot.startup.slack_sdk")
+_QUIET.propagate = False
+_QUIET.addHandler(logging.NullHandler())
 
 
 def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLog | None,

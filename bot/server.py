@@ -28,28 +28,29 @@ and is counted in /metrics, never a bare 500 from the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import hashlib
 import hmac
 import json
 import logging
 import resource
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
-from urllib.error import URLError
 from urllib.parse import parse_qsl
 
 from gunicorn.app.base import Application
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from uvicorn_worker import UvicornWorker
 
 from bot import metrics
-from bot.app import build_app, build_client
+from bot.app import build_app, check_bot_token
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.connections import Protocol, connection_cap, out_of_files, respond
@@ -314,6 +315,10 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     config.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
     check_bot_token(config)
+    with gunicorn_argv():
+        server = _gunicorn(functools.partial(create_app, config, ruleset=rules),
+                           host=host, port=port, rules=rules)
+    check_addresses(server.cfg.address)
     log.info("pambot serve: Slack requests at POST %s, health at GET %s, metrics at GET %s; "
              "rules %s", EVENTS_PATH, HEALTH_PATH, metrics.METRICS_PATH, rules.version)
     # Before any worker exists and before prometheus_client is first imported.
@@ -321,26 +326,29 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
              metrics.use_multiprocess_dir())
     try:
         metrics.enable()
-        return run_gunicorn(functools.partial(create_app, config, ruleset=rules),
-                            host=host, port=port, rules=rules)
+        return _run(server)
     finally:
         metrics.remove_multiprocess_dir()
 
 
-def check_bot_token(config: Config) -> None:
-    """ConfigError naming SLACK_BOT_TOKEN or SLACK_API_URL unless `auth.test` accepts the token."""
-    try:
-        build_client(config).auth_test()
-    except SlackApiError as exc:
-        raise ConfigError(
-            f"SLACK_BOT_TOKEN was refused by the Slack Web API at {config.slack_api_url} "
-            f"({exc.response.get('error', 'no reason given')})."
-        ) from None
-    except (URLError, OSError) as exc:
-        raise ConfigError(
-            f"SLACK_API_URL ({config.slack_api_url}) cannot be reached to check "
-            f"SLACK_BOT_TOKEN ({exc})."
-        ) from None
+def check_addresses(addresses: list[Any]) -> None:
+    """ConfigError naming the address if gunicorn could not listen on one of `addresses`
+    (gunicorn would say so in ten lines over five seconds, then exit)."""
+    for address in addresses:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket or an inherited file descriptor: gunicorn's own business
+        host, port = address[0], address[1]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            socket.create_server((host, port), family=family).close()
+        except OSError as exc:
+            shown = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} is in use ({shown}): another program, perhaps another pambot, "
+                    "is listening there; stop it or choose another port with --port or PORT."
+                ) from None
+            raise ConfigError(f"cannot listen on {shown} ({exc.strerror or exc}).") from None
 
 
 def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int,
@@ -351,29 +359,50 @@ def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int,
     `rules` first; the new workers answer from the new set if it loads, else from the set in
     force.
     """
+    with gunicorn_argv():
+        server = _gunicorn(factory, host=host, port=port, rules=rules)
+    check_addresses(server.cfg.address)
+    return _run(server)
+
+
+@contextlib.contextmanager
+def gunicorn_argv() -> Iterator[None]:
+    """gunicorn reads its command line from sys.argv; pambot's own has been read already."""
     argv = sys.argv
-    # gunicorn reads its command line from sys.argv; pambot's own has been read already.
     sys.argv = argv[:1]
     try:
-        _Gunicorn(factory, {
-            "bind": f"{host}:{port}",
-            "worker_class": "bot.server.Worker",
-            "threads": THREADS,
-            "timeout": TIMEOUT_S,
-            "graceful_timeout": GRACEFUL_TIMEOUT_S,
-            "proc_name": "pambot",
-            # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
-            # servers on one host would fight over it.
-            "control_socket_disable": True,
-            "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
-            # A worker that exits takes its live gauges (queue depth, rules) with it.
-            "child_exit": _child_exit,
-            "on_reload": functools.partial(_reload_rules, rules),
-        }).run()
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        yield
     finally:
         sys.argv = argv
+
+
+def _gunicorn(factory: Callable[..., Any], *, host: str, port: int,
+              rules: LiveRules | None) -> _Gunicorn:
+    """gunicorn with pambot's settings, its own (GUNICORN_CMD_ARGS, gunicorn.conf.py) read."""
+    return _Gunicorn(factory, {
+        "bind": f"{host}:{port}",
+        "worker_class": "bot.server.Worker",
+        "threads": THREADS,
+        "timeout": TIMEOUT_S,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "proc_name": "pambot",
+        # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
+        # servers on one host would fight over it.
+        "control_socket_disable": True,
+        "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
+        # A worker that exits takes its live gauges (queue depth, rules) with it.
+        "child_exit": _child_exit,
+        "on_reload": functools.partial(_reload_rules, rules),
+    })
+
+
+def _run(server: _Gunicorn) -> int:
+    """Run gunicorn until it stops; its exit status."""
+    with gunicorn_argv():
+        try:
+            server.run()
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
 

@@ -38,7 +38,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode import websocket_client
 
 from bot import metrics
-from bot.app import build_app
+from bot.app import build_app, check_bot_token
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.connections import Protocol, respond
@@ -142,6 +142,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         raise ConfigError(f"the health port must be between 1 and 65535, not {health_port}.")
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
+    check_bot_token(config)
     metrics.enable(socket_mode=True)
     rules.publish()
     metrics.socket_connected(False)
