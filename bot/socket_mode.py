@@ -22,10 +22,12 @@ reloads the rule files (bot.reload).
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import socket
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.error import URLError
@@ -95,12 +97,30 @@ class Health:
 
 
 class SocketModeClient(websocket_client.SocketModeClient):
-    """slack_sdk's websocket-client Socket Mode client, less one race.
+    """slack_sdk's websocket-client Socket Mode client, with a back-off and less one race.
+
+    While the WebSocket cannot connect, its reconnect loop asks apps.connections.open for a
+    new URL and tries it twice a second, logging six lines each time. Here the first
+    reconnect after a connection ends is at once, as before, and each further attempt waits
+    twice as long as the one before (`retry_delay`), so a Slack that refuses is asked about
+    once a minute at most; the library's lines about each attempt are left out
+    (`_ConnectionChatter`), and `watch` logs each change of state once. `close` cuts a
+    wait short.
 
     Its monitor takes a session that its runner has not started yet (for up to half a
     second after every reconnect) for a lost one, and replaces it, sometimes again and
     again; here a session that is starting counts as connected.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Attempts since the socket was last connected.
+        self.attempts = 0
+        self._closing = threading.Event()
+        self.on_open_listeners.append(self._connected)
+
+    def _connected(self, ws=None) -> None:
+        self.attempts = 0
 
     def is_connected(self) -> bool:
         session = self.current_session
@@ -108,6 +128,68 @@ class SocketModeClient(websocket_client.SocketModeClient):
             return False
         starting = not session.keep_running and not session.has_done_teardown
         return session.sock is not None or starting
+
+    def connect_to_new_endpoint(self, force: bool = False) -> None:
+        """A new URL and a new connection, after the back-off wait (none for the first try,
+        nor when Slack asks for the reconnect). Called by the library when a connection
+        ends, and by its monitor while there is none."""
+        acquired = self.connect_operation_lock.acquire(blocking=True, timeout=5)
+        try:
+            if not (force or (acquired and not self.is_connected())):
+                return
+            if not force:
+                delay = retry_delay(self.attempts)
+                self.attempts += 1
+                if self._closing.wait(delay) or self.closed:
+                    return
+            try:
+                self.wss_uri = self.issue_new_wss_url()
+            except (SlackApiError, URLError, OSError) as exc:
+                for listener in self.on_error_listeners:  # `watch` reports it
+                    listener(None, exc)
+                return
+            self.connect()
+        finally:
+            if acquired:
+                self.connect_operation_lock.release()
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()
+
+
+# The wait before the second attempt to connect; it doubles each time, up to RETRY_MAX_S.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 60.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt` (0: the first, at once) to connect: doubling
+    from RETRY_FIRST_S up to RETRY_MAX_S, each a random time between half and all of it, so
+    that several pambots do not all ask Slack at the same moment."""
+    if attempt <= 0:
+        return 0.0
+    ceiling = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class _ConnectionChatter(logging.Filter):
+    """Drops slack_sdk's and websocket-client's lines about each connection and each attempt
+    to connect (six a try, twice a second while Slack refuses): `watch` logs each change of
+    state once, with the reason. Their other lines (a listener that failed) stay."""
+
+    PREFIXES = ("on_error invoked", "Received CLOSE event", "The session seems to be already",
+                "A new session has been established", "Starting to receive messages",
+                "Stopped receiving messages", "Failed to retrieve WSS URL", "Websocket connected",
+                "tearing down on exception")
+    SUFFIXES = (" - goodbye", " - reconnect")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith(self.PREFIXES) or message.endswith(self.SUFFIXES))
+
+
+_CONNECTION_CHATTER = _ConnectionChatter()
 
 
 class SocketModeHandler(BaseSocketModeHandler):
@@ -122,6 +204,8 @@ class SocketModeHandler(BaseSocketModeHandler):
 
     def __init__(self, app: App, app_token: str, *, ping_interval: float) -> None:
         self.app = app
+        for logger in (app.logger, logging.getLogger("websocket")):
+            logger.addFilter(_CONNECTION_CHATTER)  # once: a filter is added once
         self.client = SocketModeClient(app_token=app_token, logger=app.logger,
                                        web_client=app.client, ping_interval=ping_interval)
         self.client.socket_mode_request_listeners.append(self.handle)
@@ -194,13 +278,30 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
     1 once the socket has been down for `disconnected_limit` seconds, 0 once `stop` is set.
     """
     connections = 0
+    # Sessions that connected: an error on one of them is a lost connection, not a failed try.
+    connected_sessions: weakref.WeakSet = weakref.WeakSet()
+    last_failure: str | None = None
 
     def opened(ws=None) -> None:
-        nonlocal connections
+        nonlocal connections, last_failure
+        if ws is not None:
+            connected_sessions.add(ws)
+        last_failure = None
         if health.mark(True):
             connections += 1
             metrics.socket_connected(True, reconnect=connections > 1)
             log.info("Socket Mode connected")
+
+    def failed(ws, error: Exception) -> None:
+        nonlocal last_failure
+        if (ws is not None and ws in connected_sessions) or not client.auto_reconnect_enabled:
+            return  # a connection that ended (`closed` says so), or pambot is stopping
+        # websocket-client adds the answer's headers (with the time) after " -+-+- ".
+        reason = str(error).split(" -+-+- ")[0] or type(error).__name__
+        if reason != last_failure:
+            last_failure = reason
+            log.warning("Socket Mode cannot connect (%s); trying again, waiting longer each "
+                        "time, up to %.0f s", reason, RETRY_MAX_S)
 
     def closed(ws=None) -> None:
         if health.mark(False):
@@ -210,6 +311,7 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
 
     client.on_open_listeners.append(opened)
     client.on_close_listeners.append(closed)
+    client.on_error_listeners.append(failed)
     if _live(client.current_session):
         opened()
     # A few looks per ping interval; at most one a second, so an idle pambot sleeps.

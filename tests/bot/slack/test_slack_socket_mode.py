@@ -316,3 +316,25 @@ def closed(conn: socket.socket) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+def test_a_websocket_that_cannot_connect_is_retried_with_back_off_and_logged_once(
+        standin, websocket, slack_env, tmp_path):
+    websocket.refusing = True  # every handshake gets 403, as Slack refuses a URL
+    before = len(standin.posted(api_method="apps.connections.open"))
+    process, log_path = start_socket(slack_env, tmp_path)
+    try:
+        time.sleep(12)
+        opens = standin.posted(api_method="apps.connections.open")[before:]
+        # Not twice a second: at once, then after about 1, 2, 4 and 8 seconds.
+        assert 3 <= len(opens) <= 7, len(opens)
+        log = log_path.read_text()
+        assert log.count("Socket Mode cannot connect") == 1, log
+        assert len(log.splitlines()) < 15, log
+        assert "Traceback" not in log
+        websocket.refusing = False
+        assert wait(lambda: "Socket Mode connected" in log_path.read_text(), timeout=30)
+    finally:
+        websocket.refusing = False
+        process.terminate()
+        process.wait(timeout=20)
