@@ -100,7 +100,7 @@ def enable(*, socket_mode: bool = False) -> None:
             "(Socket Mode), by HTTP status.", ["status"]),
         events_deduplicated=Counter(
             "pambot_events_deduplicated", "Slack events not answered again: a redelivery "
-            "of one already answered or being answered."),
+            "of one already answered."),
         queue_depth=Gauge(
             "pambot_querylog_queue_depth", "Rows waiting for the query log's writer.",
             multiprocess_mode="livesum"),

@@ -8,45 +8,54 @@ SIGHUP to the gunicorn master reloads the rule files (bot.reload): checked first
 gunicorn's graceful reload starts new workers with them and retires the old ones.
 
 Each gunicorn worker is one uvicorn event loop, so a slow or idle connection costs a socket,
-never a thread, and one that has not sent its request headers (or its body) within
-IDLE_TIMEOUT_S is dropped. Bolt's listeners are synchronous (they wait on Slack's Web API),
+never a thread; bot.connections gives each request one deadline, headers and body, and caps
+a worker's connections at gunicorn's `worker_connections` (fewer if its open-file limit
+would not leave room for its own files and Slack calls). Bolt's listeners are synchronous
+(they wait on Slack's Web API),
 so each request's Bolt work runs on a pool of threads (gunicorn's `--threads`, default
 THREADS). Each worker builds its own query log and Bolt app after the fork and closes the log
 when it stops, so a SIGTERM flushes queued rows. gunicorn reads its own GUNICORN_CMD_ARGS
 (e.g. "--workers 4 --threads 16") and gunicorn.conf.py over pambot's defaults.
 
 pambot's own part is small: the body limit, /healthz, the early 401 for a request without a
-valid signature, and the body parser (Bolt's own reads any form whose text merely contains
-the word "payload" as an interactivity payload, and answers it 404). Bolt does the rest,
-including Slack's `ssl_check` and `url_verification`.
+valid signature, the body parser (Bolt's own reads any form whose text merely contains
+the word "payload" as an interactivity payload, and answers it 404) and the 400 for a signed
+body of a shape Slack does not send (bot.payloads). Bolt does the rest, including Slack's
+`ssl_check` and `url_verification`. Whatever happens, a request gets an answer of pambot's
+and is counted in /metrics, never a bare 500 from the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
+import hashlib
+import hmac
 import json
 import logging
+import resource
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
-from urllib.error import URLError
 from urllib.parse import parse_qsl
 
 from gunicorn.app.base import Application
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from bot import metrics
-from bot.app import build_app, build_client
+from bot.app import build_app, check_bot_token
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.connections import Protocol, connection_cap, out_of_files, respond
 from bot.logs import gunicorn_logconfig
+from bot.payloads import check_payload
 from bot.reload import LiveRules
 from rules import load_ruleset
 
@@ -64,10 +73,10 @@ DEFAULT_HOST = "0.0.0.0"
 MAX_BODY_BYTES = 1 << 20
 # Threads per worker for Bolt's listeners, which wait on Slack's Web API.
 THREADS = 8
-# Slack sends a request at once; a client that pauses this long mid-request is not Slack.
-IDLE_TIMEOUT_S = 5.0
 TIMEOUT_S = 30
-GRACEFUL_TIMEOUT_S = 10
+# A graceful stop or reload waits this long for requests and clicks in progress (a click's
+# answer waits on Slack); below gunicorn's `timeout`, as a stopping worker sends no heartbeat.
+GRACEFUL_TIMEOUT_S = 25
 
 
 class SlackEdge:
@@ -75,7 +84,7 @@ class SlackEdge:
 
     def __init__(self, app: App, signing_secret: str) -> None:
         self.app = app
-        self.verifier = SignatureVerifier(signing_secret)
+        self.verifier = _BytesVerifier(signing_secret)
 
     def handle(self, body: bytes, headers: dict[str, str], query: str) -> BoltResponse:
         if not self._signed(body, headers):
@@ -87,39 +96,56 @@ class SlackEdge:
             return BoltResponse(status=401, body="invalid signature")
         try:
             payload = parse_body(body, headers.get("content-type"))
+            check_payload(payload)
         except ValueError as exc:
-            log.warning("rejected a signed request to %s: %s", EVENTS_PATH, exc)
+            log.warning("rejected a signed request to %s: malformed payload (%s)", EVENTS_PATH,
+                        exc)
             return BoltResponse(status=400, body={"ok": False, "error": "malformed payload"})
         return self._dispatch(payload, headers, query)
 
     def _dispatch(self, payload: dict, headers: dict[str, str], query: str) -> BoltResponse:
-        # Bolt takes a parsed body as its "socket_mode" request (for Bolt, the only difference
-        # is that it does not check the signature again); it is verified above.
-        request = BoltRequest(body=payload, query=query, headers=headers, mode="socket_mode")
         try:
+            # Bolt takes a parsed body as its "socket_mode" request (for Bolt, the only
+            # difference is that it does not check the signature again); it is verified above.
+            request = BoltRequest(body=payload, query=query, headers=headers, mode="socket_mode")
             return self.app.dispatch(request)
         except Exception:
-            # Bolt's own error path can fail on a payload Slack would never send (for example
-            # block_actions with an empty actions list); answer for it here.
-            log.exception("Bolt could not dispatch a signed request to %s", EVENTS_PATH)
+            # A defect of pambot's or Bolt's: still an answer, and one log line with the cause.
+            log.exception("could not answer a signed request to %s", EVENTS_PATH)
             return BoltResponse(status=500, body={"ok": False, "error": "internal error"})
 
     def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
         try:
             return self.verifier.is_valid_request(body, headers)
-        except (ValueError, UnicodeDecodeError):
-            # A timestamp that is not a number, or a body that is not UTF-8.
+        except ValueError:
+            # A timestamp that is not a number.
             return False
+
+
+class _BytesVerifier(SignatureVerifier):
+    """slack_sdk's verifier, signing the body's bytes as sent: slack_sdk decodes them as
+    UTF-8 first, so a correctly signed body that is not UTF-8 read as unsigned (401), not as
+    what it is, a signed body that is malformed (400)."""
+
+    def generate_signature(self, *, timestamp: str, body: str | bytes) -> str | None:
+        if isinstance(body, bytes) and timestamp is not None:
+            base = b"v0:" + str(timestamp).encode() + b":" + body
+            digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+            return f"v0={digest}"
+        return super().generate_signature(timestamp=timestamp, body=body)
 
 
 def parse_body(body: bytes, content_type: str | None) -> dict:
     """Slack's request body as a dict: JSON, an interactivity form (`payload=` JSON) or a form.
 
     Only a form whose *field* is named `payload` carries JSON; a slash command's text, channel
-    or user name may contain the word itself. ValueError for anything that is not a JSON
-    object, a form, or nested too deeply to parse.
+    or user name may contain the word itself. ValueError for anything that is not UTF-8, a
+    JSON object or a form, or is nested too deeply to parse.
     """
-    text = body.decode("utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
     try:
         if (content_type or "").startswith("application/json") or text.startswith("{"):
             payload = json.loads(text)
@@ -146,10 +172,13 @@ class SlackAsgiApp:
     """The ASGI app: health on the event loop; Slack requests read whole, then on the pool."""
 
     def __init__(self, edge: SlackEdge, *, threads: int = THREADS,
-                 on_close: Callable[[], None] | None = None, rules_version: str = "") -> None:
+                 on_close: Callable[[], None] | None = None, rules_version: str = "",
+                 background: ThreadPoolExecutor | None = None) -> None:
         self.edge = edge
         self.health = f"ok, rules {rules_version}" if rules_version else "ok"
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-http")
+        # Bolt's lazy listeners (the follow-ups of clicks), run after their acknowledgement.
+        self.background = background
         self._on_close = on_close
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -161,44 +190,50 @@ class SlackAsgiApp:
         path, method = scope["path"], scope["method"]
         if path == HEALTH_PATH:
             if method not in ("GET", "HEAD"):
-                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
                 return
-            await _respond(send, 200, self.health)
+            await respond(send, 200, self.health)
             return
         if path == metrics.METRICS_PATH:
             if method not in ("GET", "HEAD"):
-                await _respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
                 return
             # Reads every worker's files: off the event loop.
             data, content_type = await asyncio.get_running_loop().run_in_executor(
                 self.pool, metrics.exposition)
-            await _respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
+            await respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
             return
         if path != EVENTS_PATH:
-            await _respond(send, 404, "not found")
+            await respond(send, 404, "not found")
             return
         if method != "POST":
-            await _respond(send, 405, "use POST", [("allow", "POST")])
+            await respond(send, 405, "use POST", [("allow", "POST")])
             return
         try:
             body = await _read_body(receive)
-        except TimeoutError:
-            await _respond(send, 408, "request body too slow", [("connection", "close")])
+        except _TooLarge:
+            await respond(send, 413, "request body too large", [("connection", "close")])
             return
         if body is None:
-            await _respond(send, 413, "request body too large", [("connection", "close")])
-            return
+            return  # the client went away, or missed the request deadline (bot.connections)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
-        response = await asyncio.get_running_loop().run_in_executor(
-            self.pool, self.edge.handle, body, headers, query)
+        try:
+            response = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.edge.handle, body, headers, query)
+        except Exception:
+            log.exception("could not answer a request to %s", EVENTS_PATH)
+            response = BoltResponse(status=500, body={"ok": False, "error": "internal error"})
         metrics.slack_ack(response.status)
-        await _respond(send, response.status, response.body,
+        await respond(send, response.status, response.body,
                        [(k, v) for k, values in response.headers.items() for v in values])
 
     def close(self) -> None:
-        """Finish the requests in hand, then release what the app holds (flushes the log)."""
+        """Finish the requests in hand and the follow-ups they started (a click's answer, its
+        choices marked, its row), then release what the app holds (flushes the log)."""
         self.pool.shutdown(wait=True)
+        if self.background is not None:
+            self.background.shutdown(wait=True)
         if self._on_close is not None:
             self._on_close()
 
@@ -213,33 +248,29 @@ class SlackAsgiApp:
                 return
 
 
+class _TooLarge(Exception):
+    """The request body is over MAX_BODY_BYTES."""
+
+
 async def _read_body(receive: Callable) -> bytes | None:
-    """The request body; None past MAX_BODY_BYTES; TimeoutError if the client stalls."""
+    """The request body; None if the connection ended first; _TooLarge past MAX_BODY_BYTES.
+
+    A body that trickles in is cut off by the request deadline (`bot.connections`), which ends the
+    connection.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await asyncio.wait_for(receive(), IDLE_TIMEOUT_S)
+        message = await receive()
         if message["type"] == "http.disconnect":
-            raise TimeoutError("client went away mid-body")
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            return None
+            raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _respond(send: Callable, status: int, text: str,
-                   headers: list[tuple[str, str]] | None = None) -> None:
-    data = text.encode("utf-8")
-    if not any(k.lower() == "content-type" for k, _ in headers or ()):
-        headers = [("content-type", "text/plain; charset=utf-8"), *(headers or ())]
-    await send({"type": "http.response.start", "status": status, "headers": [
-        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
-        (b"content-length", str(len(data)).encode()),
-    ]})
-    await send({"type": "http.response.body", "body": data})
 
 
 def create_app(config: Config, *, ruleset: RuleSet | LiveRules | None = None,
@@ -261,15 +292,18 @@ def create_app(config: Config, *, ruleset: RuleSet | LiveRules | None = None,
     metrics.enable()
     rules.publish()
     querylog = open_querylog(config) if log_queries else None
+    background = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pambot-lazy")
     try:
-        app = build_app(config, ruleset=ruleset, querylog=querylog)
+        app = build_app(config, ruleset=ruleset, querylog=querylog,
+                        listener_executor=background)
     except BaseException:
+        background.shutdown(wait=False)
         if querylog is not None:
             querylog.close()
         raise
     return SlackAsgiApp(SlackEdge(app, config.slack_signing_secret), threads=threads,
                         on_close=querylog.close if querylog is not None else None,
-                        rules_version=ruleset.version)
+                        rules_version=ruleset.version, background=background)
 
 
 def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
@@ -281,6 +315,10 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     config.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
     check_bot_token(config)
+    with gunicorn_argv():
+        server = _gunicorn(functools.partial(create_app, config, ruleset=rules),
+                           host=host, port=port, rules=rules)
+    check_addresses(server.cfg.address)
     log.info("pambot serve: Slack requests at POST %s, health at GET %s, metrics at GET %s; "
              "rules %s", EVENTS_PATH, HEALTH_PATH, metrics.METRICS_PATH, rules.version)
     # Before any worker exists and before prometheus_client is first imported.
@@ -288,26 +326,29 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
              metrics.use_multiprocess_dir())
     try:
         metrics.enable()
-        return run_gunicorn(functools.partial(create_app, config, ruleset=rules),
-                            host=host, port=port, rules=rules)
+        return _run(server)
     finally:
         metrics.remove_multiprocess_dir()
 
 
-def check_bot_token(config: Config) -> None:
-    """ConfigError naming SLACK_BOT_TOKEN or SLACK_API_URL unless `auth.test` accepts the token."""
-    try:
-        build_client(config).auth_test()
-    except SlackApiError as exc:
-        raise ConfigError(
-            f"SLACK_BOT_TOKEN was refused by the Slack Web API at {config.slack_api_url} "
-            f"({exc.response.get('error', 'no reason given')})."
-        ) from None
-    except (URLError, OSError) as exc:
-        raise ConfigError(
-            f"SLACK_API_URL ({config.slack_api_url}) cannot be reached to check "
-            f"SLACK_BOT_TOKEN ({exc})."
-        ) from None
+def check_addresses(addresses: list[Any]) -> None:
+    """ConfigError naming the address if gunicorn could not listen on one of `addresses`
+    (gunicorn would say so in ten lines over five seconds, then exit)."""
+    for address in addresses:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket or an inherited file descriptor: gunicorn's own business
+        host, port = address[0], address[1]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            socket.create_server((host, port), family=family).close()
+        except OSError as exc:
+            shown = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} is in use ({shown}): another program, perhaps another pambot, "
+                    "is listening there; stop it or choose another port with --port or PORT."
+                ) from None
+            raise ConfigError(f"cannot listen on {shown} ({exc.strerror or exc}).") from None
 
 
 def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int,
@@ -318,29 +359,50 @@ def run_gunicorn(factory: Callable[..., Any], *, host: str, port: int,
     `rules` first; the new workers answer from the new set if it loads, else from the set in
     force.
     """
+    with gunicorn_argv():
+        server = _gunicorn(factory, host=host, port=port, rules=rules)
+    check_addresses(server.cfg.address)
+    return _run(server)
+
+
+@contextlib.contextmanager
+def gunicorn_argv() -> Iterator[None]:
+    """gunicorn reads its command line from sys.argv; pambot's own has been read already."""
     argv = sys.argv
-    # gunicorn reads its command line from sys.argv; pambot's own has been read already.
     sys.argv = argv[:1]
     try:
-        _Gunicorn(factory, {
-            "bind": f"{host}:{port}",
-            "worker_class": "bot.server.Worker",
-            "threads": THREADS,
-            "timeout": TIMEOUT_S,
-            "graceful_timeout": GRACEFUL_TIMEOUT_S,
-            "proc_name": "pambot",
-            # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
-            # servers on one host would fight over it.
-            "control_socket_disable": True,
-            "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
-            # A worker that exits takes its live gauges (queue depth, rules) with it.
-            "child_exit": _child_exit,
-            "on_reload": functools.partial(_reload_rules, rules),
-        }).run()
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        yield
     finally:
         sys.argv = argv
+
+
+def _gunicorn(factory: Callable[..., Any], *, host: str, port: int,
+              rules: LiveRules | None) -> _Gunicorn:
+    """gunicorn with pambot's settings, its own (GUNICORN_CMD_ARGS, gunicorn.conf.py) read."""
+    return _Gunicorn(factory, {
+        "bind": f"{host}:{port}",
+        "worker_class": "bot.server.Worker",
+        "threads": THREADS,
+        "timeout": TIMEOUT_S,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "proc_name": "pambot",
+        # gunicorn 24+: no control socket in $HOME; pambot does not use one, and two
+        # servers on one host would fight over it.
+        "control_socket_disable": True,
+        "logconfig_dict": gunicorn_logconfig(),  # gunicorn's lines in pambot's format
+        # A worker that exits takes its live gauges (queue depth, rules) with it.
+        "child_exit": _child_exit,
+        "on_reload": functools.partial(_reload_rules, rules),
+    })
+
+
+def _run(server: _Gunicorn) -> int:
+    """Run gunicorn until it stops; its exit status."""
+    with gunicorn_argv():
+        try:
+            server.run()
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
 
 
@@ -369,54 +431,19 @@ class _Gunicorn(Application):
         return self.factory(threads=max(self.cfg.threads, 1))
 
 
-class _Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1, also dropping a connection that sends no complete request headers
-    within IDLE_TIMEOUT_S of opening or of its last answer (uvicorn waits for them forever).
-    """
-
-    _header_timer: asyncio.TimerHandle | None = None
-    _answered_one = False
-    _close_after_answer = False
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_header_timer()
-
-    def on_response_complete(self) -> None:
-        self._answered_one = True
-        super().on_response_complete()
-        if self._close_after_answer:
-            super().shutdown()
-        else:
-            self._arm_header_timer()
-
-    def shutdown(self) -> None:
-        """A graceful stop (SIGTERM; a SIGHUP's rules reload retires every worker) closes
-        idle connections. One accepted just before, whose request is still on its way, is not
-        idle: uvicorn would close it unanswered, and the request would fail. Answer it, then
-        close; the header timer closes it if no request comes."""
-        if self.cycle is None and not self._answered_one:
-            self._close_after_answer = True
-            return
-        super().shutdown()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-        super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-        self._header_timer = self.loop.call_later(IDLE_TIMEOUT_S, self._headers_late)
-
-    def _headers_late(self) -> None:
-        waiting_for_headers = self.cycle is None or self.cycle.response_complete
-        if waiting_for_headers and not self.transport.is_closing():
-            self.transport.close()
-
-
 class Worker(UvicornWorker):
-    """gunicorn's worker for pambot: one uvicorn event loop with `_Protocol`."""
+    """gunicorn's worker for pambot: one uvicorn event loop with `Protocol`."""
 
-    CONFIG_KWARGS = {"loop": "asyncio", "http": _Protocol, "lifespan": "on"}
+    CONFIG_KWARGS = {"loop": "asyncio", "http": Protocol, "lifespan": "on"}
+
+    def init_process(self) -> None:
+        cap = connection_cap(self.cfg.worker_connections)
+        Protocol.max_connections = cap
+        if cap < self.cfg.worker_connections:
+            log.info("at most %d connections per worker: the open-file limit is %d",
+                     cap, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        super().init_process()
+
+    async def _serve(self) -> None:
+        asyncio.get_running_loop().set_exception_handler(out_of_files)
+        await super()._serve()

@@ -15,19 +15,24 @@ disconnected for longer than the reconnect window (two ping intervals), the opti
 endpoint (`--health-port`) answers 503 so an orchestrator can restart pambot; if it stays
 disconnected for DISCONNECTED_LIMIT_S the process exits with status 1 so a plain process
 manager restarts it. The health port also serves GET /metrics (bot.metrics). SIGTERM
-flushes the query log and exits; SIGHUP reloads the rule files (bot.reload).
+lets the requests and clicks in progress finish, flushes the query log and exits; SIGHUP
+reloads the rule files (bot.reload).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import signal
+import socket
 import threading
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import URLError
 
+import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
@@ -35,9 +40,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode import websocket_client
 
 from bot import metrics
-from bot.app import build_app
+from bot.app import build_app, check_bot_token
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
+from bot.connections import Protocol, respond
 from bot.querylog import install_signal_flush
 from bot.reload import LiveRules
 from rules import load_ruleset
@@ -49,6 +55,8 @@ PING_INTERVAL_S = 10.0
 DISCONNECTED_LIMIT_S = 120.0
 HEALTH_HOST = "127.0.0.1"
 HEALTH_PATH = "/healthz"
+# Connections the health endpoint holds at once; past that, the oldest idle one is closed.
+HEALTH_CONNECTIONS = 64
 
 
 @dataclass
@@ -89,12 +97,30 @@ class Health:
 
 
 class SocketModeClient(websocket_client.SocketModeClient):
-    """slack_sdk's websocket-client Socket Mode client, less one race.
+    """slack_sdk's websocket-client Socket Mode client, with a back-off and less one race.
+
+    While the WebSocket cannot connect, its reconnect loop asks apps.connections.open for a
+    new URL and tries it twice a second, logging six lines each time. Here the first
+    reconnect after a connection ends is at once, as before, and each further attempt waits
+    twice as long as the one before (`retry_delay`), so a Slack that refuses is asked about
+    once a minute at most; the library's lines about each attempt are left out
+    (`_ConnectionChatter`), and `watch` logs each change of state once. `close` cuts a
+    wait short.
 
     Its monitor takes a session that its runner has not started yet (for up to half a
     second after every reconnect) for a lost one, and replaces it, sometimes again and
     again; here a session that is starting counts as connected.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Attempts since the socket was last connected.
+        self.attempts = 0
+        self._closing = threading.Event()
+        self.on_open_listeners.append(self._connected)
+
+    def _connected(self, ws=None) -> None:
+        self.attempts = 0
 
     def is_connected(self) -> bool:
         session = self.current_session
@@ -102,6 +128,68 @@ class SocketModeClient(websocket_client.SocketModeClient):
             return False
         starting = not session.keep_running and not session.has_done_teardown
         return session.sock is not None or starting
+
+    def connect_to_new_endpoint(self, force: bool = False) -> None:
+        """A new URL and a new connection, after the back-off wait (none for the first try,
+        nor when Slack asks for the reconnect). Called by the library when a connection
+        ends, and by its monitor while there is none."""
+        acquired = self.connect_operation_lock.acquire(blocking=True, timeout=5)
+        try:
+            if not (force or (acquired and not self.is_connected())):
+                return
+            if not force:
+                delay = retry_delay(self.attempts)
+                self.attempts += 1
+                if self._closing.wait(delay) or self.closed:
+                    return
+            try:
+                self.wss_uri = self.issue_new_wss_url()
+            except (SlackApiError, URLError, OSError) as exc:
+                for listener in self.on_error_listeners:  # `watch` reports it
+                    listener(None, exc)
+                return
+            self.connect()
+        finally:
+            if acquired:
+                self.connect_operation_lock.release()
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()
+
+
+# The wait before the second attempt to connect; it doubles each time, up to RETRY_MAX_S.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 60.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt` (0: the first, at once) to connect: doubling
+    from RETRY_FIRST_S up to RETRY_MAX_S, each a random time between half and all of it, so
+    that several pambots do not all ask Slack at the same moment."""
+    if attempt <= 0:
+        return 0.0
+    ceiling = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class _ConnectionChatter(logging.Filter):
+    """Drops slack_sdk's and websocket-client's lines about each connection and each attempt
+    to connect (six a try, twice a second while Slack refuses): `watch` logs each change of
+    state once, with the reason. Their other lines (a listener that failed) stay."""
+
+    PREFIXES = ("on_error invoked", "Received CLOSE event", "The session seems to be already",
+                "A new session has been established", "Starting to receive messages",
+                "Stopped receiving messages", "Failed to retrieve WSS URL", "Websocket connected",
+                "tearing down on exception")
+    SUFFIXES = (" - goodbye", " - reconnect")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith(self.PREFIXES) or message.endswith(self.SUFFIXES))
+
+
+_CONNECTION_CHATTER = _ConnectionChatter()
 
 
 class SocketModeHandler(BaseSocketModeHandler):
@@ -116,6 +204,8 @@ class SocketModeHandler(BaseSocketModeHandler):
 
     def __init__(self, app: App, app_token: str, *, ping_interval: float) -> None:
         self.app = app
+        for logger in (app.logger, logging.getLogger("websocket")):
+            logger.addFilter(_CONNECTION_CHATTER)  # once: a filter is added once
         self.client = SocketModeClient(app_token=app_token, logger=app.logger,
                                        web_client=app.client, ping_interval=ping_interval)
         self.client.socket_mode_request_listeners.append(self.handle)
@@ -136,6 +226,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         raise ConfigError(f"the health port must be between 1 and 65535, not {health_port}.")
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
+    check_bot_token(config)
     metrics.enable(socket_mode=True)
     rules.publish()
     metrics.socket_connected(False)
@@ -148,9 +239,12 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
         # The handler only asks; `watch` reloads, between two of its looks.
         signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())
     handler = None
+    # Bolt's lazy listeners (the follow-ups of clicks): finished before the log closes.
+    background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="pambot-lazy")
     try:
         try:
-            app = build_app(config, ruleset=rules, querylog=querylog, socket_mode=True)
+            app = build_app(config, ruleset=rules, querylog=querylog, socket_mode=True,
+                            listener_executor=background)
         except URLError as exc:
             raise ConfigError(f"SLACK_API_URL ({config.slack_api_url}) cannot be reached "
                               f"({exc.reason}).") from None
@@ -167,11 +261,11 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
                      rules=rules, hup=hup)
     finally:
         if health_server is not None:
-            health_server.shutdown()
-            health_server.server_close()
+            health_server.stop()
         if handler is not None:
             close(handler.client)
             handler.close()
+        background.shutdown(wait=True)
         querylog.close()
 
 
@@ -184,13 +278,30 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
     1 once the socket has been down for `disconnected_limit` seconds, 0 once `stop` is set.
     """
     connections = 0
+    # Sessions that connected: an error on one of them is a lost connection, not a failed try.
+    connected_sessions: weakref.WeakSet = weakref.WeakSet()
+    last_failure: str | None = None
 
     def opened(ws=None) -> None:
-        nonlocal connections
+        nonlocal connections, last_failure
+        if ws is not None:
+            connected_sessions.add(ws)
+        last_failure = None
         if health.mark(True):
             connections += 1
             metrics.socket_connected(True, reconnect=connections > 1)
             log.info("Socket Mode connected")
+
+    def failed(ws, error: Exception) -> None:
+        nonlocal last_failure
+        if (ws is not None and ws in connected_sessions) or not client.auto_reconnect_enabled:
+            return  # a connection that ended (`closed` says so), or pambot is stopping
+        # websocket-client adds the answer's headers (with the time) after " -+-+- ".
+        reason = str(error).split(" -+-+- ")[0] or type(error).__name__
+        if reason != last_failure:
+            last_failure = reason
+            log.warning("Socket Mode cannot connect (%s); trying again, waiting longer each "
+                        "time, up to %.0f s", reason, RETRY_MAX_S)
 
     def closed(ws=None) -> None:
         if health.mark(False):
@@ -200,6 +311,7 @@ def watch(client, *, stop: threading.Event, health: Health, ping_interval: float
 
     client.on_open_listeners.append(opened)
     client.on_close_listeners.append(closed)
+    client.on_error_listeners.append(failed)
     if _live(client.current_session):
         opened()
     # A few looks per ping interval; at most one a second, so an idle pambot sleeps.
@@ -261,44 +373,64 @@ def _abort(session) -> None:
         websocket.abort()
 
 
-def serve_health(health: Health, host: str, port: int) -> ThreadingHTTPServer:
-    """GET /healthz on `host`:`port` in a background thread: 200 or 503, one line of text."""
+class HealthServer:
+    """GET /healthz and GET /metrics, served by uvicorn in one background thread."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path == metrics.METRICS_PATH:
-                data, content_type = metrics.exposition()
-                self._answer(200, data.decode("utf-8"), content_type)
-                return
-            if self.path != HEALTH_PATH:
-                self._answer(404, "not found")
-                return
-            healthy, line = health.report()
-            self._answer(200 if healthy else 503, line)
+    def __init__(self, health: Health, sock: socket.socket) -> None:
+        self.address = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            _health_app(health), http=_HealthProtocol, loop="asyncio", lifespan="off",
+            log_config=None, log_level="warning", access_log=False,
+            timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="pambot-health", daemon=True)
+        self._thread.start()
 
-        def do_HEAD(self) -> None:  # noqa: N802
-            self.do_GET()
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
 
-        def _answer(self, status: int, text: str,
-                    content_type: str = "text/plain; charset=utf-8") -> None:
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
-            pass  # a probe every few seconds is not news
+class _HealthProtocol(Protocol):
+    """pambot serve's connections (a deadline per request), fewer of them: a probe or two at
+    a time is what an orchestrator sends."""
 
+    max_connections = HEALTH_CONNECTIONS
+
+
+def serve_health(health: Health, host: str, port: int) -> HealthServer:
+    """GET /healthz on `host`:`port` in a background thread: 200 or 503, one line of text.
+
+    One thread whatever the clients: a connection that has not sent its request within a few
+    seconds is dropped, as `pambot serve` drops it (bot.connections).
+    """
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        sock = socket.create_server((host, port))
     except OSError as exc:
         raise ConfigError(f"the health endpoint cannot listen on {host}:{port} "
                           f"({exc.strerror or exc}).") from None
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="pambot-health", daemon=True).start()
+    server = HealthServer(health, sock)
     log.info("Socket Mode health at http://%s:%s%s, metrics at %s", host,
-             server.server_address[1], HEALTH_PATH, metrics.METRICS_PATH)
+             server.address[1], HEALTH_PATH, metrics.METRICS_PATH)
     return server
+
+
+def _health_app(health: Health):
+    """The health endpoint as an ASGI app."""
+
+    async def app(scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+        elif scope["path"] == metrics.METRICS_PATH:
+            data, content_type = metrics.exposition()
+            await respond(send, 200, data.decode("utf-8"), [("content-type", content_type)])
+        elif scope["path"] == HEALTH_PATH:
+            healthy, line = health.report()
+            await respond(send, 200 if healthy else 503, line)
+        else:
+            await respond(send, 404, "not found")
+
+    return app

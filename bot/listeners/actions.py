@@ -9,12 +9,18 @@ A choice, a suggestion or an example is answered in the same place as the answer
 on: in its thread for a mention, replacing the private answer for the slash command, in
 the DM for a DM, and in the DM for the App Home. The click is logged as a query
 (source "button") linked to the question it answers.
+
+Each of these buttons, and "Share in channel", answers once, whoever clicks first: a double
+click, or two people clicking at once (on any worker), gets one answer (`once`). An App Home
+example asked again a while later is answered again.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import (
@@ -55,6 +61,8 @@ STALE = ("That button no longer works ({reason}). Ask your question again, "
          "for example `{command} restore leader`.")
 # How each kind of asking button is linked to the question it answers in the log.
 HOW = {ACTION_CHOICE: "choice", ACTION_SUGGESTION: "suggestion", ACTION_EXAMPLE: "example"}
+# An App Home example clicked again after this long is asked again on purpose.
+HOME_REPEAT_S = 30.0
 _ASKING = re.compile(rf"^(?:{ACTION_CHOICE}_\d+|{ACTION_SUGGESTION}|{ACTION_EXAMPLE}_\d+)$")
 
 
@@ -70,6 +78,12 @@ def register(app: App, services: Services) -> None:
             tell(body, respond, None, STALE.format(reason="it was not made by pambot",
                                                    command=services.command))
             return
+        with once(services, body, action) as first:
+            if first:
+                share_answer(body, question, query_id, respond)
+
+    def share_answer(body: dict, question: str, query_id: str | None,
+                     respond: Respond) -> None:
         asked = ask(services, question)
         checked(respond(
             response_type="in_channel",
@@ -110,6 +124,12 @@ def register(app: App, services: Services) -> None:
         value = button_value(body, action, respond, client)
         if value is None:
             return
+        with once(services, body, action) as first:
+            if first:
+                answer_click(body, action, value, respond, client)
+
+    def answer_click(body: dict, action: dict, value: Any, respond: Respond,
+                     client: WebClient) -> None:
         kind = HOW[str(action.get("action_id")).rstrip("0123456789").rstrip("_")]
         label = _label(action) or value.question
         clicker = user_id(body)
@@ -185,6 +205,34 @@ def register_fallback(app: App) -> None:
 
 def _acknowledge(ack: Ack) -> None:
     ack()
+
+
+@contextmanager
+def once(services: Services, body: dict, action: dict) -> Iterator[bool]:
+    """True inside if this is the first click of this button on this message (or App Home),
+    else False (the repeat is logged, and answered by nobody). If the answer then fails, the
+    click is forgotten, so the next one is answered."""
+    if services.clicks is None:
+        yield True
+        return
+    container = body.get("container") if isinstance(body.get("container"), dict) else {}
+    clicker = user_id(body)
+    if container.get("type") == "view":
+        where, within = f"home:{container.get('view_id')}:{clicker}", HOME_REPEAT_S
+    else:
+        channel = container.get("channel_id") or _id(body, "channel")
+        where, within = f"{channel}:{container.get('message_ts')}", None
+    key = f"{where}|{action.get('action_id')}|{action.get('value')}"
+    if not services.clicks.first(key, user=clicker, within=within):
+        log.info("a repeated click on %s (a double click, or someone was quicker); answered "
+                 "once", action.get("action_id"))
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        services.clicks.forget(key)
+        raise
 
 
 def _place_of(body: dict, container: dict) -> Place:

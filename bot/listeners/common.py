@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from slack_bolt import Respond
     from slack_sdk import WebClient
 
-    from bot.querylog import QueryLog, Runbooks, Threads
+    from bot.querylog import Clicks, QueryLog, Runbooks, Threads
     from bot.reload import LiveRules
 
 logger = logging.getLogger("pambot.slack")
@@ -32,7 +32,8 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 class Claims(Protocol):
     """Slack event dedupe, as `QueryLog` provides it (or `bot.app.MemoryClaims`)."""
 
-    def claim_event(self, event_id: str) -> bool: ...
+    def claim_event(self, event_id: str) -> bool:
+        """True: answer it; False: it was answered; raises EventInProgress meanwhile."""
 
     def finish_event(self, event_id: str, *, answered: bool) -> None: ...
 
@@ -49,6 +50,8 @@ class Services:
     # Conversation state shared by every worker (None: pambot remembers no thread).
     threads: Threads | None = None
     runbooks: Runbooks | None = None
+    # The first click of each answering button (None: every click is answered).
+    clicks: Clicks | None = None
 
     @property
     def ruleset(self) -> RuleSet:
@@ -106,16 +109,20 @@ def log_query(services: Services, asked: Asked, *, source: str, typed: str | Non
 
     `typed` is what the person typed or clicked, when the question answered was read from it
     ("leader" answered as "restore leader"): the log keeps the question and what was said.
-    Also one line in the process log, without the question's text (the query log has it).
+    Counted in the metrics, and at DEBUG one line in the process log, without the question's
+    text (the query log has it): at INFO that line was a fifth of what a slash command cost a
+    busy server (bench/bench_serve.py), for what the query log and the metrics already hold.
     """
-    logger.info("answered a %s question: rule %s, outcome %s, %.0f ms", source,
-                asked.answer.rule, asked.answer.outcome, asked.elapsed_ms(),
-                extra=log_context(query_id=asked.query_id, event_id=where.get("event_id"),
-                                  team=where.get("team"), channel=where.get("channel")))
-    metrics.question(source, asked.answer.outcome, asked.elapsed_ms() / 1000)
+    elapsed_ms = asked.elapsed_ms()
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("answered a %s question: rule %s, outcome %s, %.0f ms", source,
+                     asked.answer.rule, asked.answer.outcome, elapsed_ms,
+                     extra=log_context(query_id=asked.query_id, event_id=where.get("event_id"),
+                                       team=where.get("team"), channel=where.get("channel")))
+    metrics.question(source, asked.answer.outcome, elapsed_ms / 1000)
     if services.querylog is not None:
         services.querylog.record_query(
-            asked.answer, source=source, elapsed_ms=asked.elapsed_ms(), typed=typed,
+            asked.answer, source=source, elapsed_ms=elapsed_ms, typed=typed,
             query_id=asked.query_id, rules_version=asked.rules_version, **where,
         )
 

@@ -5,7 +5,9 @@ Each message is answered once: mentions arrive only as `app_mention` (the channe
 event for the same text is ignored), DMs only as `message` with `channel_type` "im" (Slack
 sends no `app_mention` for DMs), and a redelivered event is answered only if no earlier
 delivery was (dedupe by `event_id`). The post happens before Slack gets its HTTP answer, so
-a failed post answers Slack with an error and Slack's own redelivery retries it.
+a failed post answers Slack with an error and Slack's own redelivery retries it; a
+redelivery that arrives while an earlier delivery is still posting gets an error too (503),
+so Slack keeps trying until one of them has answered.
 
 In a channel, pambot reads the thread replies it is sent (`message.channels`,
 `message.groups`) only to find the answer to a question it asked there ("which node
@@ -96,9 +98,10 @@ def reply(services: Services, client: WebClient, body: Mapping[str, Any],
         if said is None:
             return  # thread chatter: not for pambot
     event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
+    # While another delivery is answering it, EventInProgress: Slack is not told "done".
     if event_id and not services.claims.claim_event(event_id):
         metrics.event_deduplicated()
-        log.info("event %s was already answered (or is being answered); not answering again",
+        log.info("event %s was already answered; not answering again",
                  event_id, extra=log_context(event_id=event_id, team=place.team,
                                              channel=place.channel))
         return

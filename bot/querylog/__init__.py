@@ -17,10 +17,11 @@ a child process, for `pambot ask`), `claims` (Slack event dedupe),
 `read` (queries behind `pambot log` and `/pam stats`) and `report` (the stats table, durations).
 The conversation state that Slack threads share between workers lives in the same file, in
 tables of its own: `state` (the tables), `threads` (what each thread has established) and
-`runbooks` (checklists and their ticks).
+`runbooks` (checklists and their ticks) and `clicks` (the first click of each button).
 """
 
-from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy
+from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy, EventDeferred, EventInProgress
+from bot.querylog.clicks import Clicks
 from bot.querylog.read import (
     NoLog,
     PastQuestion,
@@ -52,8 +53,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "SOURCES",
     "UNANSWERED_OUTCOMES",
+    "Clicks",
     "DurationError",
     "EventClaimBusy",
+    "EventDeferred",
+    "EventInProgress",
     "NoLog",
     "PastQuestion",
     "QueryLog",

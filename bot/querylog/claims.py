@@ -1,7 +1,10 @@
 """Slack event dedupe across the processes that share one log file.
 
 Each Slack event is claimed in the `events` table before it is answered, so of all the
-processes on one `PAMBOT_DB` exactly one answers it. The policy when the table cannot say:
+processes on one `PAMBOT_DB` exactly one answers it. A delivery of an event that another
+delivery is still answering is not told "done" (`EventInProgress`): if that answer then
+fails, its claim is released, and Slack's next redelivery answers it. The policy when the
+table cannot say:
 
 - locked for longer than CLAIM_WAIT_S (another process holds a long write): the event is not
   answered now (`EventClaimBusy`: Slack gets an error and redelivers it within a minute), so
@@ -41,8 +44,16 @@ LOCAL_CLAIMS_MAX = 10_000
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-class EventClaimBusy(Exception):
+class EventDeferred(Exception):
+    """This delivery of an event is not answered now; Slack's redelivery will be."""
+
+
+class EventClaimBusy(EventDeferred):
     """The claim store stayed locked past CLAIM_WAIT_S; leave the event to Slack's redelivery."""
+
+
+class EventInProgress(EventDeferred):
+    """Another delivery of the event is being answered; if that fails, a redelivery answers."""
 
 
 class EventClaims:
@@ -58,10 +69,14 @@ class EventClaims:
         self._unusable = False
 
     def claim(self, event_id: str) -> bool:
-        """True if this process should answer `event_id`, which is now claimed for it."""
+        """True if this process should answer `event_id`, which is now claimed for it; False
+        if it was answered. EventInProgress while another delivery is answering it."""
         with self._lock:
-            if event_id in self._local:
+            known = self._local.get(event_id)
+            if known == "answered":
                 return False
+            if known == "claimed":
+                raise EventInProgress(event_id)
             changed = self._run(
                 "INSERT INTO events (event_id, ts, state) VALUES (?, ?, 'claimed') "
                 "ON CONFLICT (event_id) DO UPDATE SET ts = excluded.ts, state = 'claimed' "
@@ -70,12 +85,14 @@ class EventClaims:
                 [event_id, now_iso(), utc_iso(datetime.now(UTC) - self.lease)],
                 busy_raises=True,
             )
-            granted = changed is None or changed == 1
-            if granted:
-                self._local[event_id] = "claimed"
-                while len(self._local) > LOCAL_CLAIMS_MAX:
-                    self._local.popitem(last=False)
-            return granted
+            if changed is not None and changed != 1:
+                if self._state(event_id) == "answered":
+                    return False
+                raise EventInProgress(event_id)
+            self._local[event_id] = "claimed"
+            while len(self._local) > LOCAL_CLAIMS_MAX:
+                self._local.popitem(last=False)
+            return True
 
     def finish(self, event_id: str, *, answered: bool) -> bool:
         """Record the end of a claim; False if the file could not be updated just now."""
@@ -88,6 +105,16 @@ class EventClaims:
             changed = self._run("UPDATE events SET state = ?, ts = ? WHERE event_id = ?",
                                 [state, now_iso(), event_id])
             return changed is not None
+
+    def _state(self, event_id: str) -> str | None:
+        """The event's state in the file; None if it cannot be read (then it is treated as
+        in progress: Slack delivers it again, which costs nothing)."""
+        try:
+            row = self._db.execute("SELECT state FROM events WHERE event_id = ?",
+                                   [event_id]).fetchone()
+        except (sqlite3.Error, AttributeError):
+            return None
+        return row[0] if row else None
 
     def reopen(self) -> None:
         """Forget the connection (the file was replaced); the next claim opens it again."""

@@ -1,12 +1,13 @@
 """The conversation state pambot shares between its workers, in the query log's file.
 
-Four tables, created here and nowhere else, beside the query log's own (and outside its
+Five tables, created here and nowhere else, beside the query log's own (and outside its
 versioned schema, which they do not touch):
 
     threads        what each thread pambot answers in has established (kept 24 hours)
     query_links    which question a button click or a thread reply answered
     runbooks       the checklists started from answers, one row each
     runbook_ticks  every tick and untick of a checklist step, one row each
+    clicks         the first click of each answering button (kept a day)
 
 Unlike the query log's rows, which a background writer inserts when it can, these are read
 and written on the answer's path: a reply must see the question it answers, a tick must see
@@ -37,6 +38,8 @@ logger = logging.getLogger("pambot.state")
 BUSY_TIMEOUT_S = 1.0
 # Expired threads and old checklists are deleted at most this often.
 PRUNE_EVERY_S = 3600.0
+# A button clicked again after this long is answered again.
+CLICK_KEEP = timedelta(days=1)
 
 
 def prune_state(db: Database, before: str) -> int:
@@ -93,6 +96,10 @@ def create_tables(db: Database) -> None:
         foreign_keys=[("runbook_id", "runbooks", "id")], if_not_exists=True,
     )
     db["runbook_ticks"].create_index(["runbook_id", "id"], if_not_exists=True)
+    # One row per answering button: a double click, or two people at once, get one answer.
+    db.create_table("clicks", {"key": str, "ts": str, "user": str}, pk="key",
+                    not_null=["ts"], if_not_exists=True)
+    db["clicks"].create_index(["ts"], if_not_exists=True)
 
 
 class StateStore:
@@ -153,6 +160,7 @@ class StateStore:
         now = datetime.now(UTC)
         with write_transaction(db.conn):
             threads = db.execute("DELETE FROM threads WHERE expires < ?", [utc_iso(now)]).rowcount
+            db.execute("DELETE FROM clicks WHERE ts < ?", [utc_iso(now - CLICK_KEEP)])
             if self.retention_days is not None:
                 prune_state(db, utc_iso(now - timedelta(days=self.retention_days)))
         logger.debug("state %s: forgot %d expired threads", self.path, threads)

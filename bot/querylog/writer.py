@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import metrics
-from bot.querylog.claims import CLAIM_LEASE, EventClaimBusy, EventClaims
+from bot.querylog.claims import CLAIM_LEASE, EventClaims, EventDeferred
 from bot.querylog.schema import (
     FEEDBACK_COLUMNS,
     QUERY_COLUMNS,
@@ -177,14 +177,16 @@ class QueryLog:
             logger.exception("query log %s: could not queue a vote", self.path)
 
     def claim_event(self, event_id: str) -> bool:
-        """True if this process should answer the Slack event `event_id` (see EventClaims).
+        """True if this process should answer the Slack event `event_id`, False if it was
+        answered (see EventClaims).
 
-        Raises `EventClaimBusy` when the claim store is locked past its wait: the event is
-        then left for Slack's redelivery rather than risk answering it twice.
+        Raises `EventInProgress` while another delivery is answering it, and `EventClaimBusy`
+        when the claim store is locked past its wait: the event is then left for Slack's
+        redelivery rather than risk answering it twice, or not at all.
         """
         try:
             return self._claims.claim(event_id)
-        except EventClaimBusy:
+        except EventDeferred:
             raise
         except Exception:
             logger.exception("query log %s: could not claim event %s; answering it", self.path,

@@ -30,7 +30,8 @@ def test_a_claim_abandoned_by_a_dead_worker_is_taken_over_after_the_lease(db_pat
     assert log.flush()
     _stale_claims(db_path, querylog.CLAIM_LEASE + timedelta(seconds=5))
     assert log.claim_event("Ev-dead") is True
-    assert log.claim_event("Ev-busy") is False
+    with pytest.raises(querylog.EventInProgress):  # Slack is told to deliver it again
+        log.claim_event("Ev-busy")
     assert log.claim_event("Ev-done") is False
 
 
@@ -40,7 +41,8 @@ def test_the_lease_is_configurable(db_path, open_log, monkeypatch):
     log = open_log(db_path, claim_lease=timedelta(seconds=config.event_lease_seconds))
     assert log.flush()
     _stale_claims(db_path, timedelta(seconds=60))  # a retry a minute after a worker died
-    assert log.claim_event("Ev-dead") is False
+    with pytest.raises(querylog.EventInProgress):
+        log.claim_event("Ev-dead")
 
 
 def test_a_lock_held_longer_than_50_ms_does_not_let_two_processes_answer(db_path, open_log):
@@ -51,9 +53,10 @@ def test_a_lock_held_longer_than_50_ms_does_not_let_two_processes_answer(db_path
     holder.execute("BEGIN IMMEDIATE")  # another process's long write
     threading.Timer(0.5, holder.execute, ["ROLLBACK"]).start()
     granted = [first.claim_event("Ev1")]
-    granted.append(second.claim_event("Ev1"))
+    with pytest.raises(querylog.EventInProgress):
+        second.claim_event("Ev1")
     holder.close()
-    assert granted == [True, False]
+    assert granted == [True]
 
 
 def test_a_claim_store_locked_past_the_wait_leaves_the_event_to_slacks_retry(
@@ -73,12 +76,16 @@ def test_a_claim_store_locked_past_the_wait_leaves_the_event_to_slacks_retry(
                if r.levelno == logging.WARNING)
     # Slack's redelivery, once the lock is gone, is answered, once.
     assert log.claim_event("Ev1") is True
+    log.finish_event("Ev1", answered=True)
     assert log.claim_event("Ev1") is False
 
 
 def test_an_unusable_claim_store_dedupes_in_memory_and_says_so(tmp_path, open_log, caplog):
     log = open_log(tmp_path)  # a directory: no log file can be made there
     assert log.claim_event("Ev1") is True
+    with pytest.raises(querylog.EventInProgress):
+        log.claim_event("Ev1")
+    log.finish_event("Ev1", answered=True)
     assert log.claim_event("Ev1") is False
     [warning] = [r for r in caplog.records if "cannot record Slack event claims" in r.getMessage()]
     assert "may be answered twice" in warning.getMessage()
@@ -97,3 +104,31 @@ def test_a_finished_claim_reaches_the_file_even_when_it_was_locked_at_the_time(
     holder.close()
     assert log.flush(timeout=10)
     assert Database(db_path)["events"].get("Ev1")["state"] == "answered"
+
+
+def test_pambot_event_lease_seconds_reaches_the_servers_query_log(db_path):
+    # The log `pambot serve` and `pambot socket` open, from the environment as they read it.
+    from bot.ask import open_querylog
+
+    config = Config.from_env({"PAMBOT_EVENT_LEASE_SECONDS": "600", "PAMBOT_DB": str(db_path)})
+    log = open_querylog(config)
+    try:
+        assert log.flush()
+        _stale_claims(db_path, timedelta(seconds=60))  # a retry a minute after a worker died
+        # Taken over after the default 30 s lease; not within the 600 s one configured.
+        with pytest.raises(querylog.EventInProgress):
+            log.claim_event("Ev-dead")
+    finally:
+        log.close()
+
+
+def test_a_claim_released_by_a_failed_answer_is_claimed_by_the_next_delivery(db_path,
+                                                                            open_log):
+    first, second = open_log(db_path), open_log(db_path)  # two worker processes
+    assert first.claim_event("Ev1") is True
+    with pytest.raises(querylog.EventInProgress):
+        second.claim_event("Ev1")
+    first.finish_event("Ev1", answered=False)  # the post failed
+    assert second.claim_event("Ev1") is True
+    second.finish_event("Ev1", answered=True)
+    assert first.claim_event("Ev1") is False

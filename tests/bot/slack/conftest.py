@@ -79,6 +79,8 @@ class StandIn:
     ws_url: str = "ws://127.0.0.1:9/unused"
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    # Seconds the next calls of a method wait before they are answered, in order.
+    delays: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -90,12 +92,20 @@ class StandIn:
         return f"{self.url}/respond/{name}"
 
     def fail_next(self, api_method: str, *, status: int = 200, body: dict | None = None,
-                  headers: dict | None = None) -> None:
-        """Answer the next call of `api_method` with this failure instead of success."""
+                  headers: dict | None = None, after: float = 0.0) -> None:
+        """Answer the next call of `api_method` with this failure instead of success, `after`
+        seconds (as a slow Slack does)."""
         with self.lock:
             self.failures.setdefault(api_method, []).append(
                 (status, body or {"ok": False, "error": "internal_error"}, headers or {})
             )
+            if after:
+                self.delays.setdefault(api_method, []).append(after)
+
+    def slow_next(self, api_method: str, seconds: float) -> None:
+        """Answer the next call of `api_method` (successfully) only after `seconds`."""
+        with self.lock:
+            self.delays.setdefault(api_method, []).append(seconds)
 
     def posted(self, predicate: Callable[[Call], bool] = lambda c: True,
                api_method: str = "chat.postMessage") -> list[Call]:
@@ -122,6 +132,10 @@ class StandIn:
         body = _parse(raw, headers.get("content-type", ""))
         call = Call(path=path, method=method, headers=headers, body=body)
         name = call.api_method
+        with self.lock:
+            delays = self.delays.get(name) or []
+            delay = delays.pop(0) if delays else 0.0
+        time.sleep(delay)
         with self.lock:
             self.calls.append(call)
             queued = self.failures.get(name) or []
@@ -245,6 +259,18 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of GET /metrics (summed over every worker); 0 if it is not there yet."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        status, text = self.get("/metrics")
+        assert status == 200, text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
     def rows(self, sql: str, params: tuple = (), *, count: int = 1,
              timeout: float = 15) -> list[tuple]:
         """Rows of `sql` in the query log once there are `count` (the writer is asynchronous)."""
@@ -263,8 +289,10 @@ class Server:
 
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
-                 db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
-    """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz."""
+                 db_path: Path | None = None, env: dict[str, str] | None = None,
+                 limit_files: int | None = None) -> Server:
+    """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz; `limit_files`: the
+    soft limit on open files (`ulimit -n`) it starts with."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
     log_path = tmp / "server.log"
@@ -278,10 +306,17 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         GUNICORN_CMD_ARGS=f"--workers {workers}",
         **(env or {}),
     )
+    def limit() -> None:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit_files, hard))
+
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [PAMBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=limit if limit_files else None,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,
                     log_path=log_path)
@@ -324,8 +359,10 @@ def fresh_server(standin: StandIn, tmp_path: Path):
     """Start a `pambot serve` of this test's own (`fresh_server()`); stopped afterwards."""
     started: list[Server] = []
 
-    def start(db_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
-        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env))
+    def start(db_path: Path | None = None, env: dict[str, str] | None = None,
+              limit_files: int | None = None) -> Server:
+        started.append(start_server(standin, tmp_path, workers=1, db_path=db_path, env=env,
+                                    limit_files=limit_files))
         return started[-1]
 
     start.stop = stop_server

@@ -35,6 +35,22 @@ def test_slash_command_answers_privately_in_the_ack(slack, standin):
     assert message["text"].startswith("Backup and restore required")
     assert set(buttons(message)) == {"pam_warnings", "pam_share", "pam_helpful",
                                      "pam_not_helpful"}
+    assert reply.headers["content-type"].startswith("application/json")
+
+
+def test_the_same_question_twice_gets_two_query_ids_each_logged(slack, pambot_server):
+    channel = slack.unique("C")
+    first, second = (slack.command("restore", channel=channel).json() for _ in range(2))
+    ids = [buttons(m)["pam_helpful"]["value"] for m in (first, second)]
+    assert ids[0] != ids[1]
+    # Every button of an answer carries its own answer's id, the choices too.
+    for message, query_id in zip((first, second), ids, strict=True):
+        choices = [b for key, b in buttons(message).items() if key.startswith("pam_choice_")]
+        assert choices and all(json.loads(b["value"])["p"] == query_id for b in choices)
+        assert json.loads(buttons(message)["pam_share"]["value"])["id"] == query_id
+    rows = pambot_server.rows("SELECT id FROM queries WHERE channel = ? ORDER BY id",
+                              (channel,), count=2)
+    assert [str(row[0]) for row in rows] == sorted(ids, key=int)
 
 
 @pytest.mark.parametrize("field, value", [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
@@ -146,6 +148,45 @@ def test_a_redelivered_event_whose_answer_failed_is_answered(slack, standin, pam
     assert "internal_error" in pambot_server.log()
     assert slack.event({}, body=body, retry=1).status == 200
     assert len(standin.posted(lambda c: c.body.get("channel") == channel)) == 1
+    assert slack.event({}, body=body, retry=2).status == 200
+    assert len(standin.posted(lambda c: c.body.get("channel") == channel)) == 1
+
+
+def test_a_mention_whose_first_post_is_slow_and_fails_is_answered_on_a_redelivery(
+        slack, standin, pambot_server):
+    # During an incident Slack is slow: the first chat.postMessage takes 4.5 s and fails.
+    channel = slack.unique("C")
+    body = slack.event_body(mention(slack, channel, f"<@{slack.BOT_USER}> restore leader"))
+    standin.fail_next("chat.postMessage", after=4.5)
+    first: list = []
+    delivery = threading.Thread(target=lambda: first.append(slack.event({}, body=body)))
+    delivery.start()
+    # Slack gives up on an answer after 3 seconds and redelivers, while the first still runs.
+    time.sleep(3.1)
+    redelivery = slack.event({}, body=body, retry=1)
+    # Not "done" (Slack would stop retrying, and nothing would ever be posted).
+    assert redelivery.status >= 500
+    delivery.join(30)
+    assert first[0].status >= 500 and standin.posted(lambda c: c.body.get("channel") ==
+                                                     channel) == []
+    # Slack's next redelivery is answered, once.
+    assert slack.event({}, body=body, retry=2).status == 200
+    assert len(standin.posted(lambda c: c.body.get("channel") == channel)) == 1
+    assert slack.event({}, body=body, retry=3).status == 200
+    assert len(standin.posted(lambda c: c.body.get("channel") == channel)) == 1
+    assert pambot_server.healthy()
+
+
+def test_a_redelivery_during_a_slow_post_that_succeeds_is_not_answered_twice(
+        slack, standin):
+    channel = slack.unique("C")
+    body = slack.event_body(mention(slack, channel, f"<@{slack.BOT_USER}> backup"))
+    standin.slow_next("chat.postMessage", 2.0)
+    delivery = threading.Thread(target=lambda: slack.event({}, body=body))
+    delivery.start()
+    time.sleep(0.8)
+    assert slack.event({}, body=body, retry=1).status >= 500
+    delivery.join(30)
     assert slack.event({}, body=body, retry=2).status == 200
     assert len(standin.posted(lambda c: c.body.get("channel") == channel)) == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -104,3 +105,40 @@ def test_a_healthy_start_logs_no_warning(fresh_server, slack_to):
     log = server.log()
     assert "ready" in log or "Listening" in log or "listening" in log, log
     assert [line for line in log.splitlines() if "WARNING" in line] == [], log
+
+
+def one_pambot_line(done: subprocess.CompletedProcess) -> str:
+    """The run's whole standard error, which must be one `pambot:` line and nothing else."""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pambot: "), done.stderr
+    return lines[0]
+
+
+def test_socket_with_a_refused_bot_token_stops_with_one_line(standin, slack_env):
+    standin.fail_next("auth.test", body={"ok": False, "error": "invalid_auth"})
+    done = subprocess.run([PAMBOT, "socket"], env=slack_env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    line = one_pambot_line(done)
+    assert "SLACK_BOT_TOKEN was refused" in line and "invalid_auth" in line
+
+
+@pytest.mark.parametrize("mode", ["serve", "socket"])
+def test_an_unreachable_slack_api_stops_start_up_with_one_line(slack_env, mode):
+    slack_env["SLACK_API_URL"] = "http://127.0.0.1:9/api/"
+    args = ["serve", "--port", "9"] if mode == "serve" else ["socket"]
+    done = subprocess.run([PAMBOT, *args], env=slack_env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "SLACK_API_URL (http://127.0.0.1:9/api/) cannot be reached" in one_pambot_line(done)
+
+
+def test_serve_on_a_busy_port_stops_with_one_line(slack_env):
+    del slack_env["SLACK_APP_TOKEN"]
+    with socket.create_server(("0.0.0.0", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = subprocess.run([PAMBOT, "serve", "--port", str(port)], env=slack_env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    line = one_pambot_line(done)
+    assert str(port) in line and "in use" in line

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -268,3 +270,71 @@ def test_socket_mode_clicks_and_thread_follow_ups(standin, websocket, slack_env)
                                                          ensure_ascii=False)
     finally:
         assert running.finish() == [0]
+
+
+def threads_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
+
+
+def test_idle_connections_to_the_health_port_are_dropped_and_pin_no_thread(
+        standin, websocket, slack_env, tmp_path):
+    port = free_port()
+    process, log_path = start_socket(slack_env, tmp_path, "--health-port", str(port))
+    held = []
+    try:
+        assert wait(lambda: connected(port), timeout=30), log_path.read_text()
+        before = threads_of(process.pid)
+        for n in range(500):  # half-sent requests, and connections that send nothing
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            if n % 2:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: pambot\r\n")
+            held.append(conn)
+        time.sleep(1)
+        assert threads_of(process.pid) <= before + 10
+        assert connected(port)
+        # The Slack listener is not starved: a mention is answered.
+        websocket.send(mention_envelope("env-idle", "C0IDLEHEALTH", "EvIDLEHEALTH"))
+        assert wait(lambda: standin.posted(lambda c: c.body.get("channel") == "C0IDLEHEALTH"))
+        # Dropped after a few seconds, as `pambot serve` drops them.
+        for conn in held:
+            conn.settimeout(10)
+        assert all(closed(conn) for conn in held)
+    finally:
+        for conn in held:
+            conn.close()
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def closed(conn: socket.socket) -> bool:
+    try:
+        while conn.recv(65536):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_websocket_that_cannot_connect_is_retried_with_back_off_and_logged_once(
+        standin, websocket, slack_env, tmp_path):
+    websocket.refusing = True  # every handshake gets 403, as Slack refuses a URL
+    before = len(standin.posted(api_method="apps.connections.open"))
+    process, log_path = start_socket(slack_env, tmp_path)
+    try:
+        time.sleep(12)
+        opens = standin.posted(api_method="apps.connections.open")[before:]
+        # Not twice a second: at once, then after about 1, 2, 4 and 8 seconds.
+        assert 3 <= len(opens) <= 7, len(opens)
+        log = log_path.read_text()
+        assert log.count("Socket Mode cannot connect") == 1, log
+        assert len(log.splitlines()) < 15, log
+        assert "Traceback" not in log
+        websocket.refusing = False
+        assert wait(lambda: "Socket Mode connected" in log_path.read_text(), timeout=30)
+    finally:
+        websocket.refusing = False
+        process.terminate()
+        process.wait(timeout=20)
