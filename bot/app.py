@@ -35,6 +35,7 @@ from bot.listeners import register_listeners
 from bot.listeners.common import Services, describe, report_error, where
 from bot.querylog import Clicks, Runbooks, StateStore, Threads
 from bot.querylog.claims import EventClaimBusy, EventDeferred, EventInProgress
+from bot.querylog.learned import LearnedPhrases
 from bot.reload import LiveRules
 
 if TYPE_CHECKING:
@@ -121,8 +122,10 @@ def build_app(config: Config, *, ruleset: RuleSet | LiveRules, querylog: QueryLo
     app.error(on_error)
     # Threads and checklists live in the log's file, whether or not queries are logged.
     state = StateStore(config.db_path, retention_days=config.log_retention_days)
+    rules = ruleset if isinstance(ruleset, LiveRules) else LiveRules(ruleset)
+    rules.watch(LearnedPhrases(state))  # phrases taught anywhere, read here within seconds
     register_listeners(app, Services(
-        rules=ruleset if isinstance(ruleset, LiveRules) else LiveRules(ruleset),
+        rules=rules,
         claims=querylog if querylog is not None else MemoryClaims(),
         querylog=querylog,
         admins=config.admins,

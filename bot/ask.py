@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -29,8 +30,32 @@ from rules.paths import is_paths_request, paths, render_paths
 
 
 def ruleset_for(config: Config) -> RuleSet:
-    """The rules `PAMBOT_RULES` names, else the packaged ones. Raises RuleFileError."""
+    """The rules `PAMBOT_RULES` names, else the packaged ones, with the phrases taught in
+    the query log's file (`pambot learn`), if it exists. Raises RuleFileError."""
+    return with_learned(config, base_ruleset(config))
+
+
+def base_ruleset(config: Config) -> RuleSet:
+    """The rules `PAMBOT_RULES` names, else the packaged ones, as the files have them."""
     return load_ruleset(config.rules_path) if config.rules_path else default_ruleset()
+
+
+def with_learned(config: Config, ruleset: RuleSet) -> RuleSet:
+    """`ruleset` with the learned phrases of the query log's file merged (none if the file
+    or its table does not exist yet: reading never creates them). Raises RuleFileError."""
+    import sqlite3
+
+    from rules.learning import learned_ruleset
+
+    if not os.path.exists(config.db_path):
+        return ruleset
+    try:  # read-only, and without sqlite-utils: `pambot ask` starts fast
+        uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            pairs = db.execute("SELECT phrase, meaning FROM learned ORDER BY ts").fetchall()
+    except sqlite3.Error:
+        return ruleset  # no phrase taught yet, or a file whoever opens it next will report
+    return learned_ruleset(ruleset, pairs)
 
 
 def open_querylog(config: Config, *, max_pending: int = 10_000, wait_for_room: bool = False):
@@ -250,6 +275,19 @@ def run_rules_check(config: Config, path: str | None) -> int:
     # One file is checked with the packaged files it does not replace: say which.
     others = [f.name for f in rule_files(target) if f != Path(target)] \
         if target and not Path(target).is_dir() else []
+    # The phrases taught (pambot learn) are checked with the files: the merged set is used.
+    try:
+        merged = with_learned(config, ruleset)
+    except RuleFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"pambot: the phrases taught in {config.db_path} do not fit {shown}: "
+              "pambot learn --forget PHRASE, or change the rule files", file=sys.stderr)
+        return 1
+    taught = len(merged.vocabulary.phrases) - len(ruleset.vocabulary.phrases) + sum(
+        len(v) for v in merged.vocabulary.spellings.values()) - sum(
+        len(v) for v in ruleset.vocabulary.spellings.values())
     print(f"OK: {len(ruleset.rules)} rules in {shown}"
-          + (f", with the packaged {', '.join(others)}" if others else ""))
+          + (f", with the packaged {', '.join(others)}" if others else "")
+          + (f", and {taught} phrase(s) taught in {config.db_path}" if taught else ""))
     return 0

@@ -21,6 +21,7 @@ import sys
 
 import click
 
+from bot import learncli
 from bot.config import Config, ConfigError
 from bot.exit import UsageProblem
 from bot.logcli import log
@@ -181,6 +182,9 @@ def manifest(config: Config, url: str | None, socket_mode: bool) -> None:
 
 
 main.add_command(log)
+main.add_command(learncli.learn)
+log.add_command(learncli.review)
+rules.add_command(learncli.diff)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,6 @@
 """pambot's App Home tab: what it answers, example questions as buttons, the viewer's own
-recent questions, and for admins the query log's summary laid out as blocks.
+recent questions, and for admins the query log's summary laid out as blocks and the words to
+teach pambot (`bot.teachview`).
 
     >>> from rules import default_ruleset
     >>> view = home_view(default_ruleset(), recent=[], summary=None)
@@ -24,6 +25,7 @@ from bot.blocks import (
 )
 from bot.checklist import clock
 from bot.querylog import UNANSWERED_OUTCOMES, PastQuestion, Summary
+from bot.teachview import teach_blocks
 from rules import RuleSet
 
 # One per example (`pam_example_0`, ...): action ids are unique within a block.
@@ -38,9 +40,11 @@ UNANSWERED_SHOWN = 5
 
 
 def home_view(ruleset: RuleSet, *, recent: Sequence[PastQuestion], summary: Summary | None,
-              since: str = "7d", recent_days: int = 30) -> dict:
+              since: str = "7d", recent_days: int = 30, teach: Sequence[dict] | None = None
+              ) -> dict:
     """The Home tab for one viewer: `recent` are their questions of the last `recent_days`;
-    `summary` (admins only, else None) is the query log since `since`."""
+    `summary` (admins only, else None) is the query log since `since`, and `teach` (admins
+    only) its review groups (`bot.teaching.review_groups`), with a "Teach" button each."""
     settings = ruleset.settings
     blocks = [
         header("pambot: PAM Server upgrades, restores and backups"),
@@ -70,6 +74,8 @@ def home_view(ruleset: RuleSet, *, recent: Sequence[PastQuestion], summary: Summ
         blocks.append(context([f"Nothing in the last {recent_days} days. Try a question above."]))
     if summary is not None:
         blocks += [{"type": "divider"}, *stats_blocks(summary, since)]
+    if teach is not None:
+        blocks += [{"type": "divider"}, *teach_blocks(teach)]
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 

@@ -27,6 +27,16 @@ SECTIONS = {
 }
 # Not phrases: misspellings and sound-alikes, each one word read as the word it stands for.
 SPELLINGS = "spellings"
+# The section of each slot, for a meaning named "slot:value" ("node:leader", "incident").
+SLOT_SECTIONS = {slot: section for section, (slot, _) in SECTIONS.items()}
+
+
+def meaning_name(slot: str, value: str = "") -> str:
+    """A meaning as `pambot rules check` and `pambot learn` name it: "node:leader",
+    "backup:vm", "topic:ports", "incident" (a section of one flat list), "spelling:leader"."""
+    return f"{slot}:{value}" if value else slot
+
+
 # Topics and "not documented" kinds are what a question is about (each needs a `fact` rule
 # with its name as the case); they may overlap the others
 # ("upgrade the cluster" is an upgrade and a cluster-upgrade question).
@@ -54,6 +64,8 @@ class Vocabulary:
     known: frozenset[str] = frozenset()
     # A misspelling or a sound-alike -> the word it stands for ("lieder" -> "leader").
     spellings: dict[str, str] = field(default_factory=dict)
+    # The `vocabulary:` mapping this was built from, to build it again with more phrases.
+    source: dict = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def starts(self) -> frozenset[str]:
@@ -136,7 +148,7 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
                     problems.append((at, f"vocabulary {section}: {phrase!r}: '...' is for "
                                      "topics and not_documented only"))
                     continue
-                name = f"{section}.{meaning}" if meaning else section
+                name = meaning_name(slot, meaning)
                 if key in where:
                     problems.append((at, f"vocabulary: {phrase!r} is claimed by {where[key]} "
                                      f"and {name}; a phrase may have one meaning only"))
@@ -158,7 +170,55 @@ def build_vocabulary(data: object) -> tuple[Vocabulary, list[tuple[int | None, s
             problems.append((line, f"vocabulary spellings: {wrong!r} is a word of a phrase "
                              f"already; it cannot also stand for {right!r}"))
     return Vocabulary(phrases, questions, tuple(gapped), tuple(topics), tuple(undocumented),
-                      longest, known, spellings), problems
+                      longest, known, spellings, dict(data)), problems
+
+
+def with_phrases(vocabulary: Vocabulary,
+                 phrases: list[tuple[str, str]]) -> tuple[Vocabulary, list[str]]:
+    """`vocabulary` with more (phrase, meaning) pairs, meanings named as `meaning_name` does;
+    built and checked as the rule files are, so a phrase that already means something else,
+    or a meaning that does not exist, is a problem (a line each) and nothing changes."""
+    data = {section: (dict(value) if isinstance(value, dict) else list(value))
+            for section, value in vocabulary.source.items()}
+    problems: list[str] = []
+    for phrase, meaning in phrases:
+        slot, _, value = meaning.partition(":")
+        if slot == "spelling":
+            if value not in vocabulary.known:
+                problems.append(f"spelling:{value}: {value!r} is no word of the vocabulary")
+                continue
+            words = data.setdefault(SPELLINGS, {})
+            words[value] = [*words.get(value, []), phrase]
+            continue
+        section = SLOT_SECTIONS.get(slot)
+        allowed = SECTIONS[section][1] if section else None
+        names = (vocabulary.topics if slot == "topic" else
+                 vocabulary.undocumented if slot == "not_documented" else allowed)
+        if section is None or slot == "domain" and value or (
+                names is None and value) or (names is not None and value not in names):
+            problems.append(f"{meaning!r} is not a meaning of the vocabulary (see `pambot learn "
+                            "--meanings`)")
+            continue
+        if names is None:
+            data[section] = [*data.get(section, []), phrase]
+        else:
+            entries = data.setdefault(section, {})
+            entries[value] = [*entries.get(value, []), phrase]
+    if problems:
+        return vocabulary, problems
+    built, found = build_vocabulary(data)
+    return (vocabulary, [message for _, message in found]) if found else (built, [])
+
+
+def meanings(vocabulary: Vocabulary) -> list[str]:
+    """Every meaning a phrase can be given, named as `meaning_name` does."""
+    names = []
+    for slot, allowed in SECTIONS.values():
+        values = (vocabulary.topics if slot == "topic" else
+                  vocabulary.undocumented if slot == "not_documented" else allowed)
+        names += [meaning_name(slot)] if values is None else [
+            meaning_name(slot, value) for value in values]
+    return names + [f"spelling:WORD ({len(vocabulary.known)} words)"]
 
 
 def _spellings(value: object, problems: list, line: int | None) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Slack listeners, one module per surface: `commands`, `events` (mentions, DMs, thread
-replies), `actions` (answer buttons), `runbooks` (checklists), `home` (the App Home tab).
+replies), `actions` (answer buttons), `runbooks` (checklists), `home` (the App Home tab),
+`teach` (the admin's "Teach" button and its modal).
 
 Every listener does the same four things: acknowledge, ask the engine, render, reply.
 None of them holds rule logic; `conversation` keeps a thread's context between messages,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.listeners import actions, commands, events, home, runbooks
+from bot.listeners import actions, commands, events, home, runbooks, teach
 from bot.listeners.common import Services
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ def register_listeners(app: App, services: Services) -> None:
     events.register(app, services)
     home.register(app, services)
     runbooks.register(app, services)
+    teach.register(app, services)
     actions.register(app, services)
     # Last: Bolt hands a request to the first listener that matches.
     actions.register_fallback(app)

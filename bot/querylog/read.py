@@ -215,3 +215,45 @@ def recent_questions(db: Database, user: str, since: str, *, limit: int = 5) -> 
     return [PastQuestion(*row) for row in db.execute(
         "SELECT ts, text, verdict, outcome FROM queries WHERE ts >= ? AND user = ? "
         "ORDER BY ts DESC LIMIT ?", [since, user, limit])]
+
+
+# Why a question is up for review (`pambot log review`, the admin's App Home).
+REVIEW_REASONS = {
+    "unknown": "not understood",
+    "unpicked": "asked back, no choice picked",
+    "not-helpful": "voted not helpful",
+}
+# The most asked questions of each reason that a review reads (a log of spam stays cheap).
+REVIEW_ROWS = 2000
+
+
+def review_rows(db: Database, since: str, *,
+                limit: int = REVIEW_ROWS) -> list[tuple[str, int, str, str]]:
+    """The questions pambot could not read well since `since`: (text, times asked, last
+    asked, reason key of REVIEW_REASONS), the most asked `limit` of each reason. Not
+    understood, unless its "Did you mean" was taken; asked back in Slack with no choice
+    picked or reply given (the command line cannot pick); voted not helpful."""
+    # A choice, a suggestion or a reply links the question it answers (state tables).
+    links = ("AND NOT EXISTS (SELECT 1 FROM query_links l WHERE l.parent_id = CAST(q.id AS "
+             "TEXT)) " if "query_links" in db.table_names() else "")
+    rows = db.execute(
+        "SELECT q.text, count(*) AS n, max(q.ts), 'unknown' FROM queries q WHERE q.ts >= ? "
+        f"AND q.outcome = 'unknown' AND trim(q.text) != '' {links}"
+        "GROUP BY q.text ORDER BY n DESC LIMIT ?", [since, limit]).fetchall()
+    rows += db.execute(
+        "SELECT q.text, count(*) AS n, max(q.ts), 'unpicked' FROM queries q WHERE q.ts >= ? "
+        "AND q.outcome = 'clarify' AND q.source NOT IN ('cli', 'shell') "
+        f"{links}GROUP BY q.text ORDER BY n DESC LIMIT ?",
+        [since, limit]).fetchall()
+    rows += db.execute(
+        "SELECT q.text, count(*) AS n, max(q.ts), 'not-helpful' FROM feedback f "
+        "JOIN queries q ON q.id = f.query_id WHERE q.ts >= ? AND NOT f.helpful "
+        "GROUP BY q.text ORDER BY n DESC LIMIT ?", [since, limit]).fetchall()
+    return rows
+
+
+def asked_questions(db: Database, since: str | None = None) -> dict[str, int]:
+    """Each distinct question asked (what it was read as) and how often, since `since`."""
+    where, params = ("WHERE ts >= ?", [since]) if since else ("", [])
+    return dict(db.execute(f"SELECT text, count(*) FROM queries {where} GROUP BY text",
+                           params).fetchall())

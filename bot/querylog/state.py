@@ -1,6 +1,6 @@
 """The conversation state pambot shares between its workers, in the query log's file.
 
-Five tables, created here and nowhere else, beside the query log's own (and outside its
+Six tables, created here and nowhere else, beside the query log's own (and outside its
 versioned schema, which they do not touch):
 
     threads        what each thread pambot answers in has established (kept 24 hours)
@@ -8,6 +8,7 @@ versioned schema, which they do not touch):
     runbooks       the checklists started from answers, one row each
     runbook_ticks  every tick and untick of a checklist step, one row each
     clicks         the first click of each answering button (kept a day)
+    learned        the phrases a site taught pambot, with who and when (kept until forgotten)
 
 Unlike the query log's rows, which a background writer inserts when it can, these are read
 and written on the answer's path: a reply must see the question it answers, a tick must see
@@ -100,6 +101,9 @@ def create_tables(db: Database) -> None:
     db.create_table("clicks", {"key": str, "ts": str, "user": str}, pk="key",
                     not_null=["ts"], if_not_exists=True)
     db["clicks"].create_index(["ts"], if_not_exists=True)
+    # The phrases a site taught pambot (bot.querylog.learned): kept until forgotten.
+    db.create_table("learned", {"phrase": str, "meaning": str, "who": str, "ts": str},
+                    pk="phrase", not_null=["meaning", "ts"], if_not_exists=True)
 
 
 class StateStore:

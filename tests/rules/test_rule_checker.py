@@ -242,7 +242,7 @@ def test_a_phrase_claimed_by_two_meanings_is_named_with_its_line(rules_copy):
     edit(path, "follower: [follower,", "follower: [leader,")
     message = only_problem(rules_copy)
     assert message.startswith(f"{path}:")
-    assert "'leader' is claimed by nodes.leader and nodes.follower" in message
+    assert "'leader' is claimed by node:leader and node:follower" in message
 
 
 def test_an_unknown_vocabulary_section_or_name(rules_copy):

@@ -161,6 +161,9 @@ class StandIn:
                     "text": body.get("text")}
         if name == "views.publish":
             return {"ok": True, "view": {"id": "V0HOME", "type": "home"}}
+        if name == "views.open":
+            return {"ok": True, "view": {"id": f"V0MODAL{next(self._ts)}",
+                                         **(body.get("view") or {})}}
         if name == "apps.connections.open":
             return {"ok": True, "url": self.ws_url}
         return {"ok": False, "error": "unknown_method"}
@@ -588,6 +591,24 @@ class Slack:
             {"type": "button", "action_id": action_id, "block_id": "pam_examples",
              "value": value, "text": {"type": "plain_text", "text": label}},
             user=user, container={"type": "view", "view_id": "V0HOME"})
+
+    def submit_view(self, view: dict, values: dict, *, user: str) -> Reply:
+        """A `view_submission` of the modal `view` (as views.open returned it), with
+        `values` ({block_id: {action_id: value}}) as its state, as Slack sends it."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {"id": user, "username": "admin", "name": "admin", "team_id": TEAM},
+            "api_app_id": "A0PAMBOT",
+            "token": "legacy-verification-token",
+            "trigger_id": "1.2.4",
+            "view": {**view, "state": {"values": values}, "hash": "1.abc"},
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, content_type="application/x-www-form-urlencoded")
 
 
 def _find_button(blocks: list[dict], action_id: str) -> tuple[dict, dict]:
