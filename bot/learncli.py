@@ -33,7 +33,7 @@ from bot.querylog.state import StateStore, StateUnavailable
 from bot.teaching import Refused, plan, review_groups
 from rules import RuleFileError, RuleSet, load_ruleset
 from rules.learning import Change, changes, learned_ruleset, phrase_of
-from rules.vocabulary import meanings
+from rules.vocabulary import meaning_of, meanings
 
 # How many changed answers `learn` and `rules diff` print (all of them with --json).
 SHOWN_CHANGES = 20
@@ -114,7 +114,10 @@ def _forget(config: Config, said: str) -> None:
     phrase = phrase_of(said)
     if not _with_store(config, lambda learned: learned.forget(phrase)):
         raise Problem(f"{phrase!r} was not taught: nothing to forget (pambot learn --list).")
-    click.echo(f"Forgot {phrase!r}. Every running pambot stops reading it within seconds.")
+    still = meaning_of(base_ruleset(config).vocabulary, phrase)
+    click.echo(f"Forgot {phrase!r}. " + (
+        f"The rule files still read it as {still}." if still else
+        "Every running pambot stops reading it within seconds."))
 
 
 def _export(config: Config, path: str) -> None:
@@ -172,8 +175,10 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
                    + ", ".join(item["why"]) + ")"
                    + (f"\n   and {others} other wording(s)" if others else ""))
         for w in item["unknown_words"]:
-            click.echo(f"   unknown word {w['word']!r}: {w['why']}; try "
-                       + " or ".join(f"`pambot learn {w['word']} {m}`" for m in w["meanings"]))
+            first, *rest = w["meanings"]
+            click.echo(f"   unknown word {w['word']!r} ({w['why']}):\n"
+                       f"     pambot learn {_quoted(w['word'])} {first}"
+                       + (f"   (or {', '.join(rest)})" if rest else ""))
 
 
 @click.command()
@@ -298,6 +303,13 @@ def _since(text: str):
         return parse_since(text)
     except DurationError as exc:
         raise UsageProblem(f"--since: {exc}") from None
+
+
+def _quoted(phrase: str) -> str:
+    """`phrase` as typed on a shell's command line."""
+    import shlex
+
+    return shlex.quote(phrase)
 
 
 def _me() -> str:

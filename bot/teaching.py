@@ -12,6 +12,9 @@
     >>> [(g["question"], g["asked"], [w["word"] for w in g["unknown_words"]])
     ...  for g in review_groups(rows, default_ruleset())]
     [('pdc died', 4, ['pdc']), ('upgrade 6.5.4', 2, [])]
+    >>> rows.append(("the pdc is down, what now?", 2, "2026-12-02T12:00:00.000Z", "unknown"))
+    >>> [(g["question"], g["asked"]) for g in review_groups(rows, default_ruleset())]
+    [('pdc died', 6), ('upgrade 6.5.4', 2)]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from bot.querylog.learned import Learned
 from bot.querylog.read import REVIEW_REASONS
 from rules import RuleFileError, RuleSet, answer
 from rules.learning import group, learned_ruleset, phrase_of, unknown_words
+from rules.vocabulary import meaning_of
 
 DID_YOU_MEAN = "did you mean, not taken"
 
@@ -30,17 +34,23 @@ DID_YOU_MEAN = "did you mean, not taken"
 def review_groups(rows: Iterable[tuple[str, int, str, str]], ruleset: RuleSet) -> list[dict]:
     """The groups of `rows` (text, times asked, last asked, reason key: see
     `bot.querylog.read.review_rows`), most asked first, each with its wordings, why it is
-    up for review and the words the vocabulary does not know. A group `ruleset` (the rules in
-    force, with the phrases taught) now reads is left out, unless someone voted it not
-    helpful: the review is what is left to teach."""
-    rows = list(rows)
+    up for review and the words the vocabulary does not know.
+
+    One question asked many ways is one group: wordings alike (`rules.learning.group`), or
+    wordings whose unknown words are the same ("pdc died", "the pdc is down, what now?"),
+    which one phrase taught reads. A group `ruleset` (the rules in force, with the phrases
+    taught) now reads is left out, unless someone voted it not helpful: the review is what
+    is left to teach."""
+    asked: dict[str, tuple[int, str]] = {}
     reasons: dict[str, set[str]] = {}
-    for text, _, _, why in rows:
+    for text, count, last, why in rows:  # a question may be up for two reasons
+        n, seen = asked.get(text, (0, ""))
+        asked[text] = (max(n, count), max(seen, last))
         reasons.setdefault(text, set()).add(REVIEW_REASONS[why])
-    found = []
-    for g in group((text, count, last) for text, count, last, _ in rows):
+    merged: dict[object, dict] = {}
+    for g in group((text, n, last) for text, (n, last) in asked.items()):
         answers = {text: answer(text, ruleset) for text, _ in g.questions}
-        why = {r for text, _ in g.questions for r in reasons.get(text, ())}
+        why = {r for text, _ in g.questions for r in reasons[text]}
         if REVIEW_REASONS["not-helpful"] not in why and all(
                 a.outcome not in ("unknown", "clarify") for a in answers.values()):
             continue  # read now, thanks to what was taught since
@@ -50,13 +60,23 @@ def review_groups(rows: Iterable[tuple[str, int, str, str]], ruleset: RuleSet) -
         for text, _ in g.questions:
             for w in unknown_words(text, ruleset.vocabulary):
                 words.setdefault(w.word, {"word": w.word, "meanings": w.meanings, "why": w.why})
+        key = frozenset(words) or g.question
+        same = merged.setdefault(key, {"questions": [], "why": set(), "words": {},
+                                       "last_asked": ""})
+        same["questions"] += g.questions
+        same["why"] |= why
+        same["words"] = {**words, **same["words"]}
+        same["last_asked"] = max(same["last_asked"], g.last_asked)
+    found = []
+    for same in merged.values():
+        questions = sorted(same["questions"], key=lambda q: -q[1])
         found.append({
-            "question": g.question, "asked": g.count, "last_asked": g.last_asked,
-            "why": sorted(why),
-            "questions": [{"text": text, "asked": n} for text, n in g.questions],
-            "unknown_words": list(words.values()),
+            "question": questions[0][0], "asked": sum(n for _, n in questions),
+            "last_asked": same["last_asked"], "why": sorted(same["why"]),
+            "questions": [{"text": text, "asked": n} for text, n in questions],
+            "unknown_words": list(same["words"].values()),
         })
-    return found
+    return sorted(found, key=lambda g: (-g["asked"], g["question"]))
 
 
 class Refused(Exception):
@@ -75,14 +95,17 @@ class Plan:
 
 def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) -> Plan | None:
     """What teaching `said` as `meaning` does to `base` (the rule files in force) with the
-    phrases `taught` so far; None if it already means that. Raises Refused: a phrase that
-    means something already (in the rule files, or taught before), a meaning that does not
-    exist, a merged set the checker's proofs no longer hold for."""
+    phrases `taught` so far; None if it already means that (taught, or in the rule files).
+    Raises Refused: a phrase that means something else already (in the rule files, or taught
+    before), a meaning that does not exist, a merged set the checker's proofs no longer hold
+    for."""
     phrase = phrase_of(said)
     if not phrase:
         raise Refused(f"{said!r} has no word pambot reads: give letters or digits")
     meaning = meaning.strip()
     pairs = [(p.phrase, p.meaning) for p in taught.values()]
+    if meaning_of(base.vocabulary, phrase) == meaning:
+        return None  # the rule files say so already
     if phrase in taught:
         row = taught[phrase]
         if row.meaning == meaning:

@@ -37,7 +37,7 @@ from rules.ruleset import RuleSet
 from rules.slots import GRAMMAR_WORDS
 from rules.tidy import NOISE_WORDS, normalize
 from rules.tokens import LEADING, QUESTION_WORDS, Token, tokenize
-from rules.vocabulary import with_phrases
+from rules.vocabulary import meaning_of, with_phrases
 
 # Words of plain English that are no jargon to learn.
 _COMMON_WORDS = """
@@ -145,10 +145,10 @@ def _where(tokens: list[Token], index: int) -> tuple[list[str], str] | None:
     if outage or restoring:
         what = f"before {outage!r}" if outage else f"after {restoring!r}"
         return (["node:leader", "node:follower", "node:cluster"],
-                f"stands where a node is named ({what})")
+                f"stands where a node is named, {what}")
     if after and after[0].text in _BACKUP_AFTER:
         return (["backup:vm", "backup:pam"],
-                f"stands where a kind of backup is named (before {after[0].text!r})")
+                f"stands where a kind of backup is named, before {after[0].text!r}")
     return None
 
 
@@ -169,10 +169,14 @@ def group(asked: Iterable[tuple[str, int, str]]) -> list[Group]:
 
 
 def learned_ruleset(ruleset: RuleSet, learned: Iterable[tuple[str, str]]) -> RuleSet:
-    """`ruleset` reading words with the learned (phrase, meaning) pairs too; its version
-    names them, so an answer says which words it was read with. Raises RuleFileError with
-    every problem, as loading the rule files does."""
-    learned = list(learned)
+    """`ruleset` reading words with the learned (phrase, meaning) pairs too (those its
+    vocabulary already gives the same meaning are left out); its version names them, so an
+    answer says which words it was read with. Raises RuleFileError with every problem, as
+    loading the rule files does."""
+    # A phrase the rule files give the same meaning (an exported vocabulary kept in git)
+    # is read from them: merged twice it would be a phrase claimed twice.
+    learned = [(phrase, meaning) for phrase, meaning in learned
+               if meaning_of(ruleset.vocabulary, phrase) != meaning]
     if not learned:
         return ruleset
     vocabulary, problems = with_phrases(ruleset.vocabulary, learned)

@@ -210,6 +210,24 @@ def with_phrases(vocabulary: Vocabulary,
     return (vocabulary, [message for _, message in found]) if found else (built, [])
 
 
+def meaning_of(vocabulary: Vocabulary, phrase: str) -> str | None:
+    """What `phrase` (lower-case words) means in `vocabulary`, named as `meaning_name` does;
+    None if nothing.
+
+    >>> from rules import default_ruleset
+    >>> vocabulary = default_ruleset().vocabulary
+    >>> meaning_of(vocabulary, "primary"), meaning_of(vocabulary, "lieder")
+    ('node:leader', 'spelling:leader')
+    """
+    key = tuple(phrase.split())
+    meaning = vocabulary.phrases.get(key) or vocabulary.questions.get(key)
+    if meaning is not None:
+        return meaning_name(*meaning)
+    if len(key) == 1 and key[0] in vocabulary.spellings:
+        return f"spelling:{vocabulary.spellings[key[0]]}"
+    return None
+
+
 def meanings(vocabulary: Vocabulary) -> list[str]:
     """Every meaning a phrase can be given, named as `meaning_name` does."""
     names = []

@@ -69,7 +69,7 @@ def test_an_admin_teaches_a_word_from_the_home_tab_and_pambot_reads_it(
     home = open_home(slack, standin, ADMIN)
     shown = json.dumps(home["blocks"], ensure_ascii=False)
     assert "*Words to teach*" in shown and "`the pdc is down, what now?`" in shown
-    assert "*pdc* (stands where a node is named (before 'down'))" in shown
+    assert "*pdc* (stands where a node is named, before 'down')" in shown
     [button] = teach_buttons(home)
 
     modal = open_modal(slack, standin, button["value"])
