@@ -37,6 +37,8 @@ from rules.vocabulary import meaning_of, meanings
 
 # How many changed answers `learn` and `rules diff` print (all of them with --json).
 SHOWN_CHANGES = 20
+# How many other wordings of a question `log review` prints (all of them with --json).
+SHOWN_WORDINGS = 3
 
 
 @click.command()
@@ -169,11 +171,14 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
     click.echo(f"What pambot could not read well since {start:%Y-%m-%d %H:%M} UTC, most asked "
                "first:")
     for n, item in enumerate(found, 1):
-        others = len(item["questions"]) - 1
+        others = [querylog.printable(q["text"]) for q in item["questions"][1:]]
         click.echo(f"\n{n}. {querylog.printable(item['question'])!r}  asked {item['asked']}x, "
                    f"last {item['last_asked'][:16].replace('T', ' ')}  ("
-                   + ", ".join(item["why"]) + ")"
-                   + (f"\n   and {others} other wording(s)" if others else ""))
+                   + ", ".join(item["why"]) + ")")
+        if others:
+            click.echo("   also asked as " + ", ".join(repr(q) for q in others[:SHOWN_WORDINGS])
+                       + (f" and {len(others) - SHOWN_WORDINGS} more wording(s)"
+                          if len(others) > SHOWN_WORDINGS else ""))
         for w in item["unknown_words"]:
             first, *rest = w["meanings"]
             click.echo(f"   unknown word {w['word']!r} ({w['why']}):\n"

@@ -66,8 +66,9 @@ def test_the_explain_example_is_what_pambot_prints(pambot_cli):
 @pytest.mark.parametrize("command", shell_commands())
 def test_every_readme_command_is_a_real_command(command):
     words = shlex.split(command)[1:]
-    if ">" in words or "<" in words:  # a redirection is the shell's, not pambot's
-        words = words[: words.index(">" if ">" in words else "<")]
+    shell = [i for i, word in enumerate(words) if word in (">", "<", "|")]
+    if shell:  # a redirection or a pipe is the shell's, not pambot's
+        words = words[:shell[0]]
     try:
         resolve(words)
     except click.ClickException as error:
@@ -110,3 +111,31 @@ def test_every_variable_the_readme_names_is_read_by_the_config():
     assert named, "the README names its variables"
     missing = {name for name in named if f'"{name}"' not in config_source}
     assert not missing, f"README names variables the config never reads: {sorted(missing)}"
+
+
+@pytest.mark.slow
+def test_the_teaching_walk_through_runs_as_written(pambot_env, tmp_path):
+    """Each sh block of "Teaching pambot your team's words", run in bash one after the
+    other as a newcomer pastes them, prints the text block that follows it (dates, times
+    and who taught the phrase being the reader's own)."""
+    section = README[README.index("### Teaching pambot your team's words"):]
+    walk = section[section.index("A walk-through"):section.index("Learned phrases live")]
+    steps = re.findall(r"```sh\n(.*?)```\n\n```text\n(.*?)```", walk, re.S)
+    assert len(steps) == 5, "ask, review, learn, ask again, diff"
+    bin_dir = Path(sys.executable).parent  # where the install put `pambot`
+    env = {**pambot_env, "PATH": f"{bin_dir}:{pambot_env['PATH']}"}
+    del env["PAMBOT_DB"]  # the walk-through exports its own
+    exports = ""  # an `export` carries on to the next step, as in one terminal
+    for commands, shown in steps:
+        ran = subprocess.run(["bash", "-e", "-c", exports + commands], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert mask(ran.stdout) == mask(shown), commands
+        exports += "".join(line + "\n" for line in commands.splitlines()
+                           if line.startswith("export "))
+    assert (tmp_path / "walkthrough.db").exists()
+
+
+def mask(text: str) -> str:
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "DATE", text)
+    return re.sub(r"taught by [^)]+\)", "taught by NAME)", text).strip()
