@@ -17,8 +17,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.ask import open_querylog, ruleset_for, tolerate_bad_text
+from bot.ask import base_ruleset, open_querylog, ruleset_for, tolerate_bad_text
 from bot.config import Config
+from bot.reload import LiveRules
 from rules import RuleSet, answer
 from rules.context import Context, read
 from rules.paths import is_paths_request, render_paths
@@ -34,6 +35,7 @@ def run_shell(config: Config, stdin=None, stdout=None) -> int:
     tolerate_bad_text(stdin, stdout)
     ruleset = ruleset_for(config)
     querylog = open_querylog(config)
+    rules = _live(config) if stdin.isatty() else ruleset
     try:
         if not stdin.isatty():
             converse(_until_quit(stdin), ruleset, stdout, querylog=querylog)
@@ -44,7 +46,7 @@ def run_shell(config: Config, stdin=None, stdout=None) -> int:
             f"{ruleset.origin}. Try 'upgrade 6.5.4', 'restore leader', 'paths' or 'help'; "
             "'quit' or Ctrl-D to leave.\n"
         )
-        converse(_prompted(stdout), ruleset, stdout, querylog=querylog)
+        converse(_prompted(stdout), rules, stdout, querylog=querylog)
         if history:
             history()
         return 0
@@ -52,11 +54,13 @@ def run_shell(config: Config, stdin=None, stdout=None) -> int:
         querylog.close()
 
 
-def converse(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, querylog=None) -> Context:
+def converse(lines: Iterable[str], rules: RuleSet | LiveRules, out: TextIO, *,
+             querylog=None) -> Context:
     """Answer each line in the conversation so far, as a Slack thread would; the context at
-    the end."""
+    the end. With LiveRules, each line is read with the phrases taught meanwhile."""
     context = Context()
     for line in lines:
+        ruleset = rules.current if isinstance(rules, LiveRules) else rules
         typed = line.rstrip("\r\n")
         if is_paths_request(typed):
             out.write(render_paths(ruleset) + "\n\n")
@@ -74,6 +78,18 @@ def converse(lines: Iterable[str], ruleset: RuleSet, out: TextIO, *, querylog=No
                                   typed=typed if reading.how != "typed" else None,
                                   elapsed_ms=(time.perf_counter() - started) * 1000)
     return context
+
+
+def _live(config: Config) -> LiveRules:
+    """At a prompt, the rules with the phrases taught while it is open (`pambot learn` in
+    another terminal, the App Home's Teach); while the file cannot be used, the rules stay
+    as they are."""
+    from bot.querylog.learned import LearnedPhrases
+    from bot.querylog.state import StateStore
+
+    live = LiveRules(base_ruleset(config))  # the phrases taught are merged at the first line
+    live.watch(LearnedPhrases(StateStore(config.db_path)))
+    return live
 
 
 def _prompted(stdout: TextIO) -> Iterator[str]:
