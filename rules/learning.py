@@ -20,14 +20,14 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from rules.check import Problem, check_whole_set
 from rules.engine import answer
@@ -58,8 +58,9 @@ _COMMON = frozenset(_COMMON_WORDS.split())
 _NODE_BEFORE = frozenset({"restore", "restoring", "reinstate", "rebuild", "recover"})
 _BACKUP_AFTER = frozenset({"backup", "backups", "job", "jobs", "copy", "copies", "image",
                            "snapshot", "snapshots"})
-# How alike two questions must be to be one question asked two ways (rapidfuzz, 0-100).
-SAME_QUESTION = 85
+# How alike two questions must be to be one question asked two ways (rapidfuzz's
+# token_sort_ratio, 0-100): "the pdc is down" and "pdc is down" are 84.6.
+SAME_QUESTION = 80
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,12 @@ def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
         word = token.text
         if not _unknown(token, vocabulary) or word in found:
             continue
-        close = difflib.get_close_matches(word, list(words), n=1, cutoff=0.8)
+        close = _typo_of(word, words)
         if close:
-            slot, value = words[close[0]]
+            slot, value = words[close]
             meaning = f"{slot}:{value}" if value else slot
-            found[word] = UnknownWord(word, [meaning, f"spelling:{close[0]}"],
-                                      f"spelt like {close[0]!r}")
+            found[word] = UnknownWord(word, [meaning, f"spelling:{close}"],
+                                      f"spelt like {close!r}")
             continue
         where = _where(tokens, index)
         if where is not None:
@@ -134,11 +135,24 @@ def _unknown(token: Token, vocabulary) -> bool:
             and word not in LEADING and word not in NOISE_WORDS)
 
 
+def _typo_of(word: str, words) -> str | None:
+    """The known word `word` is a slip of the finger for: one letter added, dropped or
+    changed, or two swapped ("fllower", "upgarde"). Only that: an English word two letters
+    from a known one is no typo ("customer" is not "cluster", "store" not "restore")."""
+    if len(word) < 4:  # "dr", "hit": too short to tell a slip from another word
+        return None
+    found = process.extractOne(word, list(words), scorer=OSA.distance, score_cutoff=1)
+    return found[0] if found else None
+
+
 def _where(tokens: list[Token], index: int) -> tuple[list[str], str] | None:
     """The meanings a word may have from where it stands: before an outage word or after
     "restore", a node; before "backup" or "snapshot", a backup kind."""
     after = [t for t in tokens[index + 1:index + 4] if t.kind == "word"]
     before = [t.text for t in tokens[max(0, index - 2):index]]
+    if after and after[0].text in _BACKUP_AFTER:  # "nimbus backup failed", "restore acme snapshot"
+        return (["backup:vm", "backup:pam"],
+                f"stands where a kind of backup is named, before {after[0].text!r}")
     outage = next((t.text for t in after[:2] if t.meaning and t.meaning[0] == "incident"),
                   None)
     restoring = next((word for word in before if word in _NODE_BEFORE), None)
@@ -146,9 +160,6 @@ def _where(tokens: list[Token], index: int) -> tuple[list[str], str] | None:
         what = f"before {outage!r}" if outage else f"after {restoring!r}"
         return (["node:leader", "node:follower", "node:cluster"],
                 f"stands where a node is named, {what}")
-    if after and after[0].text in _BACKUP_AFTER:
-        return (["backup:vm", "backup:pam"],
-                f"stands where a kind of backup is named, before {after[0].text!r}")
     return None
 
 
@@ -159,13 +170,21 @@ def group(asked: Iterable[tuple[str, int, str]]) -> list[Group]:
     for text, count, last in sorted(asked, key=lambda row: -row[1]):
         key = " ".join(phrase_of(text).split())
         for i, (first, wordings, seen) in enumerate(groups):
-            if fuzz.token_set_ratio(key, first) >= SAME_QUESTION:
+            if _same_question(key, first):
                 groups[i] = (first, [*wordings, (text, count)], max(seen, last))
                 break
         else:
             groups.append((key, [(text, count)], last))
     made = [Group(wordings, sum(n for _, n in wordings), last) for _, wordings, last in groups]
     return sorted(made, key=lambda g: (-g.count, g.question))
+
+
+def _same_question(one: str, other: str) -> bool:
+    """Two questions (as `phrase_of` reads them) are one asked two ways: the same numbers
+    (versions, host numbers) and words alike in any order, with few left over ("restore"
+    and "restore the pdc from last night's snapshot" are two questions)."""
+    return (re.findall(r"[0-9]+", one) == re.findall(r"[0-9]+", other)
+            and fuzz.token_sort_ratio(one, other) >= SAME_QUESTION)
 
 
 def learned_ruleset(ruleset: RuleSet, learned: Iterable[tuple[str, str]]) -> RuleSet:
