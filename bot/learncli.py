@@ -14,10 +14,14 @@ merged set is proved complete again before it is used (`rules.learning`).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+import os
 import socket
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 import yaml
@@ -75,10 +79,10 @@ def learn(config: Config, phrase: str | None, meaning: str | None, dry_run: bool
 
 def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) -> None:
     base = base_ruleset(config)
-    store = StateStore(config.db_path, retention_days=config.log_retention_days)
+    store = _store(config)
     try:
         learned = LearnedPhrases(store)
-        taught = {p.phrase: p for p in _read(learned.all)}
+        taught = {p.phrase: p for p in _read(learned.all, config)}
         try:
             change = plan(base, taught, said, meaning)
         except Refused as exc:
@@ -93,7 +97,7 @@ def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) 
         if dry_run:
             click.echo("Nothing learned (--dry-run).")
             return
-        if not _read(lambda: learned.add(phrase, change.meaning, who=who)):
+        if not _read(lambda: learned.add(phrase, change.meaning, who=who), config):
             raise UsageProblem(f"cannot learn {phrase!r}: someone taught it meanwhile "
                                "(pambot learn --list)")
         click.echo(f"Learned: {phrase!r} means {change.meaning} (taught by {who}). Every "
@@ -262,17 +266,18 @@ def _load(path: str) -> RuleSet:
 
 
 def _asked(config: Config, since: str | None = None) -> dict[str, int]:
-    """Each distinct logged question and how often it was asked; none without a log."""
-    try:
-        return _log(config, lambda db: asked_questions(db, since))
-    except Problem:
-        return {}
+    """Each distinct logged question and how often it was asked; none without a log (a file
+    that cannot be read is a Problem, not an empty log)."""
+    return _log(config, lambda db: asked_questions(db, since), nothing_logged={})
 
 
-def _log(config: Config, read):
+def _log(config: Config, read, *, nothing_logged=None):
+    """`read(db)` on the query log; `nothing_logged`, if given, when there is none yet."""
     try:
         db = querylog.open_existing(config.db_path)
     except querylog.NoLog as exc:
+        if nothing_logged is not None:
+            return nothing_logged
         raise Problem(f"{exc}: nothing logged to review yet") from None
     except Exception as exc:  # sqlite3.Error and friends: the file, not pambot
         raise Problem(f"cannot read the query log at {config.db_path}: {exc}") from None
@@ -285,22 +290,33 @@ def _log(config: Config, read):
 def _with_store(config: Config, use, *, create: bool = True):
     """`use(LearnedPhrases)` on the query log's file; with `create` False, an absent file
     has no phrases (reading never creates one)."""
-    import os
-
     if not create and not os.path.exists(config.db_path):
         return []
-    store = StateStore(config.db_path, retention_days=config.log_retention_days)
+    store = _store(config)
     try:
-        return _read(lambda: use(LearnedPhrases(store)))
+        return _read(lambda: use(LearnedPhrases(store)), config)
     finally:
         store.close()
 
 
-def _read(call):
+def _store(config: Config) -> StateStore:
+    """The state tables in the query log's file. A file that is no SQLite database stops
+    the command here in one line, untouched (the store would log a warning of its own)."""
+    if os.path.exists(config.db_path):
+        try:
+            uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise Problem(f"cannot read the query log at {config.db_path}: {exc}") from None
+    return StateStore(config.db_path, retention_days=config.log_retention_days)
+
+
+def _read(call, config: Config):
     try:
         return call()
     except StateUnavailable as exc:
-        raise Problem(f"cannot use the learned phrases in {exc}") from None
+        raise Problem(f"cannot use the learned phrases in {config.db_path}: {exc}") from None
 
 
 def _since(text: str):
