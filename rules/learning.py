@@ -98,8 +98,8 @@ class Change:
 
 def phrase_of(text: str) -> str:
     """A phrase as pambot reads it: lower-case words, as the tokenizer sees them
-    ("PDC-1" reads "pdc 1", "pdc1" reads "pdc")."""
-    words = re.findall(r"[a-z]+(?:'[a-z]+)*|(?<![a-z])[0-9]+", normalize(text))
+    ("PDC-1" and "pdc1" read "pdc": a host name is read by its name once that names a node)."""
+    words = re.findall(r"[a-z]+(?:'[a-z]+)*|(?<![a-z])(?<![a-z]-)[0-9]+", normalize(text))
     return " ".join(words)
 
 

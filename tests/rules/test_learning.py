@@ -102,7 +102,7 @@ def test_one_question_asked_many_ways_is_one_group_with_the_counts_summed():
 @pytest.mark.parametrize("one, other", [
     ("the pdc is down", "the bdc is down"),
     ("upgrade 6.5.4 failed", "upgrade 5.2.0 failed"),
-    ("pdc-1 died", "pdc-2 died"),
+    ("pdc died on 7.1", "pdc died on 7.2"),
     ("restore", "restore the pdc from last night's nimbus snapshot"),
     ("pdc died", "pdc died, we only have the pam backup file and the mek"),
 ])
@@ -161,6 +161,13 @@ def test_a_taught_phrase_is_read_and_says_so_in_the_rules_version():
     assert (reply.rule, reply.node, reply.backup) == ("restore-leader-vm", "leader", "vm")
     assert learned.version.startswith(RULES.version + "+") and learned.version != RULES.version
     assert "2 learned phrase(s)" in learned.origin
+
+
+@pytest.mark.parametrize("said", ["PDC-1", "pdc1", "Pdc"])
+def test_a_host_name_taught_as_typed_is_read_in_the_questions_that_name_it(said):
+    learned = learned_ruleset(RULES, [(phrase_of(said), "node:leader")])
+    for question in ("pdc-1 is down", "PDC-2 died", "restore pdc1", "the pdc is down"):
+        assert answer(question, learned).node == "leader", question
 
 
 @pytest.fixture(scope="module")
