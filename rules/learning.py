@@ -137,9 +137,10 @@ def _unknown(token: Token, vocabulary) -> bool:
 
 def _typo_of(word: str, words) -> str | None:
     """The known word `word` is a slip of the finger for: one letter added, dropped or
-    changed, or two swapped ("fllower", "upgarde"). Only that: an English word two letters
-    from a known one is no typo ("customer" is not "cluster", "store" not "restore")."""
-    if len(word) < 4:  # "dr", "hit": too short to tell a slip from another word
+    changed, or two swapped ("fllower", "upgarde"), in a word of five letters or more. Only
+    that: an English word two letters from a known one is no typo ("customer" is not
+    "cluster", "store" not "restore")."""
+    if len(word) < 5:  # "dr", "host": too short to tell a slip from another word ("lost")
         return None
     found = process.extractOne(word, list(words), scorer=OSA.distance, score_cutoff=1)
     return found[0] if found else None
