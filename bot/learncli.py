@@ -107,7 +107,7 @@ def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) 
 
 
 def _list(config: Config) -> None:
-    rows = _with_store(config, lambda learned: learned.all())
+    rows = _with_store(config, lambda learned: learned.all(), create=False)
     if not rows:
         click.echo("No phrases taught yet (pambot learn PHRASE MEANING).")
         return
@@ -163,7 +163,12 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
     ruleset = base_ruleset(config)
     taught = {p.phrase: p.meaning for p in _with_store(config, lambda learned: learned.all(),
                                                        create=False)}
-    rows = _log(config, lambda db: review_rows(db, querylog.utc_iso(start)))
+    rows = _log(config, lambda db: review_rows(db, querylog.utc_iso(start)),
+                nothing_logged=_NO_LOG)
+    if rows is _NO_LOG:
+        click.echo("[]" if as_json else f"No queries logged yet at {config.db_path}: nothing "
+                   "to review.")
+        return
     found = review_groups(rows, _merged(ruleset, taught))[:top]
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False))
@@ -269,6 +274,9 @@ def _asked(config: Config, since: str | None = None) -> dict[str, int]:
     """Each distinct logged question and how often it was asked; none without a log (a file
     that cannot be read is a Problem, not an empty log)."""
     return _log(config, lambda db: asked_questions(db, since), nothing_logged={})
+
+
+_NO_LOG = object()
 
 
 def _log(config: Config, read, *, nothing_logged=None):
