@@ -99,7 +99,7 @@ class Change:
 def phrase_of(text: str) -> str:
     """A phrase as pambot reads it: lower-case words, as the tokenizer sees them
     ("PDC-1" and "pdc1" read "pdc": a host name is read by its name once that names a node)."""
-    words = re.findall(r"[a-z]+(?:'[a-z]+)*|(?<![a-z])(?<![a-z]-)[0-9]+", normalize(text))
+    words = re.findall(r"[a-z]+(?:'[a-z]+)*|(?<![a-z0-9])(?<![a-z]-)[0-9]+", normalize(text))
     return " ".join(words)
 
 
@@ -166,26 +166,28 @@ def _where(tokens: list[Token], index: int) -> tuple[list[str], str] | None:
 
 def group(asked: Iterable[tuple[str, int, str]]) -> list[Group]:
     """Questions (text, times asked, last asked) in groups of one question asked many ways,
-    most asked first."""
-    groups: list[tuple[str, list[tuple[str, int]], str]] = []  # (key, wordings, last)
+    most asked first. Two wordings (as `phrase_of` reads them) are one question when they
+    have the same numbers (versions, host numbers) and words alike in any order, with few
+    left over ("restore" and "restore the pdc from last night's snapshot" are two)."""
+    groups: list[tuple[list[tuple[str, int]], str]] = []  # (wordings, last asked)
+    # The first wording of each group, by the numbers in it (only those can match), and
+    # the group's place: each wording is compared with them in one rapidfuzz call.
+    firsts: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
     for text, count, last in sorted(asked, key=lambda row: -row[1]):
-        key = " ".join(phrase_of(text).split())
-        for i, (first, wordings, seen) in enumerate(groups):
-            if _same_question(key, first):
-                groups[i] = (first, [*wordings, (text, count)], max(seen, last))
-                break
+        key = phrase_of(text)
+        keys, places = firsts.setdefault(tuple(re.findall(r"[0-9]+", key)), ([], []))
+        match = process.extractOne(key, keys, scorer=fuzz.token_sort_ratio,
+                                   score_cutoff=SAME_QUESTION)
+        if match is None:
+            keys.append(key)
+            places.append(len(groups))
+            groups.append(([(text, count)], last))
         else:
-            groups.append((key, [(text, count)], last))
-    made = [Group(wordings, sum(n for _, n in wordings), last) for _, wordings, last in groups]
+            wordings, seen = groups[places[match[2]]]
+            wordings.append((text, count))
+            groups[places[match[2]]] = (wordings, max(seen, last))
+    made = [Group(wordings, sum(n for _, n in wordings), last) for wordings, last in groups]
     return sorted(made, key=lambda g: (-g.count, g.question))
-
-
-def _same_question(one: str, other: str) -> bool:
-    """Two questions (as `phrase_of` reads them) are one asked two ways: the same numbers
-    (versions, host numbers) and words alike in any order, with few left over ("restore"
-    and "restore the pdc from last night's snapshot" are two questions)."""
-    return (re.findall(r"[0-9]+", one) == re.findall(r"[0-9]+", other)
-            and fuzz.token_sort_ratio(one, other) >= SAME_QUESTION)
 
 
 def learned_ruleset(ruleset: RuleSet, learned: Iterable[tuple[str, str]]) -> RuleSet:

@@ -164,7 +164,7 @@ def test_a_taught_phrase_is_read_and_says_so_in_the_rules_version():
     assert "2 learned phrase(s)" in learned.origin
 
 
-@pytest.mark.parametrize("said", ["PDC-1", "pdc1", "Pdc"])
+@pytest.mark.parametrize("said", ["PDC-1", "pdc1", "Pdc", "pdc12", "PDC-12"])
 def test_a_host_name_taught_as_typed_is_read_in_the_questions_that_name_it(said):
     learned = learned_ruleset(RULES, [(phrase_of(said), "node:leader")])
     for question in ("pdc-1 is down", "PDC-2 died", "restore pdc1", "the pdc is down"):
