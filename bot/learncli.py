@@ -79,31 +79,26 @@ def learn(config: Config, phrase: str | None, meaning: str | None, dry_run: bool
 
 def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) -> None:
     base = base_ruleset(config)
-    store = _store(config)
+    taught = {p.phrase: p for p in _with_store(config, lambda lp: lp.all(), create=False)}
     try:
-        learned = LearnedPhrases(store)
-        taught = {p.phrase: p for p in _read(learned.all, config)}
-        try:
-            change = plan(base, taught, said, meaning)
-        except Refused as exc:
-            raise UsageProblem(str(exc)) from None
-        phrase = phrase_of(said)
-        if phrase != " ".join(said.casefold().split()):
-            click.echo(f"(read as {phrase!r}: words as pambot reads them)")
-        if change is None:
-            click.echo(f"{phrase!r} already means {meaning}: nothing to do.")
-            return
-        _show_changes(changes(change.before, change.after, _asked(config)), what="now read")
-        if dry_run:
-            click.echo("Nothing learned (--dry-run).")
-            return
-        if not _read(lambda: learned.add(phrase, change.meaning, who=who), config):
-            raise UsageProblem(f"cannot learn {phrase!r}: someone taught it meanwhile "
-                               "(pambot learn --list)")
-        click.echo(f"Learned: {phrase!r} means {change.meaning} (taught by {who}). Every "
-                   "running pambot reads it within seconds.")
-    finally:
-        store.close()
+        change = plan(base, taught, said, meaning)
+    except Refused as exc:
+        raise UsageProblem(str(exc)) from None
+    phrase = phrase_of(said)
+    if phrase != " ".join(said.casefold().split()):
+        click.echo(f"(read as {phrase!r}: words as pambot reads them)")
+    if change is None:
+        click.echo(f"{phrase!r} already means {meaning}: nothing to do.")
+        return
+    _show_changes(changes(change.before, change.after, _asked(config)), what="now read")
+    if dry_run:
+        click.echo("Nothing learned (--dry-run).")
+        return
+    if not _with_store(config, lambda lp: lp.add(phrase, change.meaning, who=who)):
+        raise UsageProblem(f"cannot learn {phrase!r}: someone taught it meanwhile "
+                           "(pambot learn --list)")
+    click.echo(f"Learned: {phrase!r} means {change.meaning} (taught by {who}). Every "
+               "running pambot reads it within seconds.")
 
 
 def _list(config: Config) -> None:
@@ -166,8 +161,7 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
     rows = _log(config, lambda db: review_rows(db, querylog.utc_iso(start)),
                 nothing_logged=_NO_LOG)
     if rows is _NO_LOG:
-        click.echo("[]" if as_json else f"No queries logged yet at {config.db_path}: nothing "
-                   "to review.")
+        _nothing(as_json, f"No queries logged yet at {config.db_path}: nothing to review.")
         return
     found = review_groups(rows, _merged(ruleset, taught))[:top]
     if as_json:
@@ -214,11 +208,18 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
         before = base_ruleset(config)
         taught = {p.phrase: p.meaning for p in _with_store(config, lambda lp: lp.all(),
                                                            create=False)}
+        if not taught:
+            _nothing(as_json, f"No phrases taught in {config.db_path}: nothing to compare "
+                     "(pambot learn PHRASE MEANING).")
+            return
         after = _merged(before, taught)
     else:
         before, after = _load(old), _load(new)
     start = querylog.utc_iso(_since(since)) if since else None
-    asked = _asked(config, start)
+    asked = _log(config, lambda db: asked_questions(db, start), nothing_logged=_NO_LOG)
+    if asked is _NO_LOG:
+        _nothing(as_json, f"No queries logged yet at {config.db_path}: nothing to replay.")
+        return
     found = changes(before, after, asked)
     if as_json:
         click.echo(json.dumps([{
@@ -229,6 +230,11 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
     click.echo(f"{len(asked)} distinct logged question(s) ({sum(asked.values())} asked) "
                f"replayed through {before.origin} and {after.origin}.")
     _show_changes(found, what="answer")
+
+
+def _nothing(as_json: bool, said: str) -> None:
+    """Nothing to list: an empty JSON list, or a sentence saying why."""
+    click.echo("[]" if as_json else said)
 
 
 def _show_changes(found: list[Change], *, what: str) -> None:

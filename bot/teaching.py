@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from bot.querylog.learned import Learned
 from bot.querylog.read import REVIEW_REASONS
 from rules import RuleFileError, RuleSet, answer
-from rules.learning import group, learned_ruleset, phrase_of, unknown_words
+from rules.learning import everyday, group, learned_ruleset, phrase_of, unknown_words
 from rules.vocabulary import meaning_of
 
 DID_YOU_MEAN = "did you mean, not taken"
@@ -113,6 +113,13 @@ def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) 
         raise Refused(f"cannot learn {phrase!r} as {meaning}: it was taught as {row.meaning} "
                       f"by {row.who or 'someone'} on {row.ts[:10]}; forget it first "
                       f"(pambot learn --forget {phrase!r})")
+    known = meaning_of(base.vocabulary, phrase)
+    if known is not None:
+        raise Refused(f"cannot learn {phrase!r} as {meaning}: it already means {known} in "
+                      f"the rule files ({base.origin})")
+    if everyday(phrase):
+        raise Refused(f"cannot learn {phrase!r}: everyday words, in most questions; teach a "
+                      "word of your site's own (a host name, a nickname, a product)")
     try:
         before = learned_ruleset(base, pairs)
     except RuleFileError as exc:

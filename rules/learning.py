@@ -103,6 +103,17 @@ def phrase_of(text: str) -> str:
     return " ".join(words)
 
 
+def everyday(phrase: str) -> bool:
+    """True if every word of `phrase` is plain English or grammar pambot reads ("the", "is
+    not"): taught, it would be read in most questions.
+
+    >>> everyday("the"), everyday("is not"), everyday("pdc"), everyday("the pdc")
+    (True, True, False, False)
+    """
+    return all(word in _COMMON or word in GRAMMAR_WORDS or word in QUESTION_WORDS
+               or word in LEADING or word in NOISE_WORDS for word in phrase.split())
+
+
 def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
     """The words of `question` the vocabulary does not know, with what each may mean."""
     tokens = tokenize(normalize(question), vocabulary)

@@ -229,7 +229,7 @@ def test_rules_diff_lists_the_questions_whose_answers_change(jargon_asked, tmp_p
 
 def test_rules_diff_learned_compares_without_and_with_the_phrases_taught(jargon_asked):
     nothing = jargon_asked("rules", "diff", "--learned")
-    assert nothing.returncode == 0 and "No logged question" in nothing.stdout
+    assert nothing.returncode == 0 and nothing.stdout.startswith("No phrases taught in ")
     assert jargon_asked("learn", "pdc", "node:follower").returncode == 0
     result = jargon_asked("rules", "diff", "--learned", "--json")
     assert result.returncode == 0, result.stderr
@@ -260,9 +260,11 @@ def test_with_no_query_log_yet_each_command_says_so_plainly(run_pambot, tmp_path
     said = (review.stdout + review.stderr).strip()
     assert "no queries logged yet" in said.lower() and len(said.splitlines()) == 1
     assert "Traceback" not in said and review.returncode in (0, 1)
-    diff = run_pambot("rules", "diff", "--learned")
+    old, new = rule_dirs(run_pambot, tmp_path)
+    diff = run_pambot("rules", "diff", str(old), str(new))
     assert diff.returncode == 0 and "Traceback" not in diff.stderr
-    assert "No logged question would answer differently" in diff.stdout
+    assert diff.stdout.startswith("No queries logged yet at ")
+    assert run_pambot("rules", "diff", str(old), str(new), "--json").stdout == "[]\n"
     dry = run_pambot("learn", "pdc", "node:leader", "--dry-run")
     assert dry.returncode == 0 and "Nothing learned" in dry.stdout
     assert "No phrases taught" in run_pambot("learn", "--list").stdout
@@ -285,3 +287,10 @@ def test_a_file_that_is_no_database_is_one_clear_line_and_is_left_as_it_was(run_
     line = one_line_problem(run_pambot(*args), code=1)
     assert str(corrupt) in line and "not a database" in line
     assert corrupt.read_bytes() == before
+
+
+@pytest.mark.parametrize("phrase", ["the", "is not", "Please, NOW"])
+def test_everyday_words_are_refused_they_would_be_read_in_most_questions(run_pambot, phrase):
+    line = one_line_problem(run_pambot("learn", phrase, "node:leader"))
+    assert "everyday words" in line
+    assert ask(run_pambot, "upgrade 6.5.4").startswith("Backup and restore required")

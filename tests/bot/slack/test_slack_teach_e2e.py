@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+
 from tests.bot.slack.conftest import ADMIN, PAMBOT, REPO, clean_env, start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -125,7 +126,7 @@ def test_only_admins_see_teach_and_a_forged_click_or_submission_teaches_nothing(
 
 @pytest.mark.parametrize("phrase, meaning, field, message", [
     ("leader", "node:follower", "phrase",
-     "cannot learn 'leader' as node:follower: vocabulary: 'leader' is claimed by"),
+     "cannot learn 'leader' as node:follower: it already means node:leader in the rule files"),
     ("pdc", "node:chief", "meaning",
      "cannot learn 'pdc' as node:chief: 'node:chief' is not a meaning of the vocabulary"),
     ("!!!", "node:leader", "phrase", "'!!!' has no word pambot reads"),
