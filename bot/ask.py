@@ -53,13 +53,8 @@ CLOSE_TIMEOUT_S = 60.0
 
 
 def open_ask_log(config: Config):
-    """The query log of `pambot ask`: written by a child process where one can be forked
-    (see bot.querylog.forked), else by a thread of this one."""
-    from bot.querylog.forked import ForkedQueryLog, can_fork
-
-    if can_fork():
-        return ForkedQueryLog(config.db_path, retention_days=config.log_retention_days,
-                              max_pending=ASK_MAX_PENDING)
+    """The query log of `pambot ask`: the ordinary writer thread, which waits for room in
+    its queue rather than drop a row."""
     return open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
 
 

@@ -8,7 +8,6 @@ PAMBOT_ADMINS the query log's summary as blocks.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -53,16 +52,18 @@ def _from_the_log(services: Services, user: str, *, admin: bool):
         db = querylog.open_existing(services.db_path)
     except querylog.NoLog:
         return [], summary
-    except sqlite3.Error as exc:
-        log.warning("App Home: cannot read the query log %s: %s", services.db_path, exc)
+    except querylog.errors() as exc:
+        log.warning("App Home: cannot read the query log %s: %s",
+                    querylog.shown(services.db_path), exc)
         return [], summary
     try:
         recent = querylog.recent_questions(
             db, user, querylog.utc_iso(now - timedelta(days=RECENT_DAYS)), limit=RECENT_SHOWN)
         if admin:
             summary = querylog.summarize(db, querylog.utc_iso(now - timedelta(days=STATS_DAYS)))
-    except sqlite3.Error as exc:
-        log.warning("App Home: cannot read the query log %s: %s", services.db_path, exc)
+    except querylog.errors() as exc:
+        log.warning("App Home: cannot read the query log %s: %s",
+                    querylog.shown(services.db_path), exc)
         recent = []
     finally:
         db.close()
