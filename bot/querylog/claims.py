@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.querylog import store
-from bot.querylog.schema import connect, file_id, now_iso, utc_iso
+from bot.querylog.schema import connect, file_id, migrate, now_iso, utc_iso
 from bot.querylog.store import Connection, close_quietly, is_postgres, shown
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class EventClaims:
         self._lock = threading.Lock()
         self._db: Connection | None = None
         self._pool: store.Pool | None = None
+        self._migrated = False
         self._opened: tuple[int, int] | None = None
         self._local: OrderedDict[str, str] = OrderedDict()
         self._unusable = False
@@ -143,6 +144,9 @@ class EventClaims:
             if self._pool is None:
                 self._pool = store.pool(self.path)
             with self._pool.connection() as db:
+                if not self._migrated:
+                    migrate(db)  # the `events` table, if no other process has made it yet
+                    self._migrated = True
                 yield db
             return
         if self._db is not None and file_id(self.path) != self._opened:

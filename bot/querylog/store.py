@@ -323,12 +323,14 @@ class Connection:
                                 [name]).fetchone() is not None
 
     def index_names(self, table: str) -> set[str]:
+        """The table's indexes, but for its primary key's."""
         if self.dialect is POSTGRES:
             return {name for (name,) in self.raw.execute(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = %s", [table])}
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = to_regclass(%s) AND NOT i.indisprimary", [quote(table)])}
         return {name for (name,) in self.raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", [table])}
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND name NOT LIKE 'sqlite_autoindex_%'", [table])}
 
     def columns(self, table: str) -> list[str]:
         if self.dialect is POSTGRES:

@@ -74,7 +74,18 @@ def _row_errors() -> tuple[type[BaseException], ...]:
     psycopg = sys.modules.get("psycopg")
     if psycopg is None:
         return _ROW_ERRORS
-    return (*_ROW_ERRORS, psycopg.DataError, psycopg.IntegrityError)
+    return (*_ROW_ERRORS, psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError)
+
+
+def _refused(exc: BaseException) -> bool:
+    """True if `exc` is the database refusing a row's values, not the database failing: a
+    table or column that is not there, or a permission, is the database's, and waits."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.errors.UndefinedTable
+                                          | psycopg.errors.UndefinedColumn
+                                          | psycopg.errors.InsufficientPrivilege):
+        return False
+    return isinstance(exc, _row_errors())
 
 
 def query_row(query_id: int, answer: Answer, *, source: str, elapsed_ms: float,
@@ -354,7 +365,9 @@ class QueryLog:
                     with db.savepoint():  # a refused row undoes only this table's part
                         self._insert(db, table, rows)
                     written[table] = len(rows)
-                except _row_errors():
+                except _row_errors() as exc:
+                    if not _refused(exc):
+                        raise
                     written[table] = self._write_one_by_one(db, table, rows)
         for table, count in written.items():
             metrics.rows_written(table, count)
@@ -378,6 +391,8 @@ class QueryLog:
                             storable(v) if isinstance(v, str) else v for v in row)])
                 written += 1
             except _row_errors() as exc:
+                if not _refused(exc):
+                    raise
                 logger.warning("query log %s: set aside a %s row that the database refused "
                                "(%s: %s)", self.shown, table, type(exc).__name__,
                                store.reason(exc))
