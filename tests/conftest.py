@@ -42,7 +42,7 @@ JSON_CONTRACT_KEYS = frozenset({
 # a test that uses one is slow, and the README's quick run (`-m "not slow"`) leaves it out.
 STARTS_PROCESSES = frozenset({
     "pambot_server", "fresh_server", "standin", "slack", "slack_to", "websocket",
-    "run_pambot", "pambot_script", "pambot_log_process", "dashboard",
+    "run_pambot", "pambot_script", "pambot_log_process", "dashboard", "replicas",
 })
 
 
@@ -93,6 +93,38 @@ def postgres_schema(url: str):
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def _pg_ctl(*args: str) -> None:
+    """Run pg_ctl on the test cluster, as its owner (`postgres` when we are root)."""
+    import glob
+    import shlex
+
+    data = need(POSTGRES_DATA, "stopping and starting PostgreSQL")
+    pg_ctl = shutil.which("pg_ctl") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+                                        or ["pg_ctl"])[-1]
+    command = [pg_ctl, "-D", data, "-w", "-t", "60", *args]
+    if "start" in args:
+        # The options it was started with (port, address...), as `pg_ctl restart` reuses them.
+        opts = shlex.split(Path(data, "postmaster.opts").read_text())[1:]
+        while "-D" in opts:
+            index = opts.index("-D")
+            del opts[index:index + 2]
+        command += ["-l", str(Path(data).parent / "postgres.log"), "-o", shlex.join(opts)]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, capture_output=True, timeout=90)
+
+
+@contextlib.contextmanager
+def postgres_stopped():
+    """The test cluster stopped (fast: connections are cut, as a restart cuts them) for the
+    duration, then started again on the same port."""
+    _pg_ctl("-m", "fast", "stop")
+    try:
+        yield
+    finally:
+        _pg_ctl("start")
 
 
 @pytest.fixture

@@ -182,10 +182,10 @@ class EventClaims:
         if not self._unusable:
             self._unusable = True
             logger.warning(
-                "query log %s cannot record Slack event claims (%s: %s); until it can, this "
+                "query log %s cannot record Slack event claims (%s); until it can, this "
                 "process dedupes the events it receives in memory, so a redelivery that "
                 "reaches another process may be answered twice", shown(self.path),
-                type(exc).__name__, store.reason(exc))
+                store.described(exc))
         return None
 
     def _disconnect(self) -> None:

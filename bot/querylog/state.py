@@ -195,10 +195,9 @@ class StateStore:
                     self.close()
             if not self._outage:
                 self._outage = True
-                logger.warning("conversation state in %s cannot be used (%s: %s); answers go "
-                               "on without it", shown(self.path), type(exc).__name__,
-                               store.reason(exc))
-            raise StateUnavailable(f"{type(exc).__name__}: {store.reason(exc)}") from exc
+                logger.warning("conversation state in %s cannot be used (%s); answers go on "
+                               "without it", shown(self.path), store.described(exc))
+            raise StateUnavailable(store.described(exc)) from exc
         if self._outage:
             self._outage = False
             logger.info("conversation state in %s works again", shown(self.path))

@@ -316,9 +316,12 @@ class Connection:
 
     def table_exists(self, name: str) -> bool:
         if self.dialect is POSTGRES:
-            # to_regclass follows the search path, as the statements do.
-            return self.raw.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                    [quote(name)]).fetchone()[0]
+            # In the schema new tables go to (the first of the search path). A plain query of
+            # the catalog, not to_regclass: it sees what another process committed while this
+            # one waited for the schema lock.
+            return self.raw.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = "
+                "current_schema() AND tablename = %s)", [name]).fetchone()[0]
         return self.raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                 [name]).fetchone() is not None
 
@@ -401,40 +404,75 @@ class StoreDown(Exception):
 
 class Pool:
     """psycopg_pool's pool of connections for one process's answer's path, shared by its
-    event claims and conversation state, with a short pause after a failure (`PAUSE_S`)
-    during which every call fails at once with `StoreDown` instead of waiting."""
+    event claims and conversation state.
+
+    When a connection breaks or none can be had (the server went away), every call fails at
+    once with `StoreDown` instead of waiting, and at most every `PAUSE_S` one call tries a
+    connection of its own (refused at once while the server is down); when that works, a new
+    pool replaces the old one, whose own reconnection would back off for longer and longer.
+    """
 
     def __init__(self, target: str) -> None:
-        from psycopg_pool import ConnectionPool
-
         self.target = target
         self.users = 0
-        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self._down = False
+        self._next_try = 0.0
         self._reason = ""
-        settings = _pg_settings(target, answer_path=True)
-        self._pool = ConnectionPool(target, min_size=1, max_size=POOL_MAX, kwargs=settings,
-                                    timeout=POOL_WAIT_S, open=False, name="pambot")
-        self._pool.open(wait=False)
+        self._settings = _pg_settings(target, answer_path=True)
+        # pambot says in its own words, once, when the database is away and when it is back;
+        # the pool would add a few lines for every attempt to connect.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+        self._pool = self._open()
+
+    def _open(self) -> Any:
+        from psycopg_pool import ConnectionPool
+
+        pool = ConnectionPool(self.target, min_size=1, max_size=POOL_MAX, kwargs=self._settings,
+                              timeout=POOL_WAIT_S, open=False, name="pambot")
+        pool.open(wait=False)
+        return pool
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
         import psycopg
 
-        if time.monotonic() < self._paused_until:
-            raise StoreDown(self._reason)
+        if self._down:
+            self._try_again()
         raw = None
         try:
             with self._pool.connection() as raw:
                 yield Connection(raw, POSTGRES, self.target)
         except psycopg.OperationalError as exc:
             if raw is None or raw.broken or raw.closed:
-                # The server went away (or cannot be reached): every idle connection is
-                # likely as dead as this one; the pool tests them and makes new ones.
-                self._paused_until = time.monotonic() + PAUSE_S
-                self._reason = f"{type(exc).__name__}: {exc}"
-                with contextlib.suppress(Exception):
-                    self._pool.check()
+                self._went_down(exc)
             raise
+
+    def _went_down(self, exc: BaseException) -> None:
+        with self._lock:
+            self._down = True
+            self._next_try = time.monotonic() + PAUSE_S
+            self._reason = f"{type(exc).__name__}: {reason(exc)}"
+
+    def _try_again(self) -> None:
+        """StoreDown, unless it is time to try the server again and it answers (then a new
+        pool takes over)."""
+        import psycopg
+
+        with self._lock:
+            if not self._down:
+                return
+            if time.monotonic() < self._next_try:
+                raise StoreDown(self._reason)
+            self._next_try = time.monotonic() + PAUSE_S
+            try:
+                psycopg.connect(self.target, **{**self._settings, "connect_timeout": 1}).close()
+            except psycopg.Error as exc:
+                self._reason = f"{type(exc).__name__}: {reason(exc)}"
+                raise StoreDown(self._reason) from None
+            old, self._pool = self._pool, self._open()
+            self._down = False
+        threading.Thread(target=old.close, kwargs={"timeout": 0}, daemon=True).start()
 
     def close(self) -> None:
         self._pool.close(timeout=1.0)
@@ -490,3 +528,10 @@ _REASON = re.compile(r"\s+")
 def reason(exc: BaseException) -> str:
     """An error as one line, for a log line or a `pambot:` message."""
     return _REASON.sub(" ", f"{exc}".strip()) or type(exc).__name__
+
+
+def described(exc: BaseException) -> str:
+    """`Kind: reason`, one line (a StoreDown says the failure it stands for)."""
+    if isinstance(exc, StoreDown):
+        return reason(exc)
+    return f"{type(exc).__name__}: {reason(exc)}"

@@ -154,3 +154,29 @@ def test_a_version_2_log_gains_the_typed_column_and_keeps_its_rows(
     # What was typed is kept only where it is not the question itself.
     assert sql(target, "SELECT text, typed FROM queries ORDER BY id") == [
         ("2", None), (picked.query, "2"), (picked.query, None)]
+
+
+def test_replicas_starting_together_on_a_fresh_database_create_its_schema_once(target):
+    # Each connection is another process: on PostgreSQL, another replica.
+    import threading
+
+    from bot.querylog import StateStore
+
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            querylog.connect(target).close()
+            with StateStore(target).reading():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    starting = [threading.Thread(target=start) for _ in range(4)]
+    for thread in starting:
+        thread.start()
+    for thread in starting:
+        thread.join(30)
+    assert failures == []
+    with querylog.connect(target) as db:
+        assert querylog.schema_version(db) == querylog.SCHEMA_VERSION

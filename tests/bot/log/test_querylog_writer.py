@@ -255,3 +255,27 @@ def test_a_log_file_deleted_while_running_is_recreated_with_a_warning(
     assert sorted(r["text"] for r in Database(db_path)["queries"].rows) == ["second", "third"]
     [warning] = _warnings(caplog, "was deleted or replaced")
     assert str(db_path) in warning.getMessage()
+
+
+def test_rows_wait_while_postgresql_is_down_bounded_and_are_written_once_it_is_back(
+        pg_target, open_log, make_answer, caplog):
+    from tests.conftest import postgres_stopped
+
+    caplog.set_level(logging.INFO, logger="pambot.querylog")
+    log = open_log(pg_target, max_pending=5)
+    assert log.flush()
+    with postgres_stopped():
+        for i in range(15):
+            log.record_query(make_answer(f"q{i}"), source="slash", elapsed_ms=1)
+        assert not log.flush(timeout=0.5)
+        assert not log.healthy
+    assert log.flush(timeout=30)
+    assert log.healthy
+    kept = [text for (text,) in sql(pg_target, "SELECT text FROM queries ORDER BY id")]
+    # At most 5 rows wait in the queue (and 5 more in the writer's batch); the rest were
+    # dropped, and the log says how many.
+    assert kept == [f"q{i}" for i in range(len(kept))] and 5 <= len(kept) <= 10
+    assert _warnings(caplog, f"dropped {15 - len(kept)} new rows")
+    [down] = _warnings(caplog, "cannot be written")
+    assert "wait in memory (up to 5;" in down.getMessage()
+    assert any("is writable again" in r.getMessage() for r in caplog.records)

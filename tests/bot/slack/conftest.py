@@ -623,9 +623,9 @@ def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
 
 
 def start_socket(env: dict[str, str], tmp_path: Path,
-                 *args: str) -> tuple[subprocess.Popen, Path]:
-    """`pambot socket ARGS` started as a user would, its output in tmp_path/socket.log."""
-    log_path = tmp_path / "socket.log"
+                 *args: str, name: str = "socket") -> tuple[subprocess.Popen, Path]:
+    """`pambot socket ARGS` started as a user would, its output in tmp_path/NAME.log."""
+    log_path = tmp_path / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([PAMBOT, "socket", *args], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -686,11 +686,22 @@ class WebSocketStandIn:
         self.connected = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def send(self, message: dict) -> None:
-        """A text frame with `message` to the newest connection."""
+    def send(self, message: dict, *, to: int = -1) -> None:
+        """A text frame with `message` to the newest connection (or connection `to`, in the
+        order they were made: one per `pambot socket` process, as Slack spreads an app's
+        events over its open connections)."""
         with self.lock:
-            connection = self.connections[-1]
+            connection = self.connections[to]
         connection.sendall(_ws_frame(0x1, json.dumps(message).encode()))
+
+    def wait_for_connections(self, count: int, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.connections) >= count:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def acks(self, envelope_id: str) -> list[dict]:
         with self.lock:
