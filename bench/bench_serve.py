@@ -2,6 +2,14 @@
 and against a bare Bolt app that only acknowledges, under the same gunicorn setup.
 
     python bench/bench_serve.py [--requests 4000] [--rounds 4] [--clients 20] [--workers 1]
+    python bench/bench_serve.py --postgres postgresql://USER:PASS@127.0.0.1:5432/DB [--events]
+
+With `--postgres`, `pambot serve` on a SQLite file and `pambot serve` on that PostgreSQL
+database (a database of its own: the benchmark writes to it) take the same load in
+alternating rounds, and the goal is PostgreSQL's p99 within 1.5x of SQLite's. `--events`
+sends @mentions instead of slash commands: each is claimed (Slack event dedupe), its thread
+recalled and remembered, and its answer posted, the path where the database is on the way of
+the acknowledgement.
 
 Both servers are started here on 127.0.0.1 with the same gunicorn settings
 (`bot.server.run_gunicorn`: uvicorn workers, the same front with signature checks),
@@ -124,6 +132,22 @@ def start(command: list[str], port: int, env: dict[str, str], log: Path) -> subp
     raise RuntimeError(f"{command} did not become healthy:\n{log.read_text()}")
 
 
+RUN = f"{os.getpid()}-{int(time.time())}"
+
+
+def event_body(n: int) -> bytes:
+    """An @mention in a thread of its own, with an event id no run has used."""
+    ts = f"{1_700_000_000 + n}.{n % 1_000_000:06d}"
+    return json.dumps({
+        "token": "x", "team_id": "T0BENCH", "api_app_id": "A0BENCH", "type": "event_callback",
+        "event_id": f"Ev{RUN}-{n}", "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}],
+        "event": {"type": "app_mention", "user": f"U0{n % 50}", "channel": "C0BENCH",
+                  "text": f"<@U0BOT> {QUESTIONS[n % len(QUESTIONS)]}", "ts": ts,
+                  "event_ts": ts},
+    }).encode()
+
+
 def command_body(n: int) -> bytes:
     return urllib.parse.urlencode({
         "command": "/pam", "text": QUESTIONS[n % len(QUESTIONS)], "team_id": "T0BENCH",
@@ -132,15 +156,22 @@ def command_body(n: int) -> bytes:
     }).encode()
 
 
-def load(port: int, *, requests: int, clients: int) -> tuple[list[float], int, float]:
-    """`requests` signed slash commands from `clients` keep-alive connections.
+_sent = iter(range(10**9))  # every request of the run its own number (event ids are unique)
+
+
+def load(port: int, *, requests: int, clients: int,
+         events: bool = False) -> tuple[list[float], int, float]:
+    """`requests` signed slash commands (or @mention events) from `clients` keep-alive
+    connections.
 
     Returns the latencies (seconds) of the 200 answers, the number of failures, the wall time.
     """
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    counter = iter(range(requests))
+    counter = (next(_sent) for _ in range(requests))
+    content_type = "application/json" if events else "application/x-www-form-urlencoded"
+    make_body = event_body if events else command_body
     deadline = time.monotonic() + MAX_SECONDS_PER_RUN
 
     def client() -> None:
@@ -151,11 +182,11 @@ def load(port: int, *, requests: int, clients: int) -> tuple[list[float], int, f
         for n in counter:
             if time.monotonic() > deadline:
                 break
-            body = command_body(n)
+            body = make_body(n)
             timestamp = str(int(time.time()))
             signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body,
                                          hashlib.sha256).hexdigest()
-            headers = {"Content-Type": "application/x-www-form-urlencoded",
+            headers = {"Content-Type": content_type,
                        "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
             started = time.perf_counter()
             try:
@@ -258,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-clients", type=int, default=0, metavar="N",
                         help="hold N half-sent requests open against each server during the "
                         "load, reopening any the server drops (default 0)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run pambot serve on this PostgreSQL database, and compare "
+                        "it with pambot serve on a SQLite file")
+    parser.add_argument("--events", action="store_true",
+                        help="send @mention events instead of slash commands")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-unlogged", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -289,22 +325,32 @@ def main(argv: list[str] | None = None) -> int:
                 "bare Bolt ack": [sys.executable, str(Path(__file__).resolve()),
                                   "--serve-bare", str(ports["bare Bolt ack"])],
             }
+            if args.postgres:
+                # Only the two to compare: pambot on a file, and the same on PostgreSQL.
+                del commands["pambot, no log"], commands["bare Bolt ack"]
+                ports = {"pambot serve": ports["pambot serve"],
+                         "pambot, PostgreSQL": ports["pambot, no log"]}
+                commands["pambot, PostgreSQL"] = [sys.executable, "-m", "bot.cli", "serve",
+                                                  "--port", str(ports["pambot, PostgreSQL"])]
             for name, command in commands.items():
                 env = {**base_env, "GUNICORN_CMD_ARGS":
                        f"--bind 127.0.0.1:{ports[name]} --workers {args.workers}"}
+                if name == "pambot, PostgreSQL":
+                    env["PAMBOT_DB"] = args.postgres
                 processes.append(start(command, ports[name], env, Path(tmp) / f"{ports[name]}.log"))
             for port in ports.values():  # warm up: imports, caches, connections
-                load(port, requests=200, clients=args.clients)
+                load(port, requests=200, clients=args.clients, events=args.events)
             slow = SlowClients(list(ports.values()), max(0, min(args.slow_clients, 500)))
             rounds = max(1, min(args.rounds, 20))
             pooled = {name: ([], 0, 0.0) for name in ports}
             for round_ in range(rounds):
                 # Rotate the order, so no server always runs right after another.
                 names = list(ports)
-                order = [(n, ports[n]) for n in names[round_ % 3:] + names[:round_ % 3]]
+                turn = round_ % len(names)
+                order = [(n, ports[n]) for n in names[turn:] + names[:turn]]
                 for name, port in order:
                     latencies, errors, wall = load(port, requests=requests // rounds,
-                                                   clients=args.clients)
+                                                   clients=args.clients, events=args.events)
                     done, failed, took = pooled[name]
                     pooled[name] = (done + latencies, failed + errors, took + wall)
             slow.stop()
@@ -319,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
                     process.kill()
             standin.shutdown()
 
+    what = "@mention events" if args.events else "signed slash commands"
+    if args.postgres:
+        return report_postgres(results, args, requests, rounds, what)
     ratio = results["pambot serve"]["p99_ms"] / results["bare Bolt ack"]["p99_ms"]
     unlogged_ratio = results["pambot, no log"]["p99_ms"] / results["bare Bolt ack"]["p99_ms"]
     bare_rps = results["bare Bolt ack"]["throughput_rps"]
@@ -329,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                           "p99_ratio_without_log": unlogged_ratio,
                           "throughput_ratio": throughput}, indent=2))
     else:
-        print(f"{requests} signed slash commands per server in {rounds} alternating rounds, "
+        print(f"{requests} {what} per server in {rounds} alternating rounds, "
               f"{args.clients} concurrent clients, gunicorn + uvicorn, {args.workers} worker(s), "
               f"{os.cpu_count()} CPUs, {args.slow_clients} slow clients per server "
               f"(reopened {slow.reopened} times)")
@@ -341,6 +390,32 @@ def main(argv: list[str] | None = None) -> int:
               f"without the query log: {unlogged_ratio:.2f}")
         print(f"throughput ratio pambot serve/bare: {throughput:.2f} (goal: at least 0.85)")
     return 0 if ratio <= 1.5 and throughput >= 0.85 else 1
+
+
+def report_postgres(results: dict, args: argparse.Namespace, requests: int, rounds: int,
+                    what: str) -> int:
+    """The figures of a run with --postgres: the goal is PostgreSQL's p99 within 1.5x of
+    SQLite's, measured in the same run."""
+    sqlite, postgres = results["pambot serve"], results["pambot, PostgreSQL"]
+    ratio = postgres["p99_ms"] / sqlite["p99_ms"]
+    throughput = (postgres["throughput_rps"] / sqlite["throughput_rps"]
+                  if sqlite["throughput_rps"] else 0.0)
+    if args.json:
+        print(json.dumps({"clients": args.clients, "workers": args.workers, "rounds": rounds,
+                          "load": what, **results, "p99_ratio_postgres_sqlite": ratio,
+                          "throughput_ratio_postgres_sqlite": throughput}, indent=2))
+    else:
+        print(f"{requests} {what} per server in {rounds} alternating rounds, "
+              f"{args.clients} concurrent clients, gunicorn + uvicorn, {args.workers} "
+              f"worker(s), {os.cpu_count()} CPUs")
+        print(f"{'server':<20}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}{'errors':>8}")
+        for name, row in results.items():
+            shown = {"pambot serve": "pambot, SQLite"}.get(name, name)
+            print(f"{shown:<20}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}"
+                  f"{row['throughput_rps']:>10.0f}{row['errors']:>8}")
+        print(f"p99 ratio PostgreSQL/SQLite: {ratio:.2f} (goal: at most 1.5)")
+        print(f"throughput ratio PostgreSQL/SQLite: {throughput:.2f}")
+    return 0 if ratio <= 1.5 else 1
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from bot.blocks import escape
 from bot.config import Config, ConfigError
 from bot.listeners import register_listeners
 from bot.listeners.common import Services, describe, report_error, where
-from bot.querylog import Clicks, Runbooks, StateStore, Threads
+from bot.querylog import Clicks, Runbooks, StateStore, StateUnavailable, Threads
 from bot.querylog.claims import EventClaimBusy, EventDeferred, EventInProgress
 from bot.querylog.learned import LearnedPhrases
 from bot.reload import LiveRules
@@ -85,6 +85,34 @@ def check_bot_token(config: Config) -> None:
             f"SLACK_API_URL ({config.slack_api_url}) cannot be reached to check "
             f"SLACK_BOT_TOKEN ({reason})."
         ) from None
+
+
+def check_database(config: Config) -> None:
+    """ConfigError naming PAMBOT_DB unless its PostgreSQL database can be reached and its
+    schema brought up to date (a SQLite file needs no check: it is created when first
+    written, and a file that cannot be is a warning, not a stop).
+
+    For start-up: before any worker starts, within seconds (`store.CONNECT_TIMEOUT_S`).
+    """
+    from bot.querylog import is_postgres, shown
+    from bot.querylog.schema import connect
+    from bot.querylog.state import StateStore
+    from bot.querylog.store import errors, reason
+
+    if not is_postgres(config.db_path):
+        return
+    try:
+        connect(config.db_path).close()
+        state = StateStore(config.db_path)
+        try:
+            with state.reading():
+                pass  # creates the state tables
+        finally:
+            state.close()
+    except (*errors(), StateUnavailable) as exc:
+        cause = exc.__cause__ if isinstance(exc, StateUnavailable) else exc
+        raise ConfigError(f"PAMBOT_DB names a PostgreSQL database, {shown(config.db_path)}, "
+                          f"that cannot be used: {reason(cause or exc)}") from None
 
 
 # slack_sdk logs each failed request and each retry; a start-up check says it in one sentence.

@@ -41,21 +41,44 @@ def base_ruleset(config: Config) -> RuleSet:
 
 
 def with_learned(config: Config, ruleset: RuleSet) -> RuleSet:
-    """`ruleset` with the learned phrases of the query log's file merged (none if the file
-    or its table does not exist yet: reading never creates them). Raises RuleFileError."""
-    import sqlite3
-
+    """`ruleset` with the learned phrases in PAMBOT_DB merged (none if the file or its table
+    does not exist yet: reading never creates them; none if the database cannot be read:
+    whoever opens it next says why). Raises RuleFileError."""
     from rules.learning import learned_ruleset
 
-    if not os.path.exists(config.db_path):
-        return ruleset
-    try:  # read-only, and without sqlite-utils: `pambot ask` starts fast
-        uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-            pairs = db.execute("SELECT phrase, meaning FROM learned ORDER BY ts").fetchall()
-    except sqlite3.Error:
-        return ruleset  # no phrase taught yet, or a file whoever opens it next will report
+    try:
+        pairs = learned_pairs(config)
+    except Exception as exc:  # the database's errors: sqlite3's or psycopg's
+        from bot.querylog.store import errors
+
+        if isinstance(exc, errors()):
+            return ruleset
+        raise
     return learned_ruleset(ruleset, pairs)
+
+
+def learned_pairs(config: Config) -> list[tuple[str, str]]:
+    """The (phrase, meaning) pairs taught in PAMBOT_DB, oldest first; raises the database's
+    errors (sqlite3.Error, psycopg.Error) when it cannot be read."""
+    import sqlite3
+
+    from bot.querylog.store import is_postgres, pg_connect
+
+    query = "SELECT phrase, meaning FROM learned ORDER BY ts"
+    if is_postgres(config.db_path):
+        with pg_connect(config.db_path) as db:
+            return db.execute(query).fetchall() if db.table_exists("learned") else []
+    if not os.path.exists(config.db_path):
+        return []
+    # Read-only, and without sqlite-utils: `pambot ask` starts fast.
+    uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        try:
+            return db.execute(query).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []  # no phrase taught yet
+            raise
 
 
 def open_querylog(config: Config, *, max_pending: int = 10_000, wait_for_room: bool = False):
@@ -78,13 +101,8 @@ CLOSE_TIMEOUT_S = 60.0
 
 
 def open_ask_log(config: Config):
-    """The query log of `pambot ask`: written by a child process where one can be forked
-    (see bot.querylog.forked), else by a thread of this one."""
-    from bot.querylog.forked import ForkedQueryLog, can_fork
-
-    if can_fork():
-        return ForkedQueryLog(config.db_path, retention_days=config.log_retention_days,
-                              max_pending=ASK_MAX_PENDING)
+    """The query log of `pambot ask`: the ordinary writer thread, which waits for room in
+    its queue rather than drop a row."""
     return open_querylog(config, max_pending=ASK_MAX_PENDING, wait_for_room=True)
 
 
@@ -276,12 +294,23 @@ def run_rules_check(config: Config, path: str | None) -> int:
     others = [f.name for f in rule_files(target) if f != Path(target)] \
         if target and not Path(target).is_dir() else []
     # The phrases taught (pambot learn) are checked with the files: the merged set is used.
+    from bot.querylog.store import errors
+    from bot.querylog.store import shown as shown_db
+    from rules.learning import learned_ruleset
+
+    where = shown_db(config.db_path)
     try:
-        merged = with_learned(config, ruleset)
+        pairs = learned_pairs(config)
+    except errors() as exc:
+        pairs = []
+        print(f"pambot: cannot read the phrases taught in {where} ({exc}); checked the rule "
+              "files without them", file=sys.stderr)
+    try:
+        merged = learned_ruleset(ruleset, pairs)
     except RuleFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"pambot: the phrases taught in {config.db_path} do not fit {shown}: "
+        print(f"pambot: the phrases taught in {where} do not fit {shown}: "
               "pambot learn --forget PHRASE, or change the rule files", file=sys.stderr)
         return 1
     taught = len(merged.vocabulary.phrases) - len(ruleset.vocabulary.phrases) + sum(
@@ -289,5 +318,5 @@ def run_rules_check(config: Config, path: str | None) -> int:
         len(v) for v in ruleset.vocabulary.spellings.values())
     print(f"OK: {len(ruleset.rules)} rules in {shown}"
           + (f", with the packaged {', '.join(others)}" if others else "")
-          + (f", and {taught} phrase(s) taught in {config.db_path}" if taught else ""))
+          + (f", and {taught} phrase(s) taught in {where}" if taught else ""))
     return 0

@@ -33,6 +33,7 @@ class Config:
     slack_app_token: str | None = None
     port: int = DEFAULT_PORT
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # PAMBOT_DB: a SQLite file's path, or a PostgreSQL URL (postgresql:// or postgres://).
     db_path: str = DEFAULT_DB
     rules_path: str | None = None
     log_retention_days: int = DEFAULT_RETENTION_DAYS
@@ -120,9 +121,11 @@ _NOT_FILES = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block devi
 
 
 def _log_file(path: str) -> str:
-    """`path` (PAMBOT_DB) if it names a file or nothing yet; a ConfigError if it names a
-    directory or a device, which SQLite reports only as "disk I/O error" (or, for /dev/null,
-    as an empty log)."""
+    """`path` (PAMBOT_DB) if it is a PostgreSQL URL, or names a file or nothing yet; a
+    ConfigError if it names a directory or a device, which SQLite reports only as "disk I/O
+    error" (or, for /dev/null, as an empty log)."""
+    if path.lower().startswith(("postgresql://", "postgres://")):
+        return path  # checked by connecting (bot.querylog.store)
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):

@@ -161,7 +161,7 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
     rows = _log(config, lambda db: review_rows(db, querylog.utc_iso(start)),
                 nothing_logged=_NO_LOG)
     if rows is _NO_LOG:
-        _nothing(as_json, f"No queries logged yet at {config.db_path}: nothing to review.")
+        _nothing(as_json, f"No queries logged yet at {_where(config)}: nothing to review.")
         return
     found = review_groups(rows, _merged(ruleset, taught))[:top]
     if as_json:
@@ -209,7 +209,7 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
         taught = {p.phrase: p.meaning for p in _with_store(config, lambda lp: lp.all(),
                                                            create=False)}
         if not taught:
-            _nothing(as_json, f"No phrases taught in {config.db_path}: nothing to compare "
+            _nothing(as_json, f"No phrases taught in {_where(config)}: nothing to compare "
                      "(pambot learn PHRASE MEANING).")
             return
         after = _merged(before, taught)
@@ -218,7 +218,7 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
     start = querylog.utc_iso(_since(since)) if since else None
     asked = _log(config, lambda db: asked_questions(db, start), nothing_logged=_NO_LOG)
     if asked is _NO_LOG:
-        _nothing(as_json, f"No queries logged yet at {config.db_path}: nothing to replay.")
+        _nothing(as_json, f"No queries logged yet at {_where(config)}: nothing to replay.")
         return
     found = changes(before, after, asked)
     if as_json:
@@ -293,10 +293,12 @@ def _log(config: Config, read, *, nothing_logged=None):
         if nothing_logged is not None:
             return nothing_logged
         raise Problem(f"{exc}: nothing logged to review yet") from None
-    except Exception as exc:  # sqlite3.Error and friends: the file, not pambot
-        raise Problem(f"cannot read the query log at {config.db_path}: {exc}") from None
+    except (*querylog.errors(), OSError) as exc:  # the database, not pambot
+        raise Problem(f"cannot read the query log at {_where(config)}: {exc}") from None
     try:
         return read(db)
+    except querylog.errors() as exc:
+        raise Problem(f"cannot read the query log at {_where(config)}: {exc}") from None
     finally:
         db.close()
 
@@ -304,7 +306,8 @@ def _log(config: Config, read, *, nothing_logged=None):
 def _with_store(config: Config, use, *, create: bool = True):
     """`use(LearnedPhrases)` on the query log's file; with `create` False, an absent file
     has no phrases (reading never creates one)."""
-    if not create and not os.path.exists(config.db_path):
+    if not create and not querylog.is_postgres(config.db_path) \
+            and not os.path.exists(config.db_path):
         return []
     store = _store(config)
     try:
@@ -316,21 +319,26 @@ def _with_store(config: Config, use, *, create: bool = True):
 def _store(config: Config) -> StateStore:
     """The state tables in the query log's file. A file that is no SQLite database stops
     the command here in one line, untouched (the store would log a warning of its own)."""
-    if os.path.exists(config.db_path):
+    if not querylog.is_postgres(config.db_path) and os.path.exists(config.db_path):
         try:
             uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
             with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            raise Problem(f"cannot read the query log at {config.db_path}: {exc}") from None
+            raise Problem(f"cannot read the query log at {_where(config)}: {exc}") from None
     return StateStore(config.db_path, retention_days=config.log_retention_days)
+
+
+def _where(config: Config) -> str:
+    """PAMBOT_DB as messages show it: a PostgreSQL URL without its password."""
+    return querylog.shown(config.db_path)
 
 
 def _read(call, config: Config):
     try:
         return call()
     except StateUnavailable as exc:
-        raise Problem(f"cannot use the learned phrases in {config.db_path}: {exc}") from None
+        raise Problem(f"cannot use the learned phrases in {_where(config)}: {exc}") from None
 
 
 def _since(text: str):

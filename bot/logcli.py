@@ -6,8 +6,10 @@
     $ pambot log runbooks --since 24h
     $ pambot log serve                  # Datasette at http://127.0.0.1:8001
 
-Needs no Slack credentials. The SQL and the stats table live in `bot.querylog`; this module
-is the command line around them. A new `pambot log` command is one `@log.command()`.
+Needs no Slack credentials. PAMBOT_DB is a SQLite file or a PostgreSQL URL; every command
+works on both (`serve` shows a SQLite snapshot of a PostgreSQL log, and says so). The SQL and
+the stats table live in `bot.querylog`; this module is the command line around them. A new
+`pambot log` command is one `@log.command()`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import csv
 import json
 import os
 import re
+import shutil
 import socket
-import sqlite3
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NoReturn, TextIO
 
 import click
@@ -76,8 +79,8 @@ def export(config: Config, fmt: str, since: str | None) -> None:
     except querylog.NoLog as exc:
         click.echo(f"pambot: {exc}", err=True)
         return
-    except sqlite3.Error as exc:
-        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    except querylog.errors() as exc:
+        _cannot_read(config, exc)
     try:
         columns, rows = querylog.export_rows(db, start)
         (_write_csv if fmt == "csv" else _write_json)(sys.stdout, columns, rows)
@@ -85,8 +88,8 @@ def export(config: Config, fmt: str, since: str | None) -> None:
     except BrokenPipeError:
         # The reader (`| head`) has gone; say nothing, and stop Python complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except sqlite3.Error as exc:
-        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    except querylog.errors() as exc:
+        _cannot_read(config, exc)
     finally:
         db.close()
 
@@ -102,10 +105,11 @@ def prune(config: Config, older_than: str) -> None:
     except querylog.NoLog as exc:
         click.echo(f"{exc}; nothing to prune")
         return
-    except (sqlite3.Error, OSError) as exc:
-        _fail(f"cannot prune the query log at {config.db_path}: {exc}")
+    except (*querylog.errors(), OSError) as exc:
+        _fail(f"cannot prune the query log at {querylog.shown(config.db_path)}: "
+              f"{_reason(exc)}")
     click.echo(f"Deleted {queries:,} queries, {votes:,} votes and {checklists:,} checklists "
-               f"older than {when(before)} from {config.db_path}.")
+               f"older than {when(before)} from {querylog.shown(config.db_path)}.")
 
 
 @log.command()
@@ -119,16 +123,17 @@ def runbooks(config: Config, since: str) -> None:
     except querylog.NoLog as exc:
         click.echo(str(exc))
         return
-    except sqlite3.Error as exc:
-        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    except querylog.errors() as exc:
+        _cannot_read(config, exc)
     try:
         books = querylog.list_runbooks(db, querylog.utc_iso(start))
-    except sqlite3.Error as exc:
-        _fail(f"cannot read the checklists in {config.db_path}: {exc}")
+    except querylog.errors() as exc:
+        _fail(f"cannot read the checklists in {querylog.shown(config.db_path)}: {_reason(exc)}")
     finally:
         db.close()
     click.echo(format_runbooks(books, heading=(
-        f"Checklists in {config.db_path} since {when(start)} ({since.strip()}): {len(books):,}")))
+        f"Checklists in {querylog.shown(config.db_path)} since {when(start)} "
+        f"({since.strip()}): {len(books):,}")))
 
 
 @log.command()
@@ -138,28 +143,46 @@ def runbooks(config: Config, since: str) -> None:
 @click.pass_obj
 def serve(config: Config, host: str, port: int) -> None:
     """Open the log in Datasette, read-only, with pambot's descriptions and canned queries
-    (needs pambot[dashboard])."""
+    (needs pambot[dashboard]). A PostgreSQL log is shown as a SQLite snapshot of it."""
     from bot.ask import ruleset_for
     from bot.dashboard import DashboardMissing
     from bot.dashboard import serve as run_dashboard
 
     try:
-        # Checks the file, and brings a log from an older pambot up to date first.
+        # Checks the database, and brings a log from an older pambot up to date first.
         querylog.open_existing(config.db_path).close()
     except querylog.NoLog as exc:
         _fail(f"{exc}; there is nothing to show yet")
-    except sqlite3.Error as exc:
-        _fail(f"cannot read the query log at {config.db_path}: {exc}")
+    except querylog.errors() as exc:
+        _cannot_read(config, exc)
     rule_ids = [rule.id for rule in ruleset_for(config).rules]
     try:  # one line now, rather than the web server's log lines and exit status 3 later
         socket.create_server((host, port)).close()
     except OSError as exc:
         reason = str(exc.strerror or exc).split(" (while attempting to bind")[0]
         _fail(f"cannot listen on {host}:{port}: {reason}")
+    path, copy = config.db_path, None
+    if querylog.is_postgres(config.db_path):
+        copy = tempfile.mkdtemp(prefix="pambot-snapshot-")
+        path = os.path.join(copy, "pambot.db")  # Datasette's page: /pambot, as for a file
     try:
-        sys.exit(run_dashboard(config.db_path, rule_ids=rule_ids, host=host, port=port))
+        if copy is not None:
+            from bot.querylog.snapshot import snapshot
+
+            try:
+                rows = snapshot(config.db_path, path)
+            except querylog.errors() as exc:
+                _cannot_read(config, exc)
+            click.echo(f"pambot log serve: Datasette opens SQLite files only, so this is a "
+                       f"snapshot of {querylog.shown(config.db_path)} taken at "
+                       f"{when(datetime.now(UTC))} ({rows:,} rows); restart pambot log serve "
+                       "to refresh it", err=True)
+        sys.exit(run_dashboard(path, rule_ids=rule_ids, host=host, port=port))
     except DashboardMissing as exc:
         _fail(str(exc))
+    finally:
+        if copy is not None:
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 def format_runbooks(books: Sequence[querylog.Runbook], *, heading: str) -> str:
@@ -191,6 +214,16 @@ def _since(text: str, option: str) -> datetime:
         return parse_since(text)
     except DurationError as exc:
         raise UsageProblem(f"{option}: {exc}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    from bot.querylog.store import reason
+
+    return reason(exc)
+
+
+def _cannot_read(config: Config, exc: BaseException) -> NoReturn:
+    _fail(f"cannot read the query log at {querylog.shown(config.db_path)}: {_reason(exc)}")
 
 
 def _fail(message: str) -> NoReturn:

@@ -50,7 +50,7 @@ from slack_sdk.signature import SignatureVerifier
 from uvicorn_worker import UvicornWorker
 
 from bot import metrics
-from bot.app import build_app, check_bot_token
+from bot.app import build_app, check_bot_token, check_database
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.connections import Protocol, connection_cap, out_of_files, respond
@@ -315,6 +315,7 @@ def serve(config: Config, port: int, *, host: str = DEFAULT_HOST) -> int:
     config.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
     check_bot_token(config)
+    check_database(config)
     with gunicorn_argv():
         server = _gunicorn(functools.partial(create_app, config, ruleset=rules),
                            host=host, port=port, rules=rules)

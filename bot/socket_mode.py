@@ -40,7 +40,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode import websocket_client
 
 from bot import metrics
-from bot.app import build_app, check_bot_token
+from bot.app import build_app, check_bot_token, check_database
 from bot.ask import open_querylog, ruleset_for
 from bot.config import Config, ConfigError
 from bot.connections import Protocol, respond
@@ -227,6 +227,7 @@ def run_socket(config: Config, *, stop: threading.Event | None = None,
     config.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     rules = LiveRules(ruleset_for(config), load=lambda: load_ruleset(config.rules_path))
     check_bot_token(config)
+    check_database(config)
     metrics.enable(socket_mode=True)
     rules.publish()
     metrics.socket_connected(False)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner, Result
@@ -38,7 +42,7 @@ JSON_CONTRACT_KEYS = frozenset({
 # a test that uses one is slow, and the README's quick run (`-m "not slow"`) leaves it out.
 STARTS_PROCESSES = frozenset({
     "pambot_server", "fresh_server", "standin", "slack", "slack_to", "websocket",
-    "run_pambot", "pambot_script", "pambot_log_process", "dashboard",
+    "run_pambot", "pambot_script", "pambot_log_process", "dashboard", "replicas",
 })
 
 
@@ -52,6 +56,111 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(
             f"{len(unmarked)} test(s) start a process or a server but are not marked "
             f"@pytest.mark.slow (so -m 'not slow' would run them), in: {', '.join(files)}")
+
+
+# The PostgreSQL database the tests may use (.ci/postgres starts a throwaway one and sets it),
+# and the directory of its cluster, for the tests that restart it.
+POSTGRES_URL = "PAMBOT_TEST_POSTGRES_URL"
+POSTGRES_DATA = "PAMBOT_TEST_POSTGRES_DATA"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def need(variable: str, what: str) -> str:
+    """The value of `variable`; without it the test is skipped, saying why, or under CI
+    (CI=true, as .ci/run sets) it fails: CI must run every test on both backends."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        message = (f"{what} needs {variable}: `eval \"$(.ci/postgres start DIR)\"` starts a "
+                   "throwaway PostgreSQL and sets it (.ci/run does)")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str):
+    """A URL for a new, empty schema in the database at `url` (through libpq's `options`, as a
+    user's own options pass through PAMBOT_DB); dropped afterwards with all it holds."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options={quote(f'-csearch_path={name}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def _pg_ctl(*args: str) -> None:
+    """Run pg_ctl on the test cluster, as its owner (`postgres` when we are root)."""
+    import glob
+    import shlex
+
+    data = need(POSTGRES_DATA, "stopping and starting PostgreSQL")
+    pg_ctl = shutil.which("pg_ctl") or (sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+                                        or ["pg_ctl"])[-1]
+    command = [pg_ctl, "-D", data, "-w", "-t", "60", *args]
+    if "start" in args:
+        # The options it was started with (port, address...), as `pg_ctl restart` reuses them.
+        opts = shlex.split(Path(data, "postmaster.opts").read_text())[1:]
+        while "-D" in opts:
+            index = opts.index("-D")
+            del opts[index:index + 2]
+        command += ["-l", str(Path(data).parent / "postgres.log"), "-o", shlex.join(opts)]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, capture_output=True, timeout=90)
+
+
+@contextlib.contextmanager
+def postgres_stopped():
+    """The test cluster stopped (fast: connections are cut, as a restart cuts them) for the
+    duration, then started again on the same port."""
+    _pg_ctl("-m", "fast", "stop")
+    try:
+        yield
+    finally:
+        _pg_ctl("start")
+
+
+@pytest.fixture
+def pg_target():
+    """PAMBOT_DB for a PostgreSQL database of this test's own (a schema of its own)."""
+    with postgres_schema(need(POSTGRES_URL, "a PostgreSQL test")) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def target(request, tmp_path: Path) -> str:
+    """PAMBOT_DB for a log of this test's own, on each backend in turn: a SQLite file in
+    tmp_path, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "pambot.db")
+    return request.getfixturevalue("pg_target")
+
+
+def sql(target: str | os.PathLike, statement: str, params: tuple | list = ()) -> list[tuple]:
+    """Run `statement` (with `?` placeholders) on the log at `target` with the plain driver,
+    not pambot's code; the rows it returns (none for a statement that returns none)."""
+    target = os.fspath(target)
+    if target.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        with psycopg.connect(target, autocommit=True) as db:
+            cursor = db.execute(statement.replace("?", "%s"), list(params) or None)
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(target, timeout=10)
+    try:
+        cursor = db.execute(statement, params)
+        rows = cursor.fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
 
 
 @pytest.fixture(scope="session")

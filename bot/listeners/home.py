@@ -8,7 +8,6 @@ PAMBOT_ADMINS the query log's summary as blocks and the words to teach (see `tea
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -64,8 +63,9 @@ def _from_the_log(services: Services, user: str, *, admin: bool):
         db = querylog.open_existing(services.db_path)
     except querylog.NoLog:
         return [], summary, teach
-    except sqlite3.Error as exc:
-        log.warning("App Home: cannot read the query log %s: %s", services.db_path, exc)
+    except querylog.errors() as exc:
+        log.warning("App Home: cannot read the query log %s: %s",
+                    querylog.shown(services.db_path), exc)
         return [], summary, teach
     try:
         recent = querylog.recent_questions(
@@ -74,8 +74,9 @@ def _from_the_log(services: Services, user: str, *, admin: bool):
             since = querylog.utc_iso(now - timedelta(days=STATS_DAYS))
             summary = querylog.summarize(db, since)
             teach = review_groups(review_rows(db, since, limit=REVIEW_ROWS), services.ruleset)
-    except sqlite3.Error as exc:
-        log.warning("App Home: cannot read the query log %s: %s", services.db_path, exc)
+    except querylog.errors() as exc:
+        log.warning("App Home: cannot read the query log %s: %s",
+                    querylog.shown(services.db_path), exc)
         recent = []
     finally:
         db.close()

@@ -7,10 +7,11 @@
     False
 
 The same mechanism as "Start checklist" (one checklist per answer): a row per button with a
-unique key, inserted inside a write transaction, so of two workers answering two clicks at
-once exactly one inserts it. A click whose answer then fails is `forget`-ten, so the next
-click is answered. Buttons that stay where they are (the App Home's examples) are asked again
-on purpose now and then: for them a click counts as a repeat only `within` seconds of the last.
+unique key, inserted inside a write transaction, so of two workers (or two replicas on
+PostgreSQL) answering two clicks at once exactly one inserts it. A click whose answer then
+fails is `forget`-ten, so the next click is answered. Buttons that stay where they are (the
+App Home's examples) are asked again on purpose now and then: for them a click counts as a
+repeat only `within` seconds of the last.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class Clicks:
         try:
             with self.store.writing() as db:
                 inserted = db.execute(
-                    "INSERT INTO clicks (key, ts, user) VALUES (?, ?, ?) ON CONFLICT (key) DO "
-                    "UPDATE SET ts = excluded.ts, user = excluded.user WHERE clicks.ts < ?",
+                    "INSERT INTO clicks (key, ts, \"user\") VALUES (?, ?, ?) ON CONFLICT (key) DO "
+                    "UPDATE SET ts = excluded.ts, \"user\" = excluded.\"user\" "
+                    "WHERE clicks.ts < ?",
                     [_digest(key), utc_iso(now), user, since],
                 ).rowcount
         except StateUnavailable:

@@ -1,4 +1,4 @@
-"""The read side of the query log, for `pambot log` and `/pam stats`."""
+"""The read side of the query log, for `pambot log` and `/pam stats`, on either backend."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.querylog.schema import (
     APPLICATION_ID,
@@ -18,29 +17,29 @@ from bot.querylog.schema import (
     UNANSWERED_INDEX,
     UNANSWERED_WHERE,
     connect,
+    current,
     prune_queries,
-    write_transaction,
 )
 from bot.querylog.state import prune_state
-
-if TYPE_CHECKING:
-    from sqlite_utils import Database
+from bot.querylog.store import SQLITE, Connection, close_quietly, is_postgres, pg_connect, shown
 
 
 class NoLog(Exception):
-    """There is no query log at the path yet."""
+    """There is no query log at the path (or in the database) yet."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        super().__init__(f"no queries logged yet at {os.fspath(path)}")
+        super().__init__(f"no queries logged yet at {shown(os.fspath(path))}")
         self.path = os.fspath(path)
 
 
-def open_existing(path: str | os.PathLike, *, write: bool = False) -> Database:
+def open_existing(path: str | os.PathLike, *, write: bool = False) -> Connection:
     """Open a log that exists; read-only unless `write` (then the schema is brought up to date).
 
-    Raises `NoLog` when there is no file or no `queries` table, `sqlite3.Error` when the file
-    is not a usable database.
+    `path` is a file, or a PostgreSQL URL. Raises `NoLog` when there is no file or no
+    `queries` table, one of `store.errors()` when the database cannot be used.
     """
+    if is_postgres(path):
+        return _open_postgres(str(path), write=write)
     path = Path(path)
     if not path.exists():
         raise NoLog(path)
@@ -50,18 +49,30 @@ def open_existing(path: str | os.PathLike, *, write: bool = False) -> Database:
         if not write:
             db.close()
     if not write:
-        from sqlite_utils import Database
-
         uri = path.resolve().as_uri() + "?mode=ro"
-        db = Database(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S))
+        db = Connection(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S), SQLITE,
+                        os.fspath(path))
     try:
-        found = db["queries"].exists()
+        found = db.table_exists("queries")
     except BaseException:
         db.close()
         raise
     if not found:
         db.close()
         raise NoLog(path)
+    return db
+
+
+def _open_postgres(target: str, *, write: bool) -> Connection:
+    db = pg_connect(target)
+    try:
+        if not db.table_exists("queries"):
+            raise NoLog(target)
+        if write or not current(db):
+            connect(target).close()  # brings the schema up to date
+    except BaseException:
+        close_quietly(db, target)
+        raise
     return db
 
 
@@ -96,13 +107,13 @@ class Summary:
     votes_by_rule: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
+def summarize(db: Connection, since: str | None, *, top: int = 10) -> Summary:
     """Counts by intent, outcome and rule, the top unanswered questions and the votes.
 
     Only the indexes are read for the counts; a person's latest vote on an answer is the one
     that counts.
     """
-    since_sql, params = ("ts >= ?", [since]) if since else ("1", [])
+    since_sql, params = ("ts >= ?", [since]) if since else ("TRUE", [])
     tallies: dict[str, Counter[str | None]] = {c: Counter() for c in ("intent", "outcome", "rule")}
     # One pass over the covering (intent, outcome, rule, ts) index, already in group order:
     # about 0.1 s per million rows, with no sort.
@@ -120,8 +131,9 @@ def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
     for helpful, rule in db.execute(
         "SELECT f.helpful, q.rule FROM feedback f LEFT JOIN queries q ON q.id = f.query_id "
         "WHERE NOT EXISTS (SELECT 1 FROM feedback g WHERE g.query_id = f.query_id "
-        "AND g.user IS f.user AND (g.ts > f.ts OR (g.ts = f.ts AND g.rowid > f.rowid))) "
-        f"AND {'f.ts >= ?' if since else '1'}", params
+        'AND g."user" IS NOT DISTINCT FROM f."user" '
+        "AND (g.ts > f.ts OR (g.ts = f.ts AND g.id > f.id))) "
+        f"AND {'f.ts >= ?' if since else 'TRUE'}", params
     ):
         rule = rule or "-"
         votes[rule] += 1
@@ -143,12 +155,14 @@ def summarize(db: Database, since: str | None, *, top: int = 10) -> Summary:
     )
 
 
-def _top_unanswered(db: Database, since_sql: str, params: list, top: int) -> list[tuple[str, int]]:
+def _top_unanswered(db: Connection, since_sql: str, params: list,
+                    top: int) -> list[tuple[str, int]]:
     """The questions most often left unanswered, through the partial index where there is one.
 
     SQLite's planner prefers the (outcome, ts) index and then sorts every matching row;
-    the partial index (schema version 3) is already grouped, so it is named. A file opened
-    read-only before its upgrade has no such index: then the plain query answers.
+    the partial index is already grouped, so it is named (PostgreSQL's planner needs no
+    hint). A file opened read-only before its upgrade has no such index: then the plain
+    query answers.
     """
     query = (
         "SELECT lower(trim(text)) AS question, count(*) AS asked FROM queries {hint}"
@@ -156,7 +170,7 @@ def _top_unanswered(db: Database, since_sql: str, params: list, top: int) -> lis
         "GROUP BY question ORDER BY asked DESC, question LIMIT ?"
     )
     arguments = [*params, top]
-    if UNANSWERED_INDEX in {index.name for index in db["queries"].indexes}:
+    if not db.postgres and UNANSWERED_INDEX in db.index_names("queries"):
         try:
             return db.execute(query.format(hint=f"INDEXED BY {UNANSWERED_INDEX} "),
                               arguments).fetchall()
@@ -170,19 +184,20 @@ def _ranked(counts: Counter[str | None]) -> list[tuple[str, int]]:
     return sorted(((k or "-", n) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
 
 
-def export_rows(db: Database, since: str | None) -> tuple[list[str], Iterator[tuple]]:
+def export_rows(db: Connection, since: str | None) -> tuple[list[str], Iterator[tuple]]:
     """Column names and the queries (oldest first) with their helpful / not helpful vote counts."""
     columns = list(QUERY_COLUMNS)
     where, params = ("WHERE q.ts >= ?", [since]) if since else ("", [])
     selected = ", ".join(f'q."{c}"' for c in columns)
-    cursor = db.execute(
+    rows = db.stream(
         f"SELECT {selected}, "
-        "(SELECT count(*) FROM feedback f WHERE f.query_id = q.id AND f.helpful) AS helpful_votes, "
-        "(SELECT count(*) FROM feedback f WHERE f.query_id = q.id AND NOT f.helpful) "
-        f"AS not_helpful_votes FROM queries q {where} ORDER BY q.ts, q.rowid",
+        "(SELECT count(*) FROM feedback f WHERE f.query_id = q.id AND f.helpful <> 0) "
+        "AS helpful_votes, "
+        "(SELECT count(*) FROM feedback f WHERE f.query_id = q.id AND f.helpful = 0) "
+        f"AS not_helpful_votes FROM queries q {where} ORDER BY q.ts, q.id",
         params,
     )
-    return [*columns, "helpful_votes", "not_helpful_votes"], iter(cursor)
+    return [*columns, "helpful_votes", "not_helpful_votes"], rows
 
 
 def prune(path: str | os.PathLike, before: str) -> tuple[int, int, int]:
@@ -190,7 +205,7 @@ def prune(path: str | os.PathLike, before: str) -> tuple[int, int, int]:
     questions) older than `before`; return how many queries, votes and checklists went."""
     db = open_existing(path, write=True)
     try:
-        with write_transaction(db.conn):
+        with db.transaction():
             return (*prune_queries(db, before), prune_state(db, before))
     finally:
         db.close()
@@ -206,14 +221,15 @@ class PastQuestion:
     outcome: str
 
 
-def recent_questions(db: Database, user: str, since: str, *, limit: int = 5) -> list[PastQuestion]:
+def recent_questions(db: Connection, user: str, since: str, *,
+                     limit: int = 5) -> list[PastQuestion]:
     """The newest questions `user` asked since `since` (UTC ISO 8601), newest first.
 
     Reads the rows since `since` through the `ts` index, so a large log costs only its
     recent part.
     """
     return [PastQuestion(*row) for row in db.execute(
-        "SELECT ts, text, verdict, outcome FROM queries WHERE ts >= ? AND user = ? "
+        'SELECT ts, text, verdict, outcome FROM queries WHERE ts >= ? AND "user" = ? '
         "ORDER BY ts DESC LIMIT ?", [since, user, limit])]
 
 
@@ -227,7 +243,7 @@ REVIEW_REASONS = {
 REVIEW_ROWS = 2000
 
 
-def review_rows(db: Database, since: str, *,
+def review_rows(db: Connection, since: str, *,
                 limit: int = REVIEW_ROWS) -> list[tuple[str, int, str, str]]:
     """The questions pambot could not read well since `since`: (text, times asked, last
     asked, reason key of REVIEW_REASONS), the most asked `limit` of each reason. Not
@@ -235,7 +251,7 @@ def review_rows(db: Database, since: str, *,
     picked or reply given (the command line cannot pick); voted not helpful."""
     # A choice, a suggestion or a reply links the question it answers (state tables).
     links = ("AND NOT EXISTS (SELECT 1 FROM query_links l WHERE l.parent_id = CAST(q.id AS "
-             "TEXT)) " if "query_links" in db.table_names() else "")
+             "TEXT)) " if db.table_exists("query_links") else "")
     rows = db.execute(
         "SELECT q.text, count(*) AS n, max(q.ts), 'unknown' FROM queries q WHERE q.ts >= ? "
         f"AND q.outcome = 'unknown' AND trim(q.text) != '' {links}"
@@ -247,12 +263,12 @@ def review_rows(db: Database, since: str, *,
         [since, limit]).fetchall()
     rows += db.execute(
         "SELECT q.text, count(*) AS n, max(q.ts), 'not-helpful' FROM feedback f "
-        "JOIN queries q ON q.id = f.query_id WHERE q.ts >= ? AND NOT f.helpful "
+        "JOIN queries q ON q.id = f.query_id WHERE q.ts >= ? AND f.helpful = 0 "
         "GROUP BY q.text ORDER BY n DESC LIMIT ?", [since, limit]).fetchall()
     return rows
 
 
-def asked_questions(db: Database, since: str | None = None) -> dict[str, int]:
+def asked_questions(db: Connection, since: str | None = None) -> dict[str, int]:
     """Each distinct question asked (what it was read as) and how often, since `since`."""
     where, params = ("WHERE ts >= ?", [since]) if since else ("", [])
     return dict(db.execute(f"SELECT text, count(*) FROM queries {where} GROUP BY text",

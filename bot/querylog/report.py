@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.querylog import store
 from bot.querylog.read import NoLog, Summary, open_existing, summarize
 from bot.querylog.schema import UNANSWERED_OUTCOMES, utc_iso
+from bot.querylog.store import shown
 
 _DURATION = re.compile(r"(\d{1,6})\s*(m|h|d|w)")  # m: minutes ("what was asked in the last 30m")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -77,8 +78,8 @@ def stats_result(db_path: str | os.PathLike, since: str, start: datetime) -> tup
             db.close()
     except NoLog as exc:
         return str(exc), 0
-    except sqlite3.Error as exc:
-        return f"cannot read the query log at {os.fspath(db_path)}: {exc}", 1
+    except store.errors() as exc:
+        return f"cannot read the query log at {shown(os.fspath(db_path))}: {store.reason(exc)}", 1
     return format_summary(summary, heading=_heading(db_path, start, since, summary.total)), 0
 
 
@@ -121,7 +122,7 @@ def format_summary(summary: Summary, *, heading: str) -> str:
 
 
 def _heading(db_path: str | os.PathLike, start: datetime, since: str, total: int) -> str:
-    return (f"Query log {os.fspath(db_path)}: {total:,} queries since {when(start)} "
+    return (f"Query log {shown(os.fspath(db_path))}: {total:,} queries since {when(start)} "
             f"({since.strip()})")
 
 

@@ -9,9 +9,9 @@
     1
 
 A checklist's state is its rows: the latest tick of each step says whether it is done, by
-whom and when. Two people ticking at once each add their own row inside a write
-transaction, so neither tick is lost; `version` (the newest tick's id) tells a worker that
-rendered an older state that it must render again.
+whom and when. Two people ticking at once (on one worker or two replicas) each add their own
+row inside a write transaction, so neither tick is lost; `version` (the newest tick's id)
+tells a worker that rendered an older state that it must render again.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bot.querylog.schema import utc_iso
 from bot.querylog.state import StateStore, StateUnavailable
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from bot.querylog.store import Connection
 
 __all__ = ["Runbook", "Runbooks", "StateUnavailable", "Tick", "list_runbooks", "took"]
 
@@ -142,7 +142,7 @@ class Runbooks:
                     or (channel is not None and channel != book.channel):
                 return None
             db.execute(
-                "INSERT INTO runbook_ticks (runbook_id, ts, channel, thread_ts, step, user, "
+                "INSERT INTO runbook_ticks (runbook_id, ts, channel, thread_ts, step, \"user\", "
                 "ticked) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [runbook_id, _now(), book.channel, book.thread_ts, step, user, int(ticked)],
             )
@@ -159,28 +159,28 @@ class Runbooks:
                               "WHERE runbook_id = ?", [runbook_id]).fetchone()[0]
 
 
-def list_runbooks(db: Database, since: str | None) -> list[Runbook]:
+def list_runbooks(db: Connection, since: str | None) -> list[Runbook]:
     """Every checklist started since `since` (UTC ISO 8601; None: all), oldest first."""
-    if not db["runbooks"].exists():
+    if not db.table_exists("runbooks"):
         return []
     where, params = ("WHERE started >= ?", [since]) if since else ("", [])
     names = ", ".join(f'"{c}"' for c in _COLUMNS)
     rows = [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(
-        f"SELECT {names} FROM runbooks {where} ORDER BY started, rowid", params)]
+        f"SELECT {names} FROM runbooks {where} ORDER BY started, id", params)]
     ticks: dict[str, list[tuple]] = {}
     for tick in db.execute(
-            f"SELECT runbook_id, id, step, user, ts, ticked FROM runbook_ticks WHERE runbook_id "
-            f"IN (SELECT id FROM runbooks {where}) ORDER BY id", params):
+            'SELECT runbook_id, id, step, "user", ts, ticked FROM runbook_ticks '
+            f"WHERE runbook_id IN (SELECT id FROM runbooks {where}) ORDER BY id", params):
         ticks.setdefault(tick[0], []).append(tick[1:])
     return [_runbook(row, ticks.get(row["id"], [])) for row in rows]
 
 
-def _load(db: Database, runbook_id: str) -> Runbook | None:
+def _load(db: Connection, runbook_id: str) -> Runbook | None:
     names = ", ".join(f'"{c}"' for c in _COLUMNS)
     row = db.execute(f"SELECT {names} FROM runbooks WHERE id = ?", [runbook_id]).fetchone()
     if row is None:
         return None
-    ticks = db.execute("SELECT id, step, user, ts, ticked FROM runbook_ticks "
+    ticks = db.execute('SELECT id, step, "user", ts, ticked FROM runbook_ticks '
                        "WHERE runbook_id = ? ORDER BY id", [runbook_id]).fetchall()
     return _runbook(dict(zip(_COLUMNS, row, strict=True)), ticks)
 

@@ -9,19 +9,20 @@ import os
 import queue
 import signal
 import sqlite3
+import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import metrics
+from bot.querylog import store
 from bot.querylog.claims import CLAIM_LEASE, EventClaims, EventDeferred
 from bot.querylog.schema import (
     FEEDBACK_COLUMNS,
     QUERY_COLUMNS,
-    close_quietly,
     file_id,
     new_id,
     now_iso,
@@ -30,8 +31,8 @@ from bot.querylog.schema import (
     prune_queries,
     storable,
     utc_iso,
-    write_transaction,
 )
+from bot.querylog.store import Connection, close_quietly, is_postgres, shown
 
 if TYPE_CHECKING:
     from rules.model import Answer
@@ -63,10 +64,28 @@ _INSERT = {
 }
 # After the first row of a quiet spell, how long the writer lets more gather into its batch.
 GATHER_S = 0.05
-# Errors of one row (SQLite refused its values); any other sqlite3.Error or OSError is the
-# file's, and the whole batch waits and is retried.
+# Errors of one row (the database refused its values); any other database error or OSError
+# is the database's, and the whole batch waits and is retried.
 _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError,
                sqlite3.DataError, ValueError, TypeError, OverflowError)
+
+
+def _row_errors() -> tuple[type[BaseException], ...]:
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return _ROW_ERRORS
+    return (*_ROW_ERRORS, psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError)
+
+
+def _refused(exc: BaseException) -> bool:
+    """True if `exc` is the database refusing a row's values, not the database failing: a
+    table or column that is not there, or a permission, is the database's, and waits."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.errors.UndefinedTable
+                                          | psycopg.errors.UndefinedColumn
+                                          | psycopg.errors.InsufficientPrivilege):
+        return False
+    return isinstance(exc, _row_errors())
 
 
 def query_row(query_id: int, answer: Answer, *, source: str, elapsed_ms: float,
@@ -90,7 +109,8 @@ class _Stop:
 
 
 class QueryLog:
-    """Records queries and votes in the SQLite file at `path` without slowing anyone down.
+    """Records queries and votes in the log at `path` (a SQLite file or a PostgreSQL URL)
+    without slowing anyone down.
 
     Every public method returns promptly and never raises: a logging problem must never cost
     an answer. Rows wait in a queue of at most `max_pending` items (a row each; a batch
@@ -119,7 +139,9 @@ class QueryLog:
         self._wake = threading.Event()
         self._claims = EventClaims(self.path, lease=claim_lease)
         self._warned_sources: set[str] = set()
-        self._thread = threading.Thread(target=self._run, name=f"pambot-querylog:{self.path}",
+        # What logs say: never a password.
+        self.shown = shown(self.path)
+        self._thread = threading.Thread(target=self._run, name=f"pambot-querylog:{self.shown}",
                                         daemon=True)
         self._thread.start()
         _OPEN_LOGS.add(self)
@@ -156,13 +178,8 @@ class QueryLog:
                 rules_version=rules_version, typed=typed)])
         except Exception:
             logger.exception("query log %s: skipped a query row that could not be built",
-                             self.path)
+                             self.shown)
         return query_id
-
-    def record_rows(self, rows: list[tuple]) -> None:
-        """Queue query rows built by `query_row` in another process (see bot.querylog.forked)
-        as one item of the queue."""
-        self._put("queries", rows)
 
     def record_feedback(self, query_id: int | str, *, helpful: bool, user: str | None = None,
                         team: str | None = None, channel: str | None = None) -> None:
@@ -172,9 +189,9 @@ class QueryLog:
                                     channel)])
         except ValueError:
             logger.warning("query log %s: a vote on %r, which is not a query id, is not kept",
-                           self.path, str(query_id)[:40])
+                           self.shown, str(query_id)[:40])
         except Exception:
-            logger.exception("query log %s: could not queue a vote", self.path)
+            logger.exception("query log %s: could not queue a vote", self.shown)
 
     def claim_event(self, event_id: str) -> bool:
         """True if this process should answer the Slack event `event_id`, False if it was
@@ -189,7 +206,7 @@ class QueryLog:
         except EventDeferred:
             raise
         except Exception:
-            logger.exception("query log %s: could not claim event %s; answering it", self.path,
+            logger.exception("query log %s: could not claim event %s; answering it", self.shown,
                              event_id)
             return True
 
@@ -202,7 +219,7 @@ class QueryLog:
                 self._put("events", [(event_id, now_iso(),
                                       "answered" if answered else "released")])
         except Exception:
-            logger.exception("query log %s: could not finish event %s", self.path, event_id)
+            logger.exception("query log %s: could not finish event %s", self.shown, event_id)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every row queued so far is written; False if `timeout` seconds pass first.
@@ -231,7 +248,7 @@ class QueryLog:
             self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning("query log %s: writer still busy after %.1f s; %d rows not written",
-                           self.path, timeout, self.pending)
+                           self.shown, timeout, self.pending)
         self._claims.close()
         _OPEN_LOGS.discard(self)
 
@@ -239,7 +256,7 @@ class QueryLog:
 
     def _put(self, table: str, rows: list[tuple]) -> None:
         if self._closed:
-            logger.debug("query log %s is closed; %d %s rows are not kept", self.path,
+            logger.debug("query log %s is closed; %d %s rows are not kept", self.shown,
                          len(rows), table)
             return
         try:
@@ -278,38 +295,39 @@ class QueryLog:
             stopping = self._closed
             metrics.queue_depth(len(batch) + self.pending)
             try:
-                if db is not None and file_id(self.path) != opened:
+                if db is not None and not db.postgres and file_id(self.path) != opened:
                     # Deleted or replaced under us: writing on would go to a file nobody sees.
                     if not warned_gone:
                         warned_gone = True
                         logger.warning("query log %s was deleted or replaced while pambot was "
-                                       "running; recreating it", self.path)
-                    close_quietly(db, self.path)
+                                       "running; recreating it", self.shown)
+                    close_quietly(db, self.shown)
                     db = None
                     self._claims.reopen()
                 if db is None:
                     db = open_log(self.path)
-                    opened = file_id(self.path)
+                    opened = None if is_postgres(self.path) else file_id(self.path)
                 if time.monotonic() >= next_maintenance:
                     self._maintain(db)
                     next_maintenance = time.monotonic() + MAINTENANCE_EVERY_S
                 self._write(db, batch)
             except Exception as exc:
-                if not isinstance(exc, sqlite3.Error | OSError) and not outage:
-                    logger.exception("query log %s: unexpected error in the writer", self.path)
-                close_quietly(db, self.path)
+                if not isinstance(exc, (*store.errors(), OSError)) and not outage:
+                    logger.exception("query log %s: unexpected error in the writer", self.shown)
+                close_quietly(db, self.shown)
                 db = None
                 self._healthy = False
                 if not outage:
                     outage = True
                     logger.warning(
                         "query log %s cannot be written (%s: %s); answers go on, their rows "
-                        "wait in memory and writing is retried",
-                        self.path, type(exc).__name__, exc)
+                        "wait in memory (up to %d; beyond that new rows are dropped, and "
+                        "counted) and writing is retried",
+                        self.shown, type(exc).__name__, store.reason(exc), self.max_pending)
                 if stopping:
                     lost = _rows_in(batch) + _rows_in(self._drain())
                     logger.warning("query log %s: %d rows could not be written and are lost",
-                                   self.path, lost)
+                                   self.shown, lost)
                     metrics.rows_not_written("lost", lost)
                     break
                 backoff = min(max(backoff * 2, RETRY_MIN_S), RETRY_MAX_S)
@@ -318,7 +336,7 @@ class QueryLog:
                 continue
             if outage:
                 outage = False
-                logger.info("query log %s is writable again", self.path)
+                logger.info("query log %s is writable again", self.shown)
             self._healthy = True
             backoff = 0.0
             for item in batch:
@@ -329,11 +347,11 @@ class QueryLog:
             self._report_drops()
             if stopping and self._queue.empty():
                 break
-        close_quietly(db, self.path)
+        close_quietly(db, self.shown)
 
-    def _write(self, db: sqlite3.Connection, batch: list) -> None:
-        """Write the rows in `batch` in one transaction; a row SQLite refuses is repaired or
-        set aside, and the others are written."""
+    def _write(self, db: Connection, batch: list) -> None:
+        """Write the rows in `batch` in one transaction; a row the database refuses is
+        repaired or set aside, and the others are written."""
         by_table: dict[str, list[tuple]] = {}
         for item in batch:
             if isinstance(item, tuple):
@@ -341,28 +359,30 @@ class QueryLog:
         if not by_table:
             return
         written: dict[str, int] = {}
-        with write_transaction(db):
+        with db.transaction():
             for table, rows in by_table.items():
                 try:
-                    with _savepoint(db):  # a refused row undoes only this table's part
+                    with db.savepoint():  # a refused row undoes only this table's part
                         self._insert(db, table, rows)
                     written[table] = len(rows)
-                except _ROW_ERRORS:
+                except _row_errors() as exc:
+                    if not _refused(exc):
+                        raise
                     written[table] = self._write_one_by_one(db, table, rows)
         for table, count in written.items():
             metrics.rows_written(table, count)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, table: str, rows: list[tuple]) -> None:
+    def _insert(db: Connection, table: str, rows: list[tuple]) -> None:
         db.executemany(_INSERT[table], rows)
 
-    def _write_one_by_one(self, db: sqlite3.Connection, table: str, rows: list[tuple]) -> int:
-        """Write `rows` one at a time, setting aside each that SQLite refuses; how many were
-        written."""
+    def _write_one_by_one(self, db: Connection, table: str, rows: list[tuple]) -> int:
+        """Write `rows` one at a time, setting aside each that the database refuses; how many
+        were written."""
         written = 0
         for row in rows:
             try:
-                with _savepoint(db):
+                with db.savepoint():
                     try:
                         self._insert(db, table, [row])
                     except UnicodeEncodeError:
@@ -370,9 +390,12 @@ class QueryLog:
                         self._insert(db, table, [tuple(
                             storable(v) if isinstance(v, str) else v for v in row)])
                 written += 1
-            except _ROW_ERRORS as exc:
-                logger.warning("query log %s: set aside a %s row that SQLite refused (%s: %s)",
-                               self.path, table, type(exc).__name__, exc)
+            except _row_errors() as exc:
+                if not _refused(exc):
+                    raise
+                logger.warning("query log %s: set aside a %s row that the database refused "
+                               "(%s: %s)", self.shown, table, type(exc).__name__,
+                               store.reason(exc))
                 metrics.rows_not_written("set_aside")
         return written
 
@@ -384,9 +407,9 @@ class QueryLog:
                 items.append(self._queue.get_nowait())
         return items
 
-    def _maintain(self, db: sqlite3.Connection) -> None:
+    def _maintain(self, db: Connection) -> None:
         now = datetime.now(UTC)
-        with write_transaction(db):
+        with db.transaction():
             prune_events(db, utc_iso(now - EVENT_KEEP))
             queries = feedback = 0
             if self.retention_days is not None:
@@ -394,27 +417,14 @@ class QueryLog:
                     db, utc_iso(now - timedelta(days=self.retention_days)))
         if queries or feedback:
             logger.info("query log %s: retention removed %d queries and %d votes older than "
-                        "%d days", self.path, queries, feedback, self.retention_days)
+                        "%d days", self.shown, queries, feedback, self.retention_days)
 
     def _report_drops(self) -> None:
         with self._drops_lock:
             drops, self._drops = self._drops, 0
         if drops:
             logger.warning("query log %s: dropped %d new rows while its queue was full "
-                           "(%d items waiting)", self.path, drops, self.max_pending)
-
-
-@contextlib.contextmanager
-def _savepoint(db: sqlite3.Connection) -> Iterator[None]:
-    """A nested transaction: an error inside undoes only what was done inside."""
-    db.execute("SAVEPOINT rows")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK TO rows")
-        raise
-    finally:
-        db.execute("RELEASE rows")
+                           "(%d items waiting)", self.shown, drops, self.max_pending)
 
 
 def _rows_in(items: list) -> int:

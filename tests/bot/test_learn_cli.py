@@ -294,3 +294,24 @@ def test_everyday_words_are_refused_they_would_be_read_in_most_questions(run_pam
     line = one_line_problem(run_pambot("learn", phrase, "node:leader"))
     assert "everyday words" in line
     assert ask(run_pambot, "upgrade 6.5.4").startswith("Backup and restore required")
+
+
+def test_the_whole_loop_on_postgresql_never_showing_the_password(run_pambot, pg_target):
+    def on_pg(*args):
+        result = run_pambot(*args, env={"PAMBOT_DB": pg_target})
+        password = pg_target.split(":")[2].split("@")[0]
+        assert password not in result.stdout + result.stderr
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert not_understood(on_pg("ask", JARGON))
+    review = json.loads(on_pg("log", "review", "--json"))
+    assert review[0]["question"] == JARGON and review[0]["unknown_words"][0]["word"] == "pdc"
+    assert "now read differently" in on_pg("learn", "pdc", "node:leader", "--as", "alice")
+    assert on_pg("ask", JARGON).startswith("Restore the leader")
+    assert on_pg("learn", "--list").startswith("pdc  node:leader")
+    assert "1 phrase(s) taught in postgresql://" in on_pg("rules", "check")
+    assert json.loads(on_pg("rules", "diff", "--learned", "--json"))[0]["question"] == JARGON
+    assert on_pg("log", "review", "--json") == "[]\n"
+    on_pg("learn", "--forget", "pdc")
+    assert not_understood(on_pg("ask", JARGON))

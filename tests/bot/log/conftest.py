@@ -1,10 +1,10 @@
-"""Fixtures for the query log tests: real SQLite files in tmp_path, answers built by hand."""
+"""Fixtures for the query log tests: real SQLite files in tmp_path and real PostgreSQL
+databases (`target`, from tests/conftest.py), answers built by hand."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +15,7 @@ import pytest
 from bot.querylog import QueryLog
 from rules import answer
 from rules.model import Answer
+from tests.conftest import sql
 
 _BASE_ANSWER = answer("upgrade 6.5.4")
 
@@ -54,11 +55,7 @@ def open_log() -> Iterator[Callable[..., QueryLog]]:
 
 
 def _count(path: str | os.PathLike, table: str = "queries") -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    finally:
-        conn.close()
+    return sql(path, f"SELECT count(*) FROM {table}")[0][0]
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def make_answer() -> Callable[..., Answer]:
 
 @pytest.fixture
 def count_rows() -> Callable[..., int]:
-    """`count_rows(path, table="queries")`: rows in a table, read with plain sqlite3."""
+    """`count_rows(target, table="queries")`: rows in a table, read with the plain driver."""
     return _count
 
 

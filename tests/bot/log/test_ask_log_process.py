@@ -1,4 +1,5 @@
-"""`pambot ask` writes its query log from a child process: what a user piping questions sees.
+"""`pambot ask` writes its query log from a thread, off the answers' way: what a user piping
+questions sees.
 
 Each test runs the installed console script and talks to it through pipes, as a shell would.
 """
@@ -38,14 +39,6 @@ def wait_for(condition, timeout: float = 10.0):
     return result
 
 
-def gone(pid: int) -> bool:
-    """True once process `pid` has ended (a zombie waiting for its parent counts)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except FileNotFoundError:
-        return True
-
-
 class Asking:
     """`pambot ask --json` reading questions from a pipe that stays open."""
 
@@ -58,13 +51,6 @@ class Asking:
         self.process.stdin.write(question + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
-
-    def writer_pid(self) -> int:
-        """The process pambot forked to write its log (Linux: /proc lists a process' children)."""
-        pid = self.process.pid
-        children = wait_for(lambda: Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
-        [child] = children
-        return int(child)
 
     def finish(self) -> tuple[int, str, str]:
         """Close pambot's standard input and wait for it to end."""
@@ -87,28 +73,26 @@ def test_questions_that_trickle_in_are_logged_while_pambot_still_runs(pambot_env
     assert logged(pambot_env["PAMBOT_DB"]) == ["upgrade 6.5.4", "restore leader"]
 
 
-def test_answers_go_on_when_the_log_writer_is_killed_and_stderr_says_what_was_lost(
+def test_answers_go_on_when_the_log_cannot_be_written_and_stderr_says_what_was_lost(
         pambot_env, tmp_path):
-    asking = Asking(pambot_env, tmp_path)
+    # A PostgreSQL log whose server is down (nothing listens on port 9): the answers come all
+    # the same, and at the end one line says how many rows were lost, without the password.
+    env = {**pambot_env, "PAMBOT_DB": "postgresql://pambot:hunter2-secret@127.0.0.1:9/pambot"}
+    asking = Asking(env, tmp_path)
     try:
-        asking.ask("upgrade 6.5.4")
-        assert wait_for(lambda: logged(pambot_env["PAMBOT_DB"]) == ["upgrade 6.5.4"])
-        writer = asking.writer_pid()
-        os.kill(writer, signal.SIGKILL)
-        assert wait_for(lambda: gone(writer))  # its end of the pipe is closed
         answers = [asking.ask(q) for q in ("restore leader", "upgrade 7.1", "help")]
         assert [a["intent"] for a in answers] == ["restore", "upgrade", "help"]
     finally:
         code, _, err = asking.finish()  # closes pambot's standard input
     assert code == 0, err
     assert "Traceback" not in err
-    assert "its writer process ended with exit code -9" in err
-    assert "3 rows were not written" in err
-    assert logged(pambot_env["PAMBOT_DB"]) == ["upgrade 6.5.4"]
+    assert "query log postgresql://pambot@127.0.0.1:9/pambot cannot be written" in err
+    assert "3 rows could not be written and are lost" in err
+    assert "hunter2" not in err
 
 
 def test_ctrl_c_keeps_every_question_answered_so_far_in_the_log(pambot_env, tmp_path):
-    # The terminal sends SIGINT to the whole foreground group: pambot and its log writer.
+    # The terminal sends SIGINT to the whole foreground group.
     asking = Asking(pambot_env, tmp_path, start_new_session=True)
     try:
         questions = ["upgrade 6.5.4", "restore follower", "is 7.0 end of life?"]

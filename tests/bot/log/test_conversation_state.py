@@ -1,14 +1,13 @@
-"""Thread memory and checklists in the query log's file, as several workers share them."""
+"""Thread memory and checklists beside the query log, as several workers (and replicas on
+PostgreSQL) share them: each test on both backends unless it is about SQLite's file."""
 
 from __future__ import annotations
 
 import doctest
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlite_utils import Database
 
 import bot.querylog.runbooks
 import bot.querylog.threads
@@ -19,8 +18,11 @@ from bot.querylog import (
     StateUnavailable,
     Threads,
     list_runbooks,
+    open_existing,
+    schema_version,
 )
 from bot.querylog.schema import connect, utc_iso
+from tests.conftest import sql
 
 STEPS = ("Take a backup", "Deploy a new server", "Restore the backup", "Rejoin the followers")
 
@@ -32,8 +34,8 @@ def start(runbooks: Runbooks, answer_ts: str = "1700000000.000200", **extra):
                           started_by="U0ALICE", **extra)
 
 
-def test_a_thread_remembered_by_one_worker_is_recalled_by_another(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_a_thread_remembered_by_one_worker_is_recalled_by_another(target):
+    path = target
     first, second = Threads(StateStore(path)), Threads(StateStore(path))
     assert first.remember("C1", "1.1", {"intent": "restore", "asking": "x"}, query_id="q1",
                           team="T1")
@@ -46,31 +48,31 @@ def test_a_thread_remembered_by_one_worker_is_recalled_by_another(tmp_path):
     assert first.recall("C2", "1.1") is None
 
 
-def test_a_dm_outside_a_thread_is_one_conversation(tmp_path):
-    threads = Threads(StateStore(tmp_path / "pambot.db"))
+def test_a_dm_outside_a_thread_is_one_conversation(target):
+    threads = Threads(StateStore(target))
     threads.remember("D1", None, {"intent": "restore"}, query_id="q1")
     assert threads.recall("D1", None).context == {"intent": "restore"}
 
 
-def test_a_thread_is_forgotten_after_its_hours(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_a_thread_is_forgotten_after_its_hours(target):
+    path = target
     Threads(StateStore(path), hours=0).remember("C1", "1.1", {"intent": "x"}, query_id=None)
     assert Threads(StateStore(path)).recall("C1", "1.1") is None
-    # ...and the expired row is deleted when a worker next opens the file.
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT count(*) FROM threads").fetchone() == (0,)
+    # ...and the expired row is deleted when a worker next opens the database.
+    assert sql(path, "SELECT count(*) FROM threads") == [(0,)]
 
 
-def test_the_state_lives_beside_the_query_log_and_leaves_its_schema_alone(tmp_path, open_log):
-    path = tmp_path / "pambot.db"
-    log = open_log(path)
+def test_the_state_lives_beside_the_query_log_and_leaves_its_schema_alone(target, open_log):
+    log = open_log(target)
     log.flush()
-    Threads(StateStore(path)).remember("C1", "1.1", {}, query_id=None)
-    with sqlite3.connect(path) as db:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"queries", "feedback", "threads", "query_links", "runbooks",
-            "runbook_ticks"} <= tables
+    Threads(StateStore(target)).remember("C1", "1.1", {}, query_id=None)
+    with open_existing(target) as db:
+        tables = {name for name in ("queries", "feedback", "threads", "query_links",
+                                    "runbooks", "runbook_ticks", "clicks")
+                  if db.table_exists(name)}
+        version = schema_version(db)
+    assert tables == {"queries", "feedback", "threads", "query_links", "runbooks",
+                      "runbook_ticks", "clicks"}
     assert version == SCHEMA_VERSION
 
 
@@ -86,27 +88,25 @@ def test_an_unusable_file_forgets_threads_quietly_and_refuses_checklists(tmp_pat
         start(Runbooks(store))
 
 
-def test_a_link_says_which_question_a_click_answered(tmp_path):
-    path = tmp_path / "pambot.db"
-    threads = Threads(StateStore(path))
+def test_a_link_says_which_question_a_click_answered(target):
+    threads = Threads(StateStore(target))
     assert threads.link("q2", "q1", "choice")
     assert threads.link("q2", "q1", "choice")  # a retried click is one link
     assert threads.link(None, "q1", "choice") is False
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT query_id, parent_id, how FROM query_links").fetchall() == [
-            ("q2", "q1", "choice")]
+    assert sql(target, "SELECT query_id, parent_id, how FROM query_links") == [
+        ("q2", "q1", "choice")]
 
 
-def test_one_checklist_per_answer(tmp_path):
-    runbooks = Runbooks(StateStore(tmp_path / "pambot.db"))
+def test_one_checklist_per_answer(target):
+    runbooks = Runbooks(StateStore(target))
     book = start(runbooks)
     assert book.steps == STEPS and book.done == 0 and not book.complete
     assert start(runbooks) is None
     assert start(runbooks, answer_ts="1700000000.000300") is not None
 
 
-def test_ticks_and_unticks_the_latest_counts_and_every_one_is_kept(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_ticks_and_unticks_the_latest_counts_and_every_one_is_kept(target):
+    path = target
     runbooks = Runbooks(StateStore(path))
     book = start(runbooks)
     after = runbooks.tick(book.id, 2, user="U0BOB", ticked=True)
@@ -116,16 +116,15 @@ def test_ticks_and_unticks_the_latest_counts_and_every_one_is_kept(tmp_path):
     for step in range(1, 5):
         after = runbooks.tick(book.id, step, user="U0BOB", ticked=True)
     assert after.complete and after.finished is not None and after.took() >= 0
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT channel, thread_ts, step, user, ticked FROM runbook_ticks "
-                          "ORDER BY id").fetchall()
+    rows = sql(path, 'SELECT channel, thread_ts, step, "user", ticked FROM runbook_ticks '
+               "ORDER BY id")
     assert rows[:2] == [("C0INC", "1700000000.000100", 2, "U0BOB", 1),
                         ("C0INC", "1700000000.000100", 2, "U0CAROL", 0)]
     assert len(rows) == 6
 
 
-def test_a_tick_on_a_checklist_that_is_gone_or_a_step_that_is_not_there(tmp_path):
-    runbooks = Runbooks(StateStore(tmp_path / "pambot.db"))
+def test_a_tick_on_a_checklist_that_is_gone_or_a_step_that_is_not_there(target):
+    runbooks = Runbooks(StateStore(target))
     book = start(runbooks)
     assert runbooks.tick(book.id, 5, user="U1", ticked=True) is None
     assert runbooks.tick(book.id, 0, user="U1", ticked=True) is None
@@ -134,8 +133,8 @@ def test_a_tick_on_a_checklist_that_is_gone_or_a_step_that_is_not_there(tmp_path
     assert runbooks.get(book.id) is None
 
 
-def test_ticks_from_many_workers_at_once_are_all_kept(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_ticks_from_many_workers_at_once_are_all_kept(target):
+    path = target
     book = start(Runbooks(StateStore(path)))
     workers = [Runbooks(StateStore(path)) for _ in range(4)]
     barrier = threading.Barrier(len(workers))
@@ -150,37 +149,36 @@ def test_ticks_from_many_workers_at_once_are_all_kept(tmp_path):
     for thread in threads:
         thread.join(30)
     final = Runbooks(StateStore(path)).get(book.id)
-    assert final.complete and final.version == 4
+    assert final.complete and len(sql(path, "SELECT id FROM runbook_ticks")) == 4
     assert {tick.user for tick in final.ticks.values()} == {"U1", "U2", "U3", "U4"}
 
 
-def test_checklists_are_listed_with_their_progress(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_checklists_are_listed_with_their_progress(target):
+    path = target
+    connect(path).close()
     runbooks = Runbooks(StateStore(path))
     first = start(runbooks)
     second = start(runbooks, answer_ts="1700000000.000900")
     for step in range(1, 5):
         runbooks.tick(first.id, step, user="U0BOB", ticked=True)
     runbooks.tick(second.id, 1, user="U0BOB", ticked=True)
-    db = Database(path)
-    listed = list_runbooks(db, None)
-    assert [(b.id, b.done, b.complete) for b in listed] == [
-        (first.id, 4, True), (second.id, 1, False)]
-    tomorrow = utc_iso(datetime.now(UTC) + timedelta(days=1))
-    assert list_runbooks(db, tomorrow) == []
+    with open_existing(path) as db:
+        listed = list_runbooks(db, None)
+        tomorrow = utc_iso(datetime.now(UTC) + timedelta(days=1))
+        assert list_runbooks(db, tomorrow) == []
+    assert {(b.id, b.done, b.complete) for b in listed} == {
+        (first.id, 4, True), (second.id, 1, False)}
 
 
-def test_old_checklists_go_with_the_log_retention(tmp_path):
-    path = tmp_path / "pambot.db"
+def test_old_checklists_go_with_the_log_retention(target):
+    path = target
     runbooks = Runbooks(StateStore(path))
     book = start(runbooks)
     runbooks.tick(book.id, 1, user="U1", ticked=True)
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE runbooks SET started = '2020-01-01T00:00:00.000Z'")
+    sql(path, "UPDATE runbooks SET started = '2020-01-01T00:00:00.000Z'")
     Runbooks(StateStore(path, retention_days=90)).get(book.id)  # a worker starting up
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT count(*) FROM runbooks").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM runbook_ticks").fetchone() == (0,)
+    assert sql(path, "SELECT count(*) FROM runbooks") == [(0,)]
+    assert sql(path, "SELECT count(*) FROM runbook_ticks") == [(0,)]
 
 
 def test_the_examples_in_the_docstrings_run():
@@ -190,24 +188,24 @@ def test_the_examples_in_the_docstrings_run():
 
 
 def test_log_prune_deletes_old_checklists_with_their_ticks_and_keeps_new_ones(
-        tmp_path, pambot_cli):
-    path = tmp_path / "pambot.db"
+        target, pambot_cli):
+    path = target
     connect(path).close()
     runbooks = Runbooks(StateStore(path))
     old, new = start(runbooks), start(runbooks, answer_ts="1700000000.000300")
     runbooks.tick(old.id, 0, user="U0ALICE", ticked=True)
     runbooks.tick(new.id, 1, user="U0BOB", ticked=True)
-    with sqlite3.connect(path) as db:  # the first was started a month ago
-        db.execute("UPDATE runbooks SET started = ? WHERE id = ?",
-                   [utc_iso(datetime.now(UTC) - timedelta(days=30)), old.id])
-    assert "since" in (listed := pambot_cli("log", "runbooks", "--since", "90d").stdout)
+    # the first was started a month ago
+    sql(path, "UPDATE runbooks SET started = ? WHERE id = ?",
+        [utc_iso(datetime.now(UTC) - timedelta(days=30)), old.id])
+    env = {"PAMBOT_DB": path}
+    listed = pambot_cli("log", "runbooks", "--since", "90d", env=env).stdout
     assert listed.splitlines()[0].endswith(": 2")
-    result = pambot_cli("log", "prune", "--older-than", "7d")
+    result = pambot_cli("log", "prune", "--older-than", "7d", env=env)
     assert result.exit_code == 0, result.output
     assert "Deleted 0 queries, 0 votes and 1 checklists older than" in result.stdout
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT id FROM runbooks").fetchall() == [(new.id,)]
-        assert db.execute("SELECT runbook_id FROM runbook_ticks").fetchall() == [(new.id,)]
-    listed = pambot_cli("log", "runbooks", "--since", "90d").stdout
+    assert sql(path, "SELECT id FROM runbooks") == [(new.id,)]
+    assert sql(path, "SELECT runbook_id FROM runbook_ticks") == [(new.id,)]
+    listed = pambot_cli("log", "runbooks", "--since", "90d", env=env).stdout
     assert listed.splitlines()[0].endswith(": 1")
     assert "0/4" not in listed and "1/4" in listed  # the one left is the newer, ticked once

@@ -1,4 +1,5 @@
-"""`pambot log stats|export|prune` and `stats_text` on a log with known contents."""
+"""`pambot log stats|export|prune` and `stats_text` on a log with known contents, on both
+backends."""
 
 from __future__ import annotations
 
@@ -11,8 +12,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import querylog
+from tests.conftest import sql
 
 TEN_DAYS_AGO = querylog.utc_iso(datetime.now(UTC) - timedelta(days=10))
+
+
+@pytest.fixture
+def db_path(target):
+    """The log these tests read: a file, then a PostgreSQL database."""
+    return target
+
+
+@pytest.fixture
+def pambot_log(pambot_cli, target):
+    def run(*args: str):
+        return pambot_cli("log", *args, env={"PAMBOT_DB": target})
+
+    return run
 
 
 @pytest.fixture
@@ -35,13 +51,11 @@ def known_log(db_path, open_log, make_answer):
     log.record_feedback(support[0], helpful=False, user="U3")
     assert log.flush()
 
-    db = querylog.connect(db_path)
-    db["queries"].insert_all([
-        {"id": n, "ts": TEN_DAYS_AGO, "source": "dm", "text": "restore", "intent":
-         "restore", "rule": "restore-1", "outcome": "path"} for n in (1, 2)
-    ])
-    db["feedback"].insert({"query_id": 1, "ts": TEN_DAYS_AGO, "helpful": 1, "user": "U4"})
-    db.close()
+    for n in (1, 2):
+        sql(db_path, "INSERT INTO queries (id, ts, source, text, intent, rule, outcome) "
+            "VALUES (?, ?, 'dm', 'restore', 'restore', 'restore-1', 'path')", [n, TEN_DAYS_AGO])
+    sql(db_path, 'INSERT INTO feedback (query_id, ts, helpful, "user") VALUES (1, ?, 1, \'U4\')',
+        [TEN_DAYS_AGO])
     return {"up": up, "support": support}
 
 
@@ -70,7 +84,8 @@ def test_summary_since_thirty_days_includes_the_older_rows(known_log, db_path):
 
 def test_stats_text_is_a_readable_table(known_log, db_path):
     text = querylog.stats_text(db_path, "7d")
-    assert text.splitlines()[0].startswith(f"Query log {db_path}: 8 queries since ")
+    assert text.splitlines()[0].startswith(f"Query log {querylog.shown(db_path)}: 8 queries "
+                                           "since ")
     assert "Outcome      Queries     %\npath               3  37.5\nsupport            3  37.5" \
         in text
     assert ("Top unanswered questions (support/unknown)\n  Asked  Question\n"
@@ -85,6 +100,28 @@ def test_stats_text_without_a_log_or_with_a_bad_duration(tmp_path):
         f"no queries logged yet at {tmp_path / 'none.db'}")
     with pytest.raises(ValueError, match="expected a duration"):
         querylog.stats_text(tmp_path / "none.db", "last tuesday")
+
+
+def test_an_empty_postgresql_database_has_no_log_yet(pg_target, pambot_cli):
+    result = pambot_cli("log", "stats", env={"PAMBOT_DB": pg_target})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("no queries logged yet at postgresql://postgres@127.0.0.1:")
+    result = pambot_cli("log", "prune", "--older-than", "1d", env={"PAMBOT_DB": pg_target})
+    assert result.exit_code == 0 and "nothing to prune" in result.stdout
+
+
+@pytest.mark.parametrize("command", [("stats",), ("export",), ("runbooks",),
+                                     ("prune", "--older-than", "1d"), ("serve",)])
+def test_a_postgresql_log_that_cannot_be_reached_is_one_line_without_its_password(
+        pambot_cli, command):
+    url = "postgresql://pambot:hunter2-secret@127.0.0.1:9/pambot?sslmode=disable"
+    result = pambot_cli("log", *command, env={"PAMBOT_DB": url})
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("pambot: cannot ") and "the query log at " in line
+    assert "postgresql://pambot@127.0.0.1:9/pambot?sslmode=disable" in line
+    assert "Connection refused" in line
+    assert "hunter2" not in result.output
 
 
 def test_export_csv_and_json_have_every_query_and_its_votes(known_log, pambot_log):
@@ -138,10 +175,12 @@ def test_parse_since_rejects_with_one_line(text):
     assert "\n" not in str(caught.value)
 
 
+# SQLite's planner is told which index to use; PostgreSQL's needs no hint.
+@pytest.mark.parametrize("target", ["sqlite"], indirect=True)
 def test_top_unanswered_is_the_same_with_or_without_the_partial_index(known_log, db_path):
     since = querylog.utc_iso(querylog.parse_since("7d"))
     db = querylog.open_existing(db_path)
-    assert "idx_queries_unanswered" in {index.name for index in db["queries"].indexes}
+    assert "idx_queries_unanswered" in db.index_names("queries")
     through_index = querylog.summarize(db, since).top_unanswered
     db.close()
     # A file without the partial index, read without upgrading it (as `pambot log stats` does).

@@ -1,4 +1,5 @@
-"""The schema: created on a fresh file, and a file from before the release converted in place."""
+"""The schema: created on a fresh file or PostgreSQL database, older versions brought up to
+date, and a file from before the release converted in place."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import sqlite3
 from sqlite_utils import Database
 
 from bot import querylog
+from bot.querylog.schema import MIGRATIONS, _mark
+from bot.querylog.store import SQLITE, Connection, pg_connect
+from tests.conftest import sql
 
 # A file from before the first release (text ids), as an early pambot left it.
 V1_SQL = """
@@ -90,49 +94,89 @@ def test_a_file_with_other_tables_keeps_them(db_path, open_log, make_answer, cou
     assert count_rows(db_path) == 1
 
 
-def test_migrating_twice_changes_nothing(db_path):
-    db = querylog.connect(db_path)
-    before = db.schema
+def _shape(db) -> dict[str, tuple[list[str], set[str]]]:
+    return {table: (db.columns(table), db.index_names(table))
+            for table in ("queries", "feedback", "events")}
+
+
+def test_migrating_twice_changes_nothing(target):
+    db = querylog.connect(target)
+    before = _shape(db)
     assert querylog.migrate(db) == querylog.SCHEMA_VERSION
-    assert db.schema == before
+    assert _shape(db) == before
     db.close()
 
 
-def test_a_version_1_file_gains_the_rules_version_column_and_keeps_its_rows(
-        db_path, open_log, make_answer):
-    db = Database(sqlite3.connect(db_path, isolation_level=None))
-    db.execute(f"PRAGMA application_id = {querylog.schema.APPLICATION_ID}")
-    querylog.schema.MIGRATIONS[1](db)
-    db.execute("PRAGMA user_version = 1")
-    db.execute("INSERT INTO queries (id, ts, source, text, outcome) "
-               "VALUES (1, '2026-11-20T10:00:00.000Z', 'cli', 'upgrade 5.1', 'support')")
+def test_a_fresh_postgresql_database_gets_the_same_schema_as_a_file(pg_target, tmp_path):
+    with querylog.connect(pg_target) as pg, querylog.connect(tmp_path / "p.db") as file:
+        assert querylog.schema_version(pg) == querylog.SCHEMA_VERSION == 3
+        assert _shape(pg) == _shape(file)
+    assert sql(pg_target, "SELECT version FROM pambot_schema") == [(3,)]
+
+
+def _at_version(target, version: int) -> None:
+    """A database as an older pambot left it: the released steps up to `version`."""
+    raw = target if target.startswith("postgresql") else None
+    db = pg_connect(raw) if raw else Connection(
+        sqlite3.connect(target, isolation_level=None), SQLITE, target)
+    for step in range(1, version + 1):
+        MIGRATIONS[step](db)
+    _mark(db, version)
     db.close()
-    log = open_log(db_path)
+
+
+def test_a_version_1_log_gains_the_rules_version_column_and_keeps_its_rows(
+        target, open_log, make_answer):
+    _at_version(target, 1)
+    sql(target, "INSERT INTO queries (id, ts, source, text, outcome) "
+        "VALUES (1, '2026-11-20T10:00:00.000Z', 'cli', 'upgrade 5.1', 'support')")
+    log = open_log(target)
     log.record_query(make_answer(), source="cli", elapsed_ms=1.0, rules_version="9f24a1f00544")
     assert log.flush()
-    db = Database(db_path)
-    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
-    assert db.execute("SELECT text, rules_version FROM queries ORDER BY id").fetchall() == [
+    with querylog.connect(target) as db:
+        assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
+    assert sql(target, "SELECT text, rules_version FROM queries ORDER BY id") == [
         ("upgrade 5.1", None), (make_answer().query, "9f24a1f00544")]
 
 
-def test_a_version_2_file_gains_the_typed_column_and_keeps_its_rows(
-        db_path, open_log, make_answer):
-    db = Database(sqlite3.connect(db_path, isolation_level=None))
-    db.execute(f"PRAGMA application_id = {querylog.schema.APPLICATION_ID}")
-    for version in (1, 2):
-        querylog.schema.MIGRATIONS[version](db)
-    db.execute("PRAGMA user_version = 2")
-    db.execute("INSERT INTO queries (id, ts, source, text, outcome) "
-               "VALUES (1, '2026-11-20T10:00:00.000Z', 'shell', '2', 'support')")
-    db.close()
-    log = open_log(db_path)
+def test_a_version_2_log_gains_the_typed_column_and_keeps_its_rows(
+        target, open_log, make_answer):
+    _at_version(target, 2)
+    sql(target, "INSERT INTO queries (id, ts, source, text, outcome) "
+        "VALUES (1, '2026-11-20T10:00:00.000Z', 'shell', '2', 'support')")
+    log = open_log(target)
     picked = make_answer()
     log.record_query(picked, source="shell", elapsed_ms=1.0, typed="2")
     log.record_query(picked, source="shell", elapsed_ms=1.0, typed=picked.query)
     assert log.flush()
-    db = Database(db_path)
-    assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
+    with querylog.connect(target) as db:
+        assert querylog.schema_version(db) == querylog.SCHEMA_VERSION
     # What was typed is kept only where it is not the question itself.
-    assert db.execute("SELECT text, typed FROM queries ORDER BY id").fetchall() == [
+    assert sql(target, "SELECT text, typed FROM queries ORDER BY id") == [
         ("2", None), (picked.query, "2"), (picked.query, None)]
+
+
+def test_replicas_starting_together_on_a_fresh_database_create_its_schema_once(target):
+    # Each connection is another process: on PostgreSQL, another replica.
+    import threading
+
+    from bot.querylog import StateStore
+
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            querylog.connect(target).close()
+            with StateStore(target).reading():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    starting = [threading.Thread(target=start) for _ in range(4)]
+    for thread in starting:
+        thread.start()
+    for thread in starting:
+        thread.join(30)
+    assert failures == []
+    with querylog.connect(target) as db:
+        assert querylog.schema_version(db) == querylog.SCHEMA_VERSION

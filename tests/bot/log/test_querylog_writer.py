@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from bot import querylog
+from tests.conftest import sql
 
 
 def _warnings(caplog, text: str) -> list[logging.LogRecord]:
@@ -16,8 +17,15 @@ def _warnings(caplog, text: str) -> list[logging.LogRecord]:
             and r.levelno == logging.WARNING and text in r.getMessage()]
 
 
-def test_a_query_and_its_vote_are_written_as_given(db_path, open_log, make_answer):
-    log = open_log(db_path)
+def _queries(target) -> dict[int, dict]:
+    columns = querylog.schema.QUERY_COLUMNS
+    names = ", ".join(f'"{c}"' for c in columns)
+    return {row[0]: dict(zip(columns, row, strict=True))
+            for row in sql(target, f"SELECT {names} FROM queries ORDER BY id")}
+
+
+def test_a_query_and_its_vote_are_written_as_given(target, open_log, make_answer):
+    log = open_log(target)
     answer = make_answer("Upgrade 6.5.4 please", outcome="support", rule="r-support")
     query_id = log.record_query(answer, source="slash", elapsed_ms=12.3456, team="T1",
                                 channel="C1", user="U1", thread_ts="1.2", event_id="Ev1")
@@ -27,8 +35,8 @@ def test_a_query_and_its_vote_are_written_as_given(db_path, open_log, make_answe
     assert log.flush()
     assert log.healthy
 
-    db = Database(db_path)
-    row = db["queries"].get(query_id)
+    rows = _queries(target)
+    row = rows[query_id]
     assert {k: row[k] for k in ("source", "team", "channel", "user", "thread_ts", "event_id",
                                 "text", "intent", "from_version", "rule", "outcome",
                                 "elapsed_ms")} == {
@@ -39,10 +47,9 @@ def test_a_query_and_its_vote_are_written_as_given(db_path, open_log, make_answe
     }
     assert datetime.fromisoformat(row["ts"]) > datetime.now(UTC) - timedelta(minutes=1)
     assert row["ts"].endswith("Z")
-    assert db["queries"].get(generated)["source"] == "cli"
-    assert given == 123 and db["queries"].get(123)["source"] == "dm"
-    [vote] = db["feedback"].rows
-    assert (vote["query_id"], vote["helpful"], vote["user"]) == (query_id, 0, "U2")
+    assert rows[generated]["source"] == "cli"
+    assert given == 123 and rows[123]["source"] == "dm"
+    assert sql(target, 'SELECT query_id, helpful, "user" FROM feedback') == [(query_id, 0, "U2")]
 
 
 def test_a_path_under_a_regular_file_warns_once_keeps_rows_and_recovers(
@@ -116,8 +123,9 @@ def test_a_locked_database_delays_rows_but_not_answers(db_path, open_log, make_a
     assert count_rows(db_path) == 50
 
 
-def test_close_flushes_is_idempotent_and_later_records_do_not_raise(db_path, open_log,
+def test_close_flushes_is_idempotent_and_later_records_do_not_raise(target, open_log,
                                                                     make_answer, count_rows):
+    db_path = target
     log = open_log(db_path)
     for _ in range(20):
         log.record_query(make_answer(), source="cli", elapsed_ms=1)
@@ -131,36 +139,34 @@ def test_close_flushes_is_idempotent_and_later_records_do_not_raise(db_path, ope
     assert count_rows(db_path) == 20 and count_rows(db_path, "feedback") == 0
 
 
-def test_retention_prunes_old_queries_and_their_votes(db_path, open_log, make_answer,
+def test_retention_prunes_old_queries_and_their_votes(target, open_log, make_answer,
                                                       count_rows):
-    db = querylog.connect(db_path)
+    db_path = target
+    querylog.connect(db_path).close()
     old = querylog.utc_iso(datetime.now(UTC) - timedelta(days=40))
     recent = querylog.utc_iso(datetime.now(UTC) - timedelta(days=5))
-    base = {"source": "slash", "text": "t", "outcome": "path"}
-    db["queries"].insert_all([{"id": 1, "ts": old, **base}, {"id": 2, "ts": recent, **base}])
-    db["feedback"].insert_all([
-        {"id": 10, "query_id": 1, "ts": recent, "helpful": 1},
-        {"id": 20, "query_id": 2, "ts": recent, "helpful": 0},
-    ])
-    db["events"].insert({"event_id": "Ev-old", "ts": old, "state": "answered"})
-    db.close()
+    sql(db_path, "INSERT INTO queries (id, ts, source, text, outcome) VALUES "
+        "(1, ?, 'slash', 't', 'path'), (2, ?, 'slash', 't', 'path')", [old, recent])
+    sql(db_path, "INSERT INTO feedback (id, query_id, ts, helpful) VALUES "
+        "(10, 1, ?, 1), (20, 2, ?, 0)", [recent, recent])
+    sql(db_path, "INSERT INTO events (event_id, ts, state) VALUES ('Ev-old', ?, 'answered')",
+        [old])
 
     log = open_log(db_path, retention_days=30)
     log.record_query(make_answer(), source="cli", elapsed_ms=1)
     assert log.flush()
-    db = Database(db_path)
-    assert db["queries"].count_where("id = 1") == 0
-    assert db["queries"].count_where("id = 2") == 1
+    assert sql(db_path, "SELECT count(*) FROM queries WHERE id IN (1, 2)") == [(1,)]
+    assert sql(db_path, "SELECT count(*) FROM queries WHERE id = 2") == [(1,)]
     assert count_rows(db_path) == 2
-    assert [r["id"] for r in db["feedback"].rows] == [20]
+    assert sql(db_path, "SELECT id FROM feedback") == [(20,)]
     assert count_rows(db_path, "events") == 0
 
 
-def test_no_retention_keeps_everything(db_path, open_log, make_answer, count_rows):
-    db = querylog.connect(db_path)
-    db["queries"].insert({"id": 1, "ts": "2001-01-01T00:00:00.000Z", "source": "cli",
-                          "text": "t", "outcome": "path"})
-    db.close()
+def test_no_retention_keeps_everything(target, open_log, make_answer, count_rows):
+    db_path = target
+    querylog.connect(db_path).close()
+    sql(db_path, "INSERT INTO queries (id, ts, source, text, outcome) "
+        "VALUES (1, '2001-01-01T00:00:00.000Z', 'cli', 't', 'path')")
     log = open_log(db_path)
     log.record_query(make_answer(), source="cli", elapsed_ms=1)
     assert log.flush()
@@ -176,8 +182,9 @@ def test_an_unexpected_source_is_recorded_and_warned_about_once(db_path, open_lo
     assert len(_warnings(caplog, "carrier-pigeon")) == 1
 
 
-def test_a_row_that_cannot_be_built_is_skipped_not_the_batch(db_path, open_log, make_answer,
+def test_a_row_that_cannot_be_built_is_skipped_not_the_batch(target, open_log, make_answer,
                                                              count_rows, caplog):
+    db_path = target
     log = open_log(db_path)
     log.record_query(make_answer("before"), source="cli", elapsed_ms=1)
     log.record_query(object(), source="cli", elapsed_ms=1)  # not an Answer
@@ -185,7 +192,7 @@ def test_a_row_that_cannot_be_built_is_skipped_not_the_batch(db_path, open_log, 
     log.record_query(make_answer("last"), source="cli", elapsed_ms=1)
     assert log.flush()
     assert log.healthy
-    assert sorted(r["text"] for r in Database(db_path)["queries"].rows) == ["before", "last"]
+    assert sorted(r["text"] for r in _queries(db_path).values()) == ["before", "last"]
     assert len([r for r in caplog.records if "could not be built" in r.getMessage()]) == 2
 
 
@@ -196,33 +203,40 @@ def test_ids_are_unique_increasing_and_fit_sqlite():
 
 
 def test_text_that_cannot_be_encoded_is_repaired_and_later_rows_are_written(
-        db_path, open_log, make_answer, caplog):
+        target, open_log, make_answer, caplog):
     # A lone surrogate, as `\ud800` in a Slack JSON event or a byte that is not UTF-8 in a
     # command-line argument arrives: it once made the writer retry the same batch forever.
+    # A NUL, which SQLite keeps and PostgreSQL's text cannot hold, is U+FFFD there.
+    db_path = target
     log = open_log(db_path)
     log.record_query(make_answer("upgrade \ud800 6.5.4"), source="mention", elapsed_ms=1,
                      user="U\udcff")
+    log.record_query(make_answer("nul\x00here"), source="cli", elapsed_ms=1)
     log.record_query(make_answer("after"), source="cli", elapsed_ms=1)
     assert log.flush(timeout=10)
     log.record_query(make_answer("later"), source="cli", elapsed_ms=1)
     assert log.flush(timeout=10)
     assert log.healthy
-    rows = {r["text"]: r for r in Database(db_path)["queries"].rows}
-    assert set(rows) == {"upgrade \ufffd 6.5.4", "after", "later"}
+    rows = {r["text"]: r for r in _queries(db_path).values()}
+    nul = "nul\x00here" if not querylog.is_postgres(db_path) else "nul\ufffdhere"
+    assert set(rows) == {"upgrade \ufffd 6.5.4", nul, "after", "later"}
     assert rows["upgrade \ufffd 6.5.4"]["user"] == "U\ufffd"
 
 
-def test_a_row_sqlite_refuses_is_set_aside_with_a_warning_and_the_rest_written(
-        db_path, open_log, make_answer, caplog):
+def test_a_row_the_database_refuses_is_set_aside_with_a_warning_and_the_rest_written(
+        target, open_log, make_answer, caplog):
+    db_path = target
     log = open_log(db_path)
     log.record_query(make_answer("before"), source="cli", elapsed_ms=1)
-    log.record_query(make_answer("refused"), source="cli", elapsed_ms=1, user=["not", "text"])
+    # An id past 64 bits: neither SQLite nor PostgreSQL stores it.
+    log.record_query(make_answer("refused"), source="cli", elapsed_ms=1, query_id=2**70)
+    if not querylog.is_postgres(db_path):  # a list: PostgreSQL would store it as text
+        log.record_query(make_answer("refused"), source="cli", elapsed_ms=1, user=["not", "x"])
     log.record_query(make_answer("after"), source="cli", elapsed_ms=1)
     assert log.flush(timeout=10)
     log.record_query(make_answer("later"), source="cli", elapsed_ms=1)
     assert log.flush(timeout=10)
-    assert sorted(r["text"] for r in Database(db_path)["queries"].rows) == [
-        "after", "before", "later"]
+    assert sorted(r["text"] for r in _queries(db_path).values()) == ["after", "before", "later"]
     assert _warnings(caplog, "set aside a queries row")
 
 
@@ -241,3 +255,27 @@ def test_a_log_file_deleted_while_running_is_recreated_with_a_warning(
     assert sorted(r["text"] for r in Database(db_path)["queries"].rows) == ["second", "third"]
     [warning] = _warnings(caplog, "was deleted or replaced")
     assert str(db_path) in warning.getMessage()
+
+
+def test_rows_wait_while_postgresql_is_down_bounded_and_are_written_once_it_is_back(
+        pg_target, open_log, make_answer, caplog):
+    from tests.conftest import postgres_stopped
+
+    caplog.set_level(logging.INFO, logger="pambot.querylog")
+    log = open_log(pg_target, max_pending=5)
+    assert log.flush()
+    with postgres_stopped():
+        for i in range(15):
+            log.record_query(make_answer(f"q{i}"), source="slash", elapsed_ms=1)
+        assert not log.flush(timeout=0.5)
+        assert not log.healthy
+    assert log.flush(timeout=30)
+    assert log.healthy
+    kept = [text for (text,) in sql(pg_target, "SELECT text FROM queries ORDER BY id")]
+    # At most 5 rows wait in the queue (and 5 more in the writer's batch); the rest were
+    # dropped, and the log says how many.
+    assert kept == [f"q{i}" for i in range(len(kept))] and 5 <= len(kept) <= 10
+    assert _warnings(caplog, f"dropped {15 - len(kept)} new rows")
+    [down] = _warnings(caplog, "cannot be written")
+    assert "wait in memory (up to 5;" in down.getMessage()
+    assert any("is writable again" in r.getMessage() for r in caplog.records)

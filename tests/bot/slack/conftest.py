@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BACKENDS, POSTGRES_URL, need, postgres_schema
+
 REPO = Path(__file__).resolve().parents[3]
 # The installed console script: the package as installed, not this source tree.
 PAMBOT = str(Path(sys.executable).with_name("pambot"))
@@ -245,7 +247,7 @@ class Server:
     """A running `pambot serve`."""
 
     url: str
-    db_path: Path
+    db_path: Path | str  # a PostgreSQL URL for a server on PostgreSQL
     process: subprocess.Popen
     log_path: Path
 
@@ -277,10 +279,14 @@ class Server:
     def rows(self, sql: str, params: tuple = (), *, count: int = 1,
              timeout: float = 15) -> list[tuple]:
         """Rows of `sql` in the query log once there are `count` (the writer is asynchronous)."""
+        from tests.conftest import sql as run_sql
+
         deadline = time.monotonic() + timeout
         while True:
             rows: list[tuple] = []
-            if self.db_path.exists():
+            if isinstance(self.db_path, str):  # a PostgreSQL URL
+                rows = run_sql(self.db_path, sql, params)
+            elif self.db_path.exists():
                 with sqlite3.connect(self.db_path, timeout=5) as db:
                     try:
                         rows = db.execute(sql, params).fetchall()
@@ -292,13 +298,13 @@ class Server:
 
 
 def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
-                 db_path: Path | None = None, env: dict[str, str] | None = None,
-                 limit_files: int | None = None) -> Server:
+                 db_path: Path | str | None = None, env: dict[str, str] | None = None,
+                 limit_files: int | None = None, name: str = "server") -> Server:
     """`pambot serve --host 127.0.0.1 --port N`, waiting for /healthz; `limit_files`: the
-    soft limit on open files (`ulimit -n`) it starts with."""
+    soft limit on open files (`ulimit -n`) it starts with; its output in tmp/NAME.log."""
     port = free_port()
     db_path = db_path or tmp / "pambot.db"
-    log_path = tmp / "server.log"
+    log_path = tmp / f"{name}.log"
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -319,7 +325,7 @@ def start_server(standin: StandIn, tmp: Path, *, workers: int = 2,
         process = subprocess.Popen(
             [PAMBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            preexec_fn=limit if limit_files else None,
+            preexec_fn=limit if limit_files else None, start_new_session=True,
         )
     server = Server(url=f"http://127.0.0.1:{port}", db_path=db_path, process=process,
                     log_path=log_path)
@@ -346,12 +352,18 @@ def stop_server(server: Server) -> int:
         return server.process.wait()
 
 
-@pytest.fixture(scope="session")
-def pambot_server(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
-    """`pambot serve` for the whole session (the tests use distinct channels and ids)."""
-    server = start_server(standin, tmp_path_factory.mktemp("serve"))
-    yield server
-    stop_server(server)
+@pytest.fixture(scope="session", params=BACKENDS)
+def pambot_server(request, standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
+    """`pambot serve` for the whole session (the tests use distinct channels and ids): on a
+    SQLite file, then on a PostgreSQL database, so every test that uses it runs on both."""
+    with contextlib.ExitStack() as stack:
+        db_path = None
+        if request.param == "postgresql":
+            db_path = stack.enter_context(postgres_schema(need(POSTGRES_URL, "pambot serve on "
+                                                               "PostgreSQL")))
+        server = start_server(standin, tmp_path_factory.mktemp("serve"), db_path=db_path)
+        yield server
+        stop_server(server)
 
 
 _IDS = itertools.count(1)
@@ -632,9 +644,9 @@ def slack_to(standin: StandIn) -> Callable[[Server], Slack]:
 
 
 def start_socket(env: dict[str, str], tmp_path: Path,
-                 *args: str) -> tuple[subprocess.Popen, Path]:
-    """`pambot socket ARGS` started as a user would, its output in tmp_path/socket.log."""
-    log_path = tmp_path / "socket.log"
+                 *args: str, name: str = "socket") -> tuple[subprocess.Popen, Path]:
+    """`pambot socket ARGS` started as a user would, its output in tmp_path/NAME.log."""
+    log_path = tmp_path / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([PAMBOT, "socket", *args], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -695,11 +707,22 @@ class WebSocketStandIn:
         self.connected = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def send(self, message: dict) -> None:
-        """A text frame with `message` to the newest connection."""
+    def send(self, message: dict, *, to: int = -1) -> None:
+        """A text frame with `message` to the newest connection (or connection `to`, in the
+        order they were made: one per `pambot socket` process, as Slack spreads an app's
+        events over its open connections)."""
         with self.lock:
-            connection = self.connections[-1]
+            connection = self.connections[to]
         connection.sendall(_ws_frame(0x1, json.dumps(message).encode()))
+
+    def wait_for_connections(self, count: int, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.connections) >= count:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def acks(self, envelope_id: str) -> list[dict]:
         with self.lock:

@@ -120,9 +120,9 @@ def test_feedback_is_acknowledged_thanked_and_recorded(slack, standin, pambot_se
     assert thanks.body["response_type"] == "ephemeral"
     assert thanks.body["replace_original"] is False
     assert "Thanks" in thanks.body["text"]
-    assert pambot_server.rows("SELECT helpful, user, channel FROM feedback WHERE query_id = ?",
+    assert pambot_server.rows("SELECT helpful, \"user\", channel FROM feedback WHERE query_id = ?",
                               (query_id,)) == [(0, "U0VOTER", channel)]
-    assert pambot_server.rows("SELECT source, user, rule FROM queries WHERE id = ?",
+    assert pambot_server.rows("SELECT source, \"user\", rule FROM queries WHERE id = ?",
                               (query_id,)) == [("slash", "U0ASKER", "restore-follower")]
 
 

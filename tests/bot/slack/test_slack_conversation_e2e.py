@@ -87,7 +87,7 @@ def test_a_click_in_the_thread_answers_the_choice_there_and_is_logged_linked(
     # Logged as a query from a button, linked to the question it answers.
     clicked = query_id_of(answer)
     question = parse_button_value(buttons(asking.body["blocks"])[pick]["value"]).question
-    assert pambot_server.rows("SELECT source, user, channel, thread_ts, rule, text, typed "
+    assert pambot_server.rows("SELECT source, \"user\", channel, thread_ts, rule, text, typed "
                               "FROM queries WHERE id = ?", (clicked,)) == [
         ("button", "U0CLICK", channel, "1700000100.000100", rule, question, label)]
     assert pambot_server.rows("SELECT parent_id, how FROM query_links WHERE query_id = ?",

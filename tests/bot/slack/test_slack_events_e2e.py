@@ -215,7 +215,7 @@ def test_every_answer_is_logged_with_where_it_was_asked(slack, standin, pambot_s
     slack.event(mention(slack, channel, f"<@{slack.BOT_USER}> upgrade 6.5.4",
                         ts="1700000009.000900"), event_id=event_id)
     rows = pambot_server.rows(
-        "SELECT source, channel, user, thread_ts, event_id, rule, text, team FROM queries "
+        "SELECT source, channel, \"user\", thread_ts, event_id, rule, text, team FROM queries "
         "WHERE channel = ?", (channel,))
     assert rows == [("mention", channel, "U0ASKER", "1700000009.000900", event_id,
                      "upgrade-6.5.4", "upgrade 6.5.4", "T0TEAM")]

@@ -27,7 +27,7 @@ def test_home_shows_what_pambot_answers_examples_and_your_own_questions(
     slack.command("upgrade 6.5.4", user=user)
     slack.command("upgrade 5.0", user=user)
     slack.command("restore leader", user="U0SOMEONEELSE")
-    pambot_server.rows("SELECT 1 FROM queries WHERE user = ?", (user,), count=2)
+    pambot_server.rows("SELECT 1 FROM queries WHERE \"user\" = ?", (user,), count=2)
     [published] = open_home(slack, standin, user)
     view = published.body["view"]
     assert view["type"] == "home"
@@ -47,7 +47,7 @@ def test_home_shows_what_pambot_answers_examples_and_your_own_questions(
 def test_home_for_an_admin_has_the_stats_as_blocks_not_a_code_block(slack, standin,
                                                                     pambot_server):
     slack.command("upgrade 4.2", user="U0STATS")
-    pambot_server.rows("SELECT 1 FROM queries WHERE user = 'U0STATS'")
+    pambot_server.rows("SELECT 1 FROM queries WHERE \"user\" = 'U0STATS'")
     [*_, published] = open_home(slack, standin, slack.ADMIN)
     blocks = published.body["view"]["blocks"]
     shown = texts(published.body["view"])
@@ -71,7 +71,7 @@ def test_an_example_on_the_home_tab_is_answered_in_your_dm(slack, standin, pambo
     [answer] = standin.wait_for(lambda: standin.posted(lambda c: c.body.get("channel") == user))
     assert answer.body["blocks"][0]["text"]["text"].startswith("Restore the leader")
     assert "pam_checklist" in json.dumps(answer.body["blocks"])
-    assert pambot_server.rows("SELECT source, rule FROM queries WHERE user = ?", (user,)) == [
+    assert pambot_server.rows("SELECT source, rule FROM queries WHERE \"user\" = ?", (user,)) == [
         ("button", "restore-leader")]
 
 

@@ -4,10 +4,11 @@ redrawn for everyone with chat.update, and still working after a restart."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 
 import pytest
+
+from tests.conftest import sql
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,7 @@ def test_ticks_and_unticks_show_for_everyone_with_who_and_when_and_are_logged(
     assert steps_shown(update.body["blocks"])[2][1].startswith(
         "Not done (unticked by <@U0CAROL>, ")
     rows = pambot_server.rows(
-        "SELECT t.channel, t.thread_ts, t.step, t.user, t.ticked FROM runbook_ticks t "
+        "SELECT t.channel, t.thread_ts, t.step, t.\"user\", t.ticked FROM runbook_ticks t "
         "JOIN runbooks r ON r.id = t.runbook_id WHERE r.channel = ? ORDER BY t.id",
         (channel,), count=2)
     assert rows == [(channel, "1700002000.000100", 2, "U0BOB", 1),
@@ -142,8 +143,8 @@ def test_every_step_ticked_says_so_and_how_long_it_took(slack, standin):
 def test_a_tick_on_a_checklist_that_is_gone_gets_a_clear_message(slack, standin,
                                                                   pambot_server):
     channel, checklist = start_checklist(slack, standin)
-    with sqlite3.connect(pambot_server.db_path) as db:  # as retention or an admin removes it
-        db.execute("DELETE FROM runbooks WHERE channel = ?", (channel,))
+    # as retention or an admin removes it
+    sql(pambot_server.db_path, "DELETE FROM runbooks WHERE channel = ?", (channel,))
     name = slack.tick(checklist, 1)
     [told] = standin.wait_for(lambda: standin.responses(name))
     assert told.body["response_type"] == "ephemeral"

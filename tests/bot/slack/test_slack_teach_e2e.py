@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.bot.slack.conftest import ADMIN, PAMBOT, REPO, clean_env, start_server, stop_server
+from tests.conftest import BACKENDS
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +56,12 @@ def learned(server) -> list[tuple]:
     return server.rows("SELECT phrase, meaning, who FROM learned", count=0)
 
 
-@pytest.fixture
-def server(fresh_server):
-    return fresh_server()
+@pytest.fixture(params=BACKENDS)
+def server(request, fresh_server, tmp_path):
+    """A `pambot serve` of the test's own, on a SQLite file, then on PostgreSQL."""
+    if request.param == "sqlite":
+        return fresh_server(db_path=tmp_path / "pambot.db")
+    return fresh_server(db_path=request.getfixturevalue("pg_target"))
 
 
 def test_an_admin_teaches_a_word_from_the_home_tab_and_pambot_reads_it(
@@ -164,3 +168,26 @@ def test_a_phrase_taught_on_the_command_line_is_read_by_every_worker_within_seco
         assert "1 learned phrase(s) merged" in server.log()
     finally:
         stop_server(server)
+
+
+def test_a_phrase_taught_on_one_replica_is_read_by_the_other(standin, slack_to, pg_target,
+                                                             tmp_path):
+    a, b = (start_server(standin, tmp_path, db_path=pg_target, name=f"replica-{n}")
+            for n in range(2))
+    try:
+        on_a, on_b = slack_to(a), slack_to(b)
+        assert "did not understand" in verdict(on_b.command(JARGON))
+        modal = open_modal(on_a, standin, json.dumps({"v": 1, "q": JARGON}))
+        done = on_a.submit_view(modal, submission("pdc", "node:leader"), user=ADMIN)
+        assert done.json()["response_action"] == "update", done.text
+        deadline = time.monotonic() + 15
+        while not verdict(on_b.command(JARGON)).startswith("Restore the leader"):
+            assert time.monotonic() < deadline, "replica B never read the phrase taught on A"
+            time.sleep(0.5)
+        taught = subprocess.run([PAMBOT, "learn", "--list"], cwd=REPO, capture_output=True,
+                                text=True, env=clean_env(PAMBOT_DB=pg_target), timeout=60)
+        assert taught.returncode == 0, taught.stderr
+        assert taught.stdout.startswith("pdc  node:leader") and f"slack:{ADMIN}" in taught.stdout
+    finally:
+        for server in (a, b):
+            stop_server(server)
