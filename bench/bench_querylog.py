@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bot import querylog
 from bot.querylog import stats_text
+from bot.querylog.store import quote
 from rules import answer
 
 QUESTIONS = (
@@ -137,9 +138,14 @@ def generate_log(path: Path, rows: int, days: int = 90) -> float:
                    "ts": querylog.utc_iso(first + step * n), "helpful": n % 3 != 0,
                    "user": f"U{n % 500}"}
 
-    with querylog.write_transaction(db):
-        db["queries"].insert_all(queries(), batch_size=5_000)
-        db["feedback"].insert_all(votes(), batch_size=5_000)
+    with db.transaction():
+        for table, rows_of in (("queries", queries()), ("feedback", votes())):
+            made = [{k: int(v) if isinstance(v, bool) else v for k, v in row.items()}
+                    for row in rows_of]
+            columns = list(made[0])
+            db.executemany(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+                           f"VALUES ({', '.join('?' * len(columns))})",
+                           [[row[c] for c in columns] for row in made])
     db.close()
     return time.perf_counter() - start
 
