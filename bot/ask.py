@@ -296,7 +296,7 @@ def run_rules_check(config: Config, path: str | None) -> int:
     # The phrases taught (pambot learn) are checked with the files: the merged set is used.
     from bot.querylog.store import errors
     from bot.querylog.store import shown as shown_db
-    from rules.learning import learned_ruleset
+    from rules.learning import learned_ruleset, not_in_rules
 
     where = shown_db(config.db_path)
     try:
@@ -313,9 +313,7 @@ def run_rules_check(config: Config, path: str | None) -> int:
         print(f"pambot: the phrases taught in {where} do not fit {shown}: "
               "pambot learn --forget PHRASE, or change the rule files", file=sys.stderr)
         return 1
-    taught = len(merged.vocabulary.phrases) - len(ruleset.vocabulary.phrases) + sum(
-        len(v) for v in merged.vocabulary.spellings.values()) - sum(
-        len(v) for v in ruleset.vocabulary.spellings.values())
+    taught = len(not_in_rules(ruleset, pairs)) if merged is not ruleset else 0
     print(f"OK: {len(ruleset.rules)} rules in {shown}"
           + (f", with the packaged {', '.join(others)}" if others else "")
           + (f", and {taught} phrase(s) taught in {where}" if taught else ""))

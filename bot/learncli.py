@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -36,7 +37,7 @@ from bot.querylog.report import DurationError, parse_since
 from bot.querylog.state import StateStore, StateUnavailable
 from bot.teaching import Refused, plan, review_groups
 from rules import RuleFileError, RuleSet, load_ruleset
-from rules.learning import Change, changes, learned_ruleset, phrase_of
+from rules.learning import Change, changes, learned_ruleset, not_in_rules, phrase_of
 from rules.vocabulary import meaning_of, meanings
 
 # How many changed answers `learn` and `rules diff` print (all of them with --json).
@@ -87,6 +88,10 @@ def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) 
     phrase = phrase_of(said)
     if phrase != " ".join(said.casefold().split()):
         click.echo(f"(read as {phrase!r}: words as pambot reads them)")
+    if re.search(r"[a-z]-?[0-9]", said.casefold()):
+        click.echo(f"(a numbered host name is read by its name: {said!r} teaches {phrase!r}, "
+                   f"so every {phrase}-NN means the same; to tell hosts apart, name them with "
+                   "letters: vault-a, vault-b)")
     if change is None:
         click.echo(f"{phrase!r} already means {meaning}: nothing to do.")
         return
@@ -106,15 +111,19 @@ def _list(config: Config) -> None:
     if not rows:
         click.echo("No phrases taught yet (pambot learn PHRASE MEANING).")
         return
+    base = base_ruleset(config)
     width = max(len(p.phrase) for p in rows)
     for p in rows:
-        click.echo(f"{p.phrase:<{width}}  {p.meaning:<22}  {p.who or '-'}  {p.ts}")
+        filed = meaning_of(base.vocabulary, p.phrase) == p.meaning
+        click.echo(f"{p.phrase:<{width}}  {p.meaning:<22}  {p.who or '-'}  {p.ts}"
+                   + ("  (in the rule files too: --forget it at will)" if filed else ""))
 
 
 def _forget(config: Config, said: str) -> None:
     phrase = phrase_of(said)
     if not _with_store(config, lambda learned: learned.forget(phrase)):
-        raise Problem(f"{phrase!r} was not taught: nothing to forget (pambot learn --list).")
+        raise UsageProblem(f"{phrase!r} was not taught: nothing to forget (pambot learn "
+                           "--list).")
     still = meaning_of(base_ruleset(config).vocabulary, phrase)
     click.echo(f"Forgot {phrase!r}. " + (
         f"The rule files still read it as {still}." if still else
@@ -124,8 +133,11 @@ def _forget(config: Config, said: str) -> None:
 def _export(config: Config, path: str) -> None:
     """The vocabulary with the phrases taught, as a file that takes the place of
     vocabulary.yaml in a rule directory (`pambot rules init`, then PAMBOT_RULES)."""
-    taught = {p.phrase: p.meaning for p in _with_store(config, lambda learned: learned.all())}
-    ruleset = _merged(base_ruleset(config), taught)
+    taught = {p.phrase: p.meaning for p in _with_store(config, lambda learned: learned.all(),
+                                                       create=False)}
+    base = base_ruleset(config)
+    ruleset = _merged(base, taught)
+    added = len(not_in_rules(base, taught.items()))
     text = ("# The vocabulary of " + ruleset.origin + ", written by `pambot learn --export`.\n"
             "# It takes the place of vocabulary.yaml in a rule directory: `pambot rules init "
             "DIR`,\n# then this file as DIR/vocabulary.yaml, `pambot rules check DIR` and "
@@ -142,7 +154,9 @@ def _export(config: Config, path: str) -> None:
         raise Problem(f"{path} exists already: pambot never writes over a file.") from None
     except OSError as exc:
         raise Problem(f"cannot write {path}: {exc.strerror or exc}") from None
-    click.echo(f"Wrote the vocabulary with {len(taught)} phrase(s) taught to {path}.")
+    click.echo(f"Wrote the vocabulary of {base.origin} with {added} phrase(s) taught to {path}"
+               + (f" ({len(taught) - added} were in it already)." if added < len(taught)
+                  else "."))
 
 
 @click.command()
@@ -213,6 +227,10 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
                      "(pambot learn PHRASE MEANING).")
             return
         after = _merged(before, taught)
+        if after is before:
+            _nothing(as_json, f"The {len(taught)} phrase(s) taught are all in {before.origin} "
+                     "already: nothing to compare (pambot learn --list).")
+            return
     else:
         before, after = _load(old), _load(new)
     start = querylog.utc_iso(_since(since)) if since else None

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from bot.querylog.learned import Learned
 from bot.querylog.read import REVIEW_REASONS
 from rules import RuleFileError, RuleSet, answer
 from rules.learning import everyday, group, learned_ruleset, phrase_of, unknown_words
-from rules.vocabulary import meaning_of
+from rules.vocabulary import meaning_of, meanings
 
 DID_YOU_MEAN = "did you mean, not taken"
 
@@ -103,6 +104,12 @@ def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) 
     if not phrase:
         raise Refused(f"{said!r} has no word pambot reads: give letters or digits")
     meaning = meaning.strip()
+    if not re.search(r"[a-z]", phrase):
+        raise Refused(f"cannot learn {said!r}: versions and numbers are read as such; teach a "
+                      "name (a host, a nickname, a product)")
+    if not meaning.startswith("spelling:") and meaning not in meanings(base.vocabulary):
+        raise Refused(f"cannot learn {phrase!r} as {meaning}: {meaning!r} is not a meaning of "
+                      "the vocabulary (see `pambot learn --meanings`)")
     pairs = [(p.phrase, p.meaning) for p in taught.values()]
     if meaning_of(base.vocabulary, phrase) == meaning:
         return None  # the rule files say so already

@@ -206,10 +206,7 @@ def learned_ruleset(ruleset: RuleSet, learned: Iterable[tuple[str, str]]) -> Rul
     vocabulary already gives the same meaning are left out); its version names them, so an
     answer says which words it was read with. Raises RuleFileError with every problem, as
     loading the rule files does."""
-    # A phrase the rule files give the same meaning (an exported vocabulary kept in git)
-    # is read from them: merged twice it would be a phrase claimed twice.
-    learned = [(phrase, meaning) for phrase, meaning in learned
-               if meaning_of(ruleset.vocabulary, phrase) != meaning]
+    learned = not_in_rules(ruleset, learned)
     if not learned:
         return ruleset
     vocabulary, problems = with_phrases(ruleset.vocabulary, learned)
@@ -222,6 +219,15 @@ def learned_ruleset(ruleset: RuleSet, learned: Iterable[tuple[str, str]]) -> Rul
     digest = hashlib.sha256(repr(sorted(learned)).encode()).hexdigest()[:6]
     return replace(ruleset, vocabulary=vocabulary, version=f"{ruleset.version}+{digest}",
                    origin=f"{ruleset.origin} with {len(learned)} learned phrase(s)")
+
+
+def not_in_rules(ruleset: RuleSet,
+                 learned: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The learned (phrase, meaning) pairs the rule files do not give that meaning already
+    (an exported vocabulary kept in git is read from the files: merged again, each phrase
+    would be claimed twice)."""
+    return [(phrase, meaning) for phrase, meaning in learned
+            if meaning_of(ruleset.vocabulary, phrase) != meaning]
 
 
 def replay(ruleset: RuleSet, questions: Iterable[str]) -> dict[str, Answer]:

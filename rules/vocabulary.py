@@ -181,10 +181,13 @@ def with_phrases(vocabulary: Vocabulary,
     data = {section: (dict(value) if isinstance(value, dict) else list(value))
             for section, value in vocabulary.source.items()}
     problems: list[str] = []
+    # A typo may stand for a word of the vocabulary, or of a phrase taught with it.
+    known = vocabulary.known | {word for phrase, meaning in phrases
+                                if not meaning.startswith("spelling:") for word in phrase.split()}
     for phrase, meaning in phrases:
         slot, _, value = meaning.partition(":")
         if slot == "spelling":
-            if value not in vocabulary.known:
+            if value not in known:
                 problems.append(f"spelling:{value}: {value!r} is no word of the vocabulary")
                 continue
             words = data.setdefault(SPELLINGS, {})

@@ -155,7 +155,7 @@ def test_forgetting_a_phrase_stops_ask_reading_it(run_pambot):
     assert forgot.returncode == 0, forgot.stderr
     assert "Forgot 'pdc'" in forgot.stdout
     assert not_understood(ask(run_pambot, JARGON))
-    line = one_line_problem(run_pambot("learn", "--forget", "pdc"), code=1)
+    line = one_line_problem(run_pambot("learn", "--forget", "pdc"), code=2)
     assert "'pdc' was not taught" in line
 
 
@@ -315,3 +315,34 @@ def test_the_whole_loop_on_postgresql_never_showing_the_password(run_pambot, pg_
     assert on_pg("log", "review", "--json") == "[]\n"
     on_pg("learn", "--forget", "pdc")
     assert not_understood(on_pg("ask", JARGON))
+
+
+def test_mistakes_a_newcomer_makes_are_named_plainly(run_pambot):
+    assert "versions and numbers" in one_line_problem(run_pambot("learn", "6.5.4", "node:leader"))
+    assert run_pambot("learn", "mothership", "node:leader").returncode == 0
+    # The meaning that does not exist is the problem named, not the phrase taught before.
+    line = one_line_problem(run_pambot("learn", "mothership2", "node:boss"))
+    assert "'node:boss' is not a meaning" in line
+    # A typo of a word taught is a spelling of it.
+    assert run_pambot("learn", "mothreship", "spelling:mothership").returncode == 0
+    assert ask(run_pambot, "the mothreship died").startswith("Restore the leader")
+    # A numbered host name is taught by its name, and pambot says what that means.
+    taught = run_pambot("learn", "vault-01", "node:follower")
+    assert taught.returncode == 0, taught.stderr
+    assert "every vault-NN means the same" in taught.stdout
+    assert ask(run_pambot, "vault-02 died").startswith("Restore the follower")
+
+
+def test_phrases_exported_into_the_rule_files_are_marked_and_not_compared_again(
+        run_pambot, tmp_path):
+    assert run_pambot("learn", "pdc", "node:leader").returncode == 0
+    assert run_pambot("rules", "init", "our-rules").returncode == 0
+    assert run_pambot("learn", "--export", "vocabulary.new.yaml").returncode == 0
+    (tmp_path / "vocabulary.new.yaml").replace(tmp_path / "our-rules" / "vocabulary.yaml")
+    mine = {"PAMBOT_RULES": str(tmp_path / "our-rules")}
+    listed = run_pambot("learn", "--list", env=mine)
+    assert "(in the rule files too: --forget it at will)" in listed.stdout
+    diff = run_pambot("rules", "diff", "--learned", env=mine)
+    assert diff.returncode == 0 and "are all in" in diff.stdout
+    check = run_pambot("rules", "check", env=mine)
+    assert check.returncode == 0 and "taught" not in check.stdout
