@@ -116,7 +116,8 @@ def everyday(phrase: str) -> bool:
 
 def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
     """The words of `question` the vocabulary does not know, with what each may mean."""
-    tokens = tokenize(normalize(question), vocabulary)
+    text = normalize(question)
+    tokens = tokenize(text, vocabulary)
     words = {key[0]: meaning for key, meaning in vocabulary.phrases.items() if len(key) == 1}
     found: dict[str, UnknownWord] = {}
     for index, token in enumerate(tokens):
@@ -125,6 +126,12 @@ def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
         word = token.text
         if not _unknown(token, vocabulary) or word in found:
             continue
+        lettered = _lettered_host(text, tokens, index)
+        if lettered is not None:  # "vault-a": the host, not every vault-something
+            where = _where(tokens, index + 1)
+            if where is not None:
+                found[lettered] = UnknownWord(lettered, *where)
+                continue
         close = _typo_of(word, words)
         if close:
             slot, value = words[close]
@@ -136,6 +143,16 @@ def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
         if where is not None:
             found[word] = UnknownWord(word, *where)
     return list(found.values())
+
+
+def _lettered_host(text: str, tokens: list[Token], index: int) -> str | None:
+    """ "vault a" for the host name "vault-a" (a name, a hyphen, one letter); else None."""
+    token = tokens[index]
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if (after is not None and after.kind == "word" and len(after.text) == 1
+            and text[token.end:after.start] == "-"):
+        return f"{token.text} {after.text}"
+    return None
 
 
 def _unknown(token: Token, vocabulary) -> bool:

@@ -204,3 +204,12 @@ def test_changes_lists_only_the_questions_that_read_differently_most_asked_first
         ("unknown", "restore-leader"), ("unknown", "restore-leader"),
         (answer("restore the bdc", RULES).outcome, "restore-follower")]
     assert changes(RULES, RULES, asked) == []
+
+
+def test_a_lettered_host_name_is_suggested_whole_so_its_siblings_stay_apart():
+    rules = default_ruleset()
+    [word] = unknown_words("vault-a wont boot", rules.vocabulary)
+    assert word.word == "vault a" and word.meanings[0] == "node:leader"
+    learned = learned_ruleset(rules, [("vault a", "node:leader"), ("vault b", "node:follower")])
+    assert answer("vault-a wont boot", learned).rule == "restore-leader"
+    assert answer("vault-b died", learned).rule == "restore-follower"
