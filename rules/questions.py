@@ -31,6 +31,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     _share_context(clauses, explain)
     queries: list[Query] = []
     remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
+    symptoms: list[Query] = []  # "pam hung after the upgrade.": what is wrong, told
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
     consequences = []  # "will the other servers be ok?": about another sentence's question
@@ -43,11 +44,18 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
             # "we have the osirium backup and the MEK": said, not asked, beside an outage
             said |= {id(q) for q in own if q.intent in ("backup", "fact")
                      and q.focus != "not-documented" and q.case not in BLOCKERS}
-        if own and own[0].focus == "not-documented" and not (
+        if clause.symptom_stated:
+            symptoms += own
+        elif own and own[0].focus == "not-documented" and not (
                 clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
             remarks += own
             continue
         queries += own or ([] if clause.lent else implied)
+    if any(q.intent == "upgrade" or q.focus == "not-documented" and q not in symptoms
+           for q in queries):
+        # "slow since 7.2, want the latest 7: straight?", "ui broken. how do i roll back?":
+        # what is wrong says why they ask; "ui hangs. which ports...?" asks both
+        queries = [q for q in queries if q not in symptoms]
     queries = queries or remarks
     for asks, yes_no in consequences:
         target = next((i for i, q in enumerate(queries)
@@ -179,7 +187,7 @@ def _share_context(clauses: list[Clause], explain: bool) -> None:
     gave them: "we're on 6.5.4. how do we upgrade?", "leader died. we're on 7.2"."""
     for index, clause in enumerate(clauses):
         lender = next((c for c in reversed(clauses[:index])
-                       if c.versions and not c.not_documented), None)
+                       if c.versions and (not c.not_documented or c.symptom_stated)), None)
         if lender is None and index + 1 < len(clauses) and _only_versions(clauses[index + 1]) \
                 and not _only_versions(clause):
             lender = clauses[index + 1]

@@ -32,6 +32,14 @@ _NODE_COUNTS = frozenset({"node", "nodes", "follower", "followers", "leaders"})
 _INSIDE_A_TOPIC = frozenset({"node", "incident", "healthy"})
 # Words that turn what is asked round, as a negation does: "any way to avoid rebuilding the
 # followers?" asks whether they can stay.
+# Undocumented kinds that describe what is wrong rather than ask about something: the
+# message is about them unless another part of it asks ("pam hung after the 7.3 upgrade").
+_SYMPTOMS = frozenset({"troubleshooting"})
+# Words before "restore" that say it is under way or done, not asked for ("errors when
+# restoring the backup", "can't log in after the restore", "we restored it but...").
+_UNDER_WAY = frozenset({"when", "while", "during", "after", "since", "mid"})
+_DONE_BY = frozenset({"we", "i", "they", "have", "has", "had", "was", "were", "been", "just",
+                      "already"})
 _AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
 # What a negation turns a meaning into: "not clustered", "no restore needed".
 _OPPOSITE = {"standalone": "cluster", "cluster": "standalone", "required": "straight",
@@ -81,6 +89,9 @@ class Clause:
     # The versions are said in the undocumented question's own part ("whether 7.2 -> 7.5 can
     # be rolled back"): they belong to it, not to a path question.
     versions_with_undocumented: bool = False
+    # What is wrong is described, not asked about ("pam hung after the 7.3 upgrade"): the
+    # sentence's question unless another sentence asks one.
+    symptom_stated: bool = False
     # The sentence as the person wrote it (cased, tidied), for "Also, for ..." quotes.
     said: str = ""
     corrected: bool = False
@@ -276,10 +287,19 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     # path to 7.4?" or "downtime is approved": context beside the question.
     asking_parts = _asking_parts(tokens, part_of) if undocumented else set()
     for index, kind in undocumented:
-        asked = part_of[index] in asking_parts or any(
-            t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1]) or any(
-            t.text == "whether" and part_of[i] == part_of[index]  # "they ask whether ..."
-            for i, t in enumerate(tokens[:index]))
+        if kind in _SYMPTOMS:
+            # "pam is frozen": what the message is about, unless it says a node failed, asks
+            # for a restore or asks in another part; but only a remark beside a question
+            # asked in another sentence ("admin ui broken. how do i roll back?")
+            asked = asking_parts == {part_of[index]}
+            clause.symptom_stated = not asking_parts and not incidents and all(
+                _restore_under_way(tokens, i) for i in restores)
+            asked = asked or clause.symptom_stated
+        else:
+            asked = part_of[index] in asking_parts or any(
+                t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1]) or any(
+                t.text == "whether" and part_of[i] == part_of[index]  # "they ask whether"
+                for i, t in enumerate(tokens[:index]))
         if clause.not_documented is None or (asked and not clause.not_documented_asked):
             clause.not_documented, clause.not_documented_asked = kind, asked
             # An asking part before it asks something else: the path, or a documented fact
@@ -327,6 +347,13 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         if value:
             note(f"{name}: {value}")
     return clause
+
+
+def _restore_under_way(tokens: list[Token], index: int) -> bool:
+    """The restore at `index` is under way or done: "when restoring", "we restored it"."""
+    before = {t.text for t in tokens[max(0, index - 2):index]}
+    return bool(_UNDER_WAY & before or tokens[index].text.endswith("ed") and (
+        index == 0 or _DONE_BY & before))
 
 
 def _asking_parts(tokens: list[Token], part_of: list[int]) -> set[int]:

@@ -73,7 +73,7 @@ def test_an_english_word_near_a_known_word_is_no_typo(question):
 @pytest.mark.xfail(strict=True, reason="known: plain English one letter from a known word, "
                    "or where a nickname may stand, is suggested (no English word list)")
 @pytest.mark.parametrize("question", [
-    "does it matter which node goes first?", "the health check failed",
+    "does it matter which node goes first?", "the status check failed",
     "the leader is completely dead", "a restore usually takes an hour",
 ])
 def test_plain_english_where_a_nickname_may_stand_is_not_reported(question):
