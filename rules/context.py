@@ -272,8 +272,9 @@ def _with_asked(message: Message, question: str) -> str:
 
 def _only_says(message: Message) -> bool:
     """The message asks nothing: it only says something ("we have a veeam backup of it",
-    "the MEK is in the vault")."""
-    return not any(c.asking for c in message.clauses) and all(
+    "the MEK is in the vault"); not "we restored it but logins fail", which tells what is
+    wrong."""
+    return not any(c.asking or c.not_documented_asked for c in message.clauses) and all(
         q.intent in ("backup", "fact", "unknown") for q in message.queries)
 
 

@@ -91,6 +91,17 @@ def of_a_cluster(tokens: list[Token], index: int) -> bool:
         t.text in ("of", "in", "on") for t in tokens[max(0, index - 4):index])
 
 
+def with_followers(tokens: list[Token], index: int) -> bool:
+    """"followers" after "with" (and a count) is what they run, not the node that failed:
+    "cluster with 2 followers, leader just died", "a leader with two followers"."""
+    before = [t for t in tokens[max(0, index - 3):index] if t.kind != "count"
+              and t.text not in _COUNT_WORDS]
+    return tokens[index].text == "followers" and bool(before) and before[-1].text == "with"
+
+
+_COUNT_WORDS = frozenset({"two", "three", "four", "five", "six", "several"})
+
+
 def owns_a_backup(tokens: list[Token], index: int) -> bool:
     """The node named at `index` is whose backup it is: "the leader's PAM backup", "a
     backup of the leader", "leader backup file"."""

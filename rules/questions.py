@@ -31,7 +31,8 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     _share_context(clauses, explain)
     queries: list[Query] = []
     remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
-    symptoms: list[Query] = []  # "pam hung after the upgrade.": what is wrong, told
+    symptoms: set[int] = set()  # "pam hung after the upgrade.": what is wrong, told
+    done: set[int] = set()  # "we restored it.": a restore told, not asked for
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
     consequences = []  # "will the other servers be ok?": about another sentence's question
@@ -45,17 +46,16 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
             said |= {id(q) for q in own if q.intent in ("backup", "fact")
                      and q.focus != "not-documented" and q.case not in BLOCKERS}
         if clause.symptom_stated:
-            symptoms += own
+            symptoms |= {id(q) for q in own}
+        elif clause.restore_done and not clause.asking:
+            done |= {id(q) for q in own}  # "done, restored." beside what is wrong now
         elif own and own[0].focus == "not-documented" and not (
                 clause.not_documented_asked or any("?" in t.text for t in clause.tokens)):
             remarks += own
             continue
         queries += own or ([] if clause.lent else implied)
-    if any(q.intent == "upgrade" or q.focus == "not-documented" and q not in symptoms
-           for q in queries):
-        # "slow since 7.2, want the latest 7: straight?", "ui broken. how do i roll back?":
-        # what is wrong says why they ask; "ui hangs. which ports...?" asks both
-        queries = [q for q in queries if q not in symptoms]
+    if symptoms:
+        queries = _weigh_symptoms(queries, symptoms, done, clauses, bool(consequences))
     queries = queries or remarks
     for asks, yes_no in consequences:
         target = next((i for i, q in enumerate(queries)
@@ -112,6 +112,32 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     if main.intent == "restore" and main.node is None and main.backup is None:
         main = replace(main, suggestion=_near_miss(clean, vocabulary))
     return [replace(main, text=text)] + ordered[1:]
+
+
+def _weigh_symptoms(queries: list[Query], symptoms: set[int], done: set[int],
+                    clauses: list[Clause], consequence: bool) -> list[Query]:
+    """The questions of a message that tells what is wrong (`symptoms`, by id) beside
+    other sentences: what is wrong is the question unless it says why they ask."""
+    if consequence and not any(q.intent in ("restore", "upgrade") for q in queries):
+        # "the leader hung and we restored the PAM backup. should the followers have been
+        # rebuilt?": asked of the restore told beside what was wrong
+        told = []
+        for clause in clauses:
+            if clause.symptom_stated and "restore" in clause.intents:
+                kind, clause.not_documented = clause.not_documented, None
+                told += [q for q in _clause_questions(clause)[0] if q.intent == "restore"]
+                clause.not_documented = kind
+        if told:
+            return [q for q in queries if id(q) not in symptoms] + told
+    # "done, restored. but the ui won't load now": the restore is over
+    queries = [q for q in queries if id(q) not in done]
+    if any(q.intent in ("upgrade", "restore") or q.focus == "not-documented"
+           and id(q) not in symptoms for q in queries):
+        # "slow since 7.2, want the latest 7: straight?", "ui broken. how do i roll back?",
+        # "errors in syslog, now it won't boot": what is wrong says why they ask, or the
+        # outage it led to; "ui hangs. which ports...?" asks both
+        return [q for q in queries if id(q) not in symptoms]
+    return queries
 
 
 def _situation(clauses: list[Clause]) -> tuple[str | None, str | None, bool]:

@@ -5,9 +5,10 @@ when an explanation is asked for (`pambot ask --explain`)."""
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 
-from rules.nodes import failed_node, of_a_cluster, owns_a_backup, parts
+from rules.nodes import failed_node, of_a_cluster, owns_a_backup, parts, with_followers
 from rules.tokens import AUXILIARIES, LEADING, QUESTION_WORDS, WH_WORDS, Token
 from rules.versions import (
     CONJUNCTIONS,
@@ -39,7 +40,7 @@ _SYMPTOMS = frozenset({"troubleshooting"})
 # restoring the backup", "can't log in after the restore", "we restored it but...").
 _UNDER_WAY = frozenset({"when", "while", "during", "after", "since", "mid"})
 _DONE_BY = frozenset({"we", "i", "they", "have", "has", "had", "was", "were", "been", "just",
-                      "already"})
+                      "already", "is", "are", "we're", "currently", "still", "done"})
 _AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
 # What a negation turns a meaning into: "not clustered", "no restore needed".
 _OPPOSITE = {"standalone": "cluster", "cluster": "standalone", "required": "straight",
@@ -92,6 +93,9 @@ class Clause:
     # What is wrong is described, not asked about ("pam hung after the 7.3 upgrade"): the
     # sentence's question unless another sentence asks one.
     symptom_stated: bool = False
+    # Every restore the sentence names is under way or over, and nothing failed ("we
+    # restored it from veeam", "done, restored").
+    restore_done: bool = False
     # The sentence as the person wrote it (cased, tidied), for "Also, for ..." quotes.
     said: str = ""
     corrected: bool = False
@@ -200,6 +204,9 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             elif slot == "node" and value == "cluster" and of_a_cluster(tokens, index):
                 clause.topologies.append("cluster")  # "the leader of their cluster"
                 note(f"{token.text}: what they run, not the node ('of' or 'in' before it)")
+            elif slot == "node" and with_followers(tokens, index):
+                clause.topologies.append("cluster")  # "a cluster with 2 followers"
+                note(f"{token.text}: what they run, not the node ('with' before it)")
             elif slot == "node" and owns_a_backup(tokens, index):
                 owners.append((index, value))  # "the leaders pam backup": whose backup
             elif slot == "node":
@@ -283,18 +290,14 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
             clause.topologies) and clause.topologies and (incidents or restores):
         clause.node = "leader"  # a standalone PAM Server is a leader on its own
         note("node: leader (a standalone PAM Server is a leader on its own)")
+    clause.restore_done = bool(restores) and not incidents and all(
+        _restore_under_way(tokens, i) for i in restores)
     # "how long does it take?", "can we roll back if 7.2 fails?": asked; "16 GB ram each,
     # path to 7.4?" or "downtime is approved": context beside the question.
     asking_parts = _asking_parts(tokens, part_of) if undocumented else set()
     for index, kind in undocumented:
         if kind in _SYMPTOMS:
-            # "pam is frozen": what the message is about, unless it says a node failed, asks
-            # for a restore or asks in another part; but only a remark beside a question
-            # asked in another sentence ("admin ui broken. how do i roll back?")
-            asked = asking_parts == {part_of[index]}
-            clause.symptom_stated = not asking_parts and not incidents and all(
-                _restore_under_way(tokens, i) for i in restores)
-            asked = asked or clause.symptom_stated
+            asked = _symptom_asked(clause, index, part_of, asking_parts, incidents, restores)
         else:
             asked = part_of[index] in asking_parts or any(
                 t.text in QUESTION_WORDS for t in tokens[max(0, index - 2):index + 1]) or any(
@@ -349,10 +352,36 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     return clause
 
 
+def _symptom_asked(clause: Clause, index: int, part_of: list[int], asking_parts: set[int],
+                   incidents: list[int], restores: list[int]) -> bool:
+    """Whether what is wrong, said at `index` ("pam is frozen"), is what the sentence asks
+    about: unless it says a node failed or asks for a restore, it is where no other part
+    asks something of its own ("slow since the upgrade, is that normal?"), and where no part
+    asks at all it is told (`symptom_stated`): a remark beside a question asked in another
+    sentence ("admin ui broken. how do i roll back?")."""
+    tokens = clause.tokens
+    asking_elsewhere = any(
+        part_of[i] in asking_parts - {part_of[index]}
+        and (t.meaning and t.meaning[0] != "part" or t.question or t.kind == "version")
+        for i, t in enumerate(tokens))
+    # "the restore failed", "upgrade stalled": the symptom's own words fail nothing else
+    inside = {index} | set(itertools.takewhile(
+        lambda i: tokens[i].question == ("part", ""), range(index + 1, len(tokens))))
+    failures = [i for i in incidents if i not in inside]
+    clause.symptom_stated = not asking_parts and not failures and all(
+        _restore_under_way(tokens, i) for i in restores if i not in inside)
+    asked = bool(asking_parts) and not asking_elsewhere or clause.symptom_stated
+    if asked and incidents and not failures:
+        clause.incident = None  # what failed is the restore, not a node
+    return asked
+
+
 def _restore_under_way(tokens: list[Token], index: int) -> bool:
-    """The restore at `index` is under way or done: "when restoring", "we restored it"."""
+    """The restore at `index` is under way or done: "when restoring", "we restored it",
+    "restoring the backup gives an error"."""
     before = {t.text for t in tokens[max(0, index - 2):index]}
-    return bool(_UNDER_WAY & before or tokens[index].text.endswith("ed") and (
+    word = tokens[index].text
+    return bool(_UNDER_WAY & before or word.endswith(("ed", "ing")) and (
         index == 0 or _DONE_BY & before))
 
 
