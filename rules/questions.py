@@ -33,6 +33,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
     symptoms: set[int] = set()  # "pam hung after the upgrade.": what is wrong, told
     done: set[int] = set()  # "we restored it.": a restore told, not asked for
+    symptom_nodes: set[str | None] = set()  # the nodes what is wrong is said of
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
     consequences = []  # "will the other servers be ok?": about another sentence's question
@@ -47,6 +48,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
                      and q.focus != "not-documented" and q.case not in BLOCKERS}
         if clause.symptom_stated:
             symptoms |= {id(q) for q in own}
+            symptom_nodes |= {clause.node}
         elif clause.restore_done and not clause.asking:
             done |= {id(q) for q in own}  # "done, restored." beside what is wrong now
         elif own and own[0].focus == "not-documented" and not (
@@ -55,7 +57,8 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
             continue
         queries += own or ([] if clause.lent else implied)
     if symptoms:
-        queries = _weigh_symptoms(queries, symptoms, done, clauses, bool(consequences))
+        queries = _weigh_symptoms(queries, symptoms, symptom_nodes, done, clauses,
+                                  bool(consequences))
     queries = queries or remarks
     for asks, yes_no in consequences:
         target = next((i for i, q in enumerate(queries)
@@ -85,7 +88,8 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     if len(queries) > 1:
         # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
         # Our last backup is a PAM generated one.": the restore answer says which backup to use.
-        restoring = any(q.intent == "restore" for q in queries)
+        # Beside what is wrong ("stuck at 'migrating'. all nodes still answer on 443") too.
+        restoring = any(q.intent == "restore" or id(q) in symptoms for q in queries)
         queries = [q for q in queries if not (q.intent == "help" and q.case == "greeting")
                    and not (restoring and id(q) in said)] or queries
     unique: dict[tuple, Query] = {}
@@ -114,10 +118,11 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     return [replace(main, text=text)] + ordered[1:]
 
 
-def _weigh_symptoms(queries: list[Query], symptoms: set[int], done: set[int],
-                    clauses: list[Clause], consequence: bool) -> list[Query]:
-    """The questions of a message that tells what is wrong (`symptoms`, by id) beside
-    other sentences: what is wrong is the question unless it says why they ask."""
+def _weigh_symptoms(queries: list[Query], symptoms: set[int], nodes: set[str | None],
+                    done: set[int], clauses: list[Clause], consequence: bool) -> list[Query]:
+    """The questions of a message that tells what is wrong (`symptoms`, by id, said of
+    `nodes`) beside other sentences: what is wrong is the question unless it says why they
+    ask."""
     if consequence and not any(q.intent in ("restore", "upgrade") for q in queries):
         # "the leader hung and we restored the PAM backup. should the followers have been
         # rebuilt?": asked of the restore told beside what was wrong
@@ -131,11 +136,13 @@ def _weigh_symptoms(queries: list[Query], symptoms: set[int], done: set[int],
             return [q for q in queries if id(q) not in symptoms] + told
     # "done, restored. but the ui won't load now": the restore is over
     queries = [q for q in queries if id(q) not in done]
-    if any(q.intent in ("upgrade", "restore") or q.focus == "not-documented"
-           and id(q) not in symptoms for q in queries):
+    if any(q.intent == "upgrade" and q.from_version or q.focus == "not-documented"
+           and id(q) not in symptoms or q.intent == "restore" and (
+               None in nodes or q.node in nodes) for q in queries):
         # "slow since 7.2, want the latest 7: straight?", "ui broken. how do i roll back?",
         # "errors in syslog, now it won't boot": what is wrong says why they ask, or the
-        # outage it led to; "ui hangs. which ports...?" asks both
+        # outage it led to; "ui hangs. which ports...?" and "flw-02 is dead. meanwhile the
+        # leader is crawling" ask both
         return [q for q in queries if id(q) not in symptoms]
     return queries
 

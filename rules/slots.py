@@ -362,7 +362,8 @@ def _symptom_asked(clause: Clause, index: int, part_of: list[int], asking_parts:
     tokens = clause.tokens
     asking_elsewhere = any(
         part_of[i] in asking_parts - {part_of[index]}
-        and (t.meaning and t.meaning[0] != "part" or t.question or t.kind == "version")
+        and (t.meaning and t.meaning[0] not in ("part", "domain") or t.question
+             or t.kind == "version")
         for i, t in enumerate(tokens))
     # "the restore failed", "upgrade stalled": the symptom's own words fail nothing else
     inside = {index} | set(itertools.takewhile(
