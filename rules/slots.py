@@ -39,6 +39,9 @@ _SYMPTOMS = frozenset({"troubleshooting"})
 # Words before "restore" that say it is under way or done, not asked for ("errors when
 # restoring the backup", "can't log in after the restore", "we restored it but...").
 _UNDER_WAY = frozenset({"when", "while", "during", "after", "since", "mid"})
+# Words before a symptom that say it is not happening ("without errors", "avoid errors").
+_NOT_HAPPENING = frozenset({"without", "no", "avoid", "avoiding", "prevent", "preventing",
+                            "any", "zero", "never"})
 _DONE_BY = frozenset({"we", "i", "they", "have", "has", "had", "was", "were", "been", "just",
                       "already", "is", "are", "we're", "currently", "still", "done"})
 _AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
@@ -296,6 +299,9 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
     # path to 7.4?" or "downtime is approved": context beside the question.
     asking_parts = _asking_parts(tokens, part_of) if undocumented else set()
     for index, kind in undocumented:
+        if kind in _SYMPTOMS and _not_wrong(tokens, index):
+            note(f"{_phrase(tokens, index)}: not said to be happening")
+            continue
         if kind in _SYMPTOMS:
             asked = _symptom_asked(clause, index, part_of, asking_parts, incidents, restores)
         else:
@@ -350,6 +356,14 @@ def read_clause(tokens: list[Token], vocabulary: Vocabulary, explain: bool) -> C
         if value:
             note(f"{name}: {value}")
     return clause
+
+
+def _not_wrong(tokens: list[Token], index: int) -> bool:
+    """The symptom at `index` is not said to be happening: "without errors", "to avoid
+    errors", "no errors so far", "we are slow to upgrade"."""
+    before = tokens[index - 1].text if index else ""
+    after = tokens[index + 1].text if index + 1 < len(tokens) else ""
+    return before in _NOT_HAPPENING or tokens[index].text == "slow" and after == "to"
 
 
 def _symptom_asked(clause: Clause, index: int, part_of: list[int], asking_parts: set[int],
