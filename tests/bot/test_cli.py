@@ -319,13 +319,7 @@ def test_bare_pambot_without_credentials_is_the_local_shell(run_pambot, pambot_e
 
 @pytest.mark.slow
 def test_shell_at_a_terminal(pambot_env, pambot_script, tmp_path):
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: pambot at a real terminal
-        try:
-            os.chdir(tmp_path)
-            os.execve(pambot_script, [pambot_script, "shell"], pambot_env)
-        finally:
-            os._exit(127)  # only reached if exec failed: never return into pytest
+    pid, fd = shell_at_a_terminal(pambot_script, pambot_env, tmp_path)
     screen = _read_until(fd, "pam> ")
     assert "pambot local shell" in screen
     os.write(fd, b"upgrade 6.5.4\r")
@@ -365,6 +359,18 @@ def test_no_test_reads_the_packaged_rules_from_elsewhere(pambot_cli, monkeypatch
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if CHECKOUT_RULES.search(line.split("#")[0])]
     assert found == [], "tests that read the checkout's rule files instead of the packaged ones"
+
+
+def shell_at_a_terminal(pambot_script: str, env: dict, cwd: Path) -> tuple[int, int]:
+    """`pambot shell` started at a real terminal in `cwd`: its pid and the terminal's fd."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: pambot at a real terminal
+        try:
+            os.chdir(cwd)
+            os.execve(pambot_script, [pambot_script, "shell"], env)
+        finally:
+            os._exit(127)  # only reached if exec failed: never return into pytest
+    return pid, fd
 
 
 def _read_until(fd: int, marker: str, timeout: float = 20) -> str:

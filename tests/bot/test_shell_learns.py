@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import time
 
 import pytest
 
-from tests.bot.test_cli import _read_until
+from tests.bot.test_cli import _read_until, shell_at_a_terminal
 
 
 @pytest.mark.slow
 def test_a_phrase_taught_in_another_terminal_is_read_by_the_open_shell(
         pambot_env, pambot_script, tmp_path):
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: pambot at a real terminal
-        try:
-            os.chdir(tmp_path)
-            os.execve(pambot_script, [pambot_script, "shell"], pambot_env)
-        finally:
-            os._exit(127)
+    pid, fd = shell_at_a_terminal(pambot_script, pambot_env, tmp_path)
     _read_until(fd, "pam> ")
     os.write(fd, b"pdc died\r")
     assert "Sorry, I did not understand that" in _read_until(fd, "pam> ")

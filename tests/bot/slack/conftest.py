@@ -716,13 +716,8 @@ class WebSocketStandIn:
         connection.sendall(_ws_frame(0x1, json.dumps(message).encode()))
 
     def wait_for_connections(self, count: int, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.connections) >= count:
-                    return True
-            time.sleep(0.02)
-        return False
+        """True once `count` connections are open."""
+        return wait(lambda: self._count(self.connections) >= count, timeout)
 
     def acks(self, envelope_id: str) -> list[dict]:
         with self.lock:
@@ -730,13 +725,11 @@ class WebSocketStandIn:
 
     def wait_for_handshakes(self, count: int, timeout: float = 20) -> bool:
         """True once `count` handshakes in all have completed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.handshakes) >= count:
-                    return True
-            time.sleep(0.01)
-        return False
+        return wait(lambda: self._count(self.handshakes) >= count, timeout)
+
+    def _count(self, items: list) -> int:
+        with self.lock:
+            return len(items)
 
     def drop(self) -> None:
         """Close every connection as Slack does: a close frame ("going away"), then hang up."""
