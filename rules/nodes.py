@@ -11,6 +11,8 @@ from rules.versions import CONJUNCTIONS
 
 # How far (in tokens) a node may be from "died" or "restore" to be the node it is about.
 _NODE_REACH = 4
+# Counts said as words between "with" and "followers": "a leader with two followers".
+_COUNT_WORDS = frozenset({"two", "three", "four", "five", "six", "several"})
 
 
 def failed_node(tokens: list[Token], mentions: list[tuple[int, str]],
@@ -98,8 +100,6 @@ def with_followers(tokens: list[Token], index: int) -> bool:
               and t.text not in _COUNT_WORDS]
     return tokens[index].text == "followers" and bool(before) and before[-1].text == "with"
 
-
-_COUNT_WORDS = frozenset({"two", "three", "four", "five", "six", "several"})
 
 
 def owns_a_backup(tokens: list[Token], index: int) -> bool:

@@ -33,7 +33,6 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     remarks: list[Query] = []  # "cost centre 4410-OPS.": not documented, but not asked either
     symptoms: set[int] = set()  # "pam hung after the upgrade.": what is wrong, told
     done: set[int] = set()  # "we restored it.": a restore told, not asked for
-    symptom_nodes: set[str | None] = set()  # the nodes what is wrong is said of
     asked_any = False
     said = set()  # backup advice from a sentence that only said something about backups
     consequences = []  # "will the other servers be ok?": about another sentence's question
@@ -48,7 +47,6 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
                      and q.focus != "not-documented" and q.case not in BLOCKERS}
         if clause.symptom_stated:
             symptoms |= {id(q) for q in own}
-            symptom_nodes |= {clause.node}
         elif clause.restore_done and not clause.asking:
             done |= {id(q) for q in own}  # "done, restored." beside what is wrong now
         elif own and own[0].focus == "not-documented" and not (
@@ -57,8 +55,7 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
             continue
         queries += own or ([] if clause.lent else implied)
     if symptoms:
-        queries = _weigh_symptoms(queries, symptoms, symptom_nodes, done, clauses,
-                                  bool(consequences))
+        queries = _weigh_symptoms(queries, symptoms, done, clauses, bool(consequences))
     queries = queries or remarks
     for asks, yes_no in consequences:
         target = next((i for i, q in enumerate(queries)
@@ -89,9 +86,9 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
         # "hi all, is 7.0.2 -> 7.4 a straight upgrade?": no usage help. "Leader is corrupted.
         # Our last backup is a PAM generated one.": the restore answer says which backup to use.
         # Beside what is wrong ("stuck at 'migrating'. all nodes still answer on 443") too.
-        restoring = any(q.intent == "restore" or id(q) in symptoms for q in queries)
+        told_beside = any(q.intent == "restore" or id(q) in symptoms for q in queries)
         queries = [q for q in queries if not (q.intent == "help" and q.case == "greeting")
-                   and not (restoring and id(q) in said)] or queries
+                   and not (told_beside and id(q) in said)] or queries
     unique: dict[tuple, Query] = {}
     for query in queries:
         # A restore from one version to another is answered from the table, like the upgrade.
@@ -118,24 +115,22 @@ def questions(text: str, clean: str, clauses: list[Clause], vocabulary: Vocabula
     return [replace(main, text=text)] + ordered[1:]
 
 
-def _weigh_symptoms(queries: list[Query], symptoms: set[int], nodes: set[str | None],
-                    done: set[int], clauses: list[Clause], consequence: bool) -> list[Query]:
-    """The questions of a message that tells what is wrong (`symptoms`, by id, said of
-    `nodes`) beside other sentences: what is wrong is the question unless it says why they
-    ask."""
+def _weigh_symptoms(queries: list[Query], symptoms: set[int], done: set[int],
+                    clauses: list[Clause], consequence: bool) -> list[Query]:
+    """The questions of a message that tells what is wrong (`symptoms`, by id) beside other
+    sentences: what is wrong is the question unless it says why they ask."""
     if consequence and not any(q.intent in ("restore", "upgrade") for q in queries):
         # "the leader hung and we restored the PAM backup. should the followers have been
         # rebuilt?": asked of the restore told beside what was wrong
         told = []
         for clause in clauses:
             if clause.symptom_stated and "restore" in clause.intents:
-                kind, clause.not_documented = clause.not_documented, None
-                told += [q for q in _clause_questions(clause)[0] if q.intent == "restore"]
-                clause.not_documented = kind
+                told += [q for q in _beside_undocumented(clause)[0] if q.intent == "restore"]
         if told:
             return [q for q in queries if id(q) not in symptoms] + told
     # "done, restored. but the ui won't load now": the restore is over
     queries = [q for q in queries if id(q) not in done]
+    nodes = {c.node for c in clauses if c.symptom_stated}  # what is wrong is said of them
     if any(q.intent == "upgrade" and q.from_version or q.focus == "not-documented"
            and id(q) not in symptoms or q.intent == "restore" and (
                None in nodes or q.node in nodes) for q in queries):
@@ -353,9 +348,7 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
                          case=clause.not_documented, focus="not-documented")
     if clause.not_documented and not clause.incident and clause.not_documented_elsewhere:
         # "what's the path for 6.5.4, and what would Osirium charge?": both are asked
-        kind, clause.not_documented = clause.not_documented, None
-        own, implied = _clause_questions(clause)
-        clause.not_documented = kind
+        own, implied = _beside_undocumented(clause)
         if clause.versions_with_undocumented:  # "(b) whether 7.2 -> 7.5 can be rolled back"
             own = [q for q in own if q.intent == "fact"]
         return own + [undocumented], implied
@@ -404,6 +397,15 @@ def _clause_questions(clause: Clause) -> tuple[list[Query], list[Query]]:
         greeting = clause.intents["help"] in _GREETINGS  # "hi all", "need help!"
         own = [query("help", case="greeting" if greeting else None)]
     return own, upgrades() if clause.has_versions and not own and not clause.borrowed else []
+
+
+def _beside_undocumented(clause: Clause) -> tuple[list[Query], list[Query]]:
+    """The questions `clause` asks besides the one the documentation does not answer."""
+    kind, clause.not_documented = clause.not_documented, None
+    try:
+        return _clause_questions(clause)
+    finally:
+        clause.not_documented = kind
 
 
 def _near_miss(clean: str, vocabulary: Vocabulary) -> str | None:

@@ -33,18 +33,19 @@ _NODE_COUNTS = frozenset({"node", "nodes", "follower", "followers", "leaders"})
 _INSIDE_A_TOPIC = frozenset({"node", "incident", "healthy"})
 # Words that turn what is asked round, as a negation does: "any way to avoid rebuilding the
 # followers?" asks whether they can stay.
+_AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
 # Undocumented kinds that describe what is wrong rather than ask about something: the
 # message is about them unless another part of it asks ("pam hung after the 7.3 upgrade").
 _SYMPTOMS = frozenset({"troubleshooting"})
-# Words before "restore" that say it is under way or done, not asked for ("errors when
-# restoring the backup", "can't log in after the restore", "we restored it but...").
-_UNDER_WAY = frozenset({"when", "while", "during", "after", "since", "mid"})
 # Words before a symptom that say it is not happening ("without errors", "avoid errors").
 _NOT_HAPPENING = frozenset({"without", "no", "avoid", "avoiding", "prevent", "preventing",
                             "any", "zero", "never"})
+# Words before "restore" that say it is under way or done, not asked for ("errors when
+# restoring the backup", "can't log in after the restore"); and, before "restored" or
+# "restoring", who did it or that it is so ("we restored it", "done, restored").
+_UNDER_WAY = frozenset({"when", "while", "during", "after", "since", "mid"})
 _DONE_BY = frozenset({"we", "i", "they", "have", "has", "had", "was", "were", "been", "just",
                       "already", "is", "are", "we're", "currently", "still", "done"})
-_AVOIDING = frozenset({"avoid", "skip", "prevent", "dodge", "bypass"})
 # What a negation turns a meaning into: "not clustered", "no restore needed".
 _OPPOSITE = {"standalone": "cluster", "cluster": "standalone", "required": "straight",
              "straight": "required", "followers": "followers-fine",
