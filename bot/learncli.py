@@ -31,7 +31,7 @@ from bot import querylog
 from bot.ask import base_ruleset
 from bot.config import Config
 from bot.exit import Problem, UsageProblem
-from bot.querylog.learned import LearnedPhrases
+from bot.querylog.learned import Learned, LearnedPhrases
 from bot.querylog.read import asked_questions, review_rows
 from bot.querylog.report import DurationError, parse_since
 from bot.querylog.state import StateStore, StateUnavailable
@@ -80,7 +80,7 @@ def learn(config: Config, phrase: str | None, meaning: str | None, dry_run: bool
 
 def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) -> None:
     base = base_ruleset(config)
-    taught = {p.phrase: p for p in _with_store(config, lambda lp: lp.all(), create=False)}
+    taught = {p.phrase: p for p in _taught(config)}
     try:
         change = plan(base, taught, said, meaning)
     except Refused as exc:
@@ -107,7 +107,7 @@ def _learn(config: Config, said: str, meaning: str, *, dry_run: bool, who: str) 
 
 
 def _list(config: Config) -> None:
-    rows = _with_store(config, lambda learned: learned.all(), create=False)
+    rows = _taught(config)
     if not rows:
         click.echo("No phrases taught yet (pambot learn PHRASE MEANING).")
         return
@@ -133,8 +133,7 @@ def _forget(config: Config, said: str) -> None:
 def _export(config: Config, path: str) -> None:
     """The vocabulary with the phrases taught, as a file that takes the place of
     vocabulary.yaml in a rule directory (`pambot rules init`, then PAMBOT_RULES)."""
-    taught = {p.phrase: p.meaning for p in _with_store(config, lambda learned: learned.all(),
-                                                       create=False)}
+    taught = _taught_meanings(config)
     base = base_ruleset(config)
     ruleset = _merged(base, taught)
     added = len(not_in_rules(base, taught.items()))
@@ -170,8 +169,7 @@ def review(config: Config, since: str, top: int, as_json: bool) -> None:
     """What pambot could not read well, grouped, with the words it did not know."""
     start = _since(since)
     ruleset = base_ruleset(config)
-    taught = {p.phrase: p.meaning for p in _with_store(config, lambda learned: learned.all(),
-                                                       create=False)}
+    taught = _taught_meanings(config)
     rows = _log(config, lambda db: review_rows(db, querylog.utc_iso(start)),
                 nothing_logged=_NO_LOG)
     if rows is _NO_LOG:
@@ -220,8 +218,7 @@ def diff(config: Config, old: str | None, new: str | None, learned: bool, since:
                            "--learned alone.")
     if learned:
         before = base_ruleset(config)
-        taught = {p.phrase: p.meaning for p in _with_store(config, lambda lp: lp.all(),
-                                                           create=False)}
+        taught = _taught_meanings(config)
         if not taught:
             _nothing(as_json, f"No phrases taught in {_where(config)}: nothing to compare "
                      "(pambot learn PHRASE MEANING).")
@@ -294,10 +291,10 @@ def _load(path: str) -> RuleSet:
         raise Problem(str(exc)) from None
 
 
-def _asked(config: Config, since: str | None = None) -> dict[str, int]:
+def _asked(config: Config) -> dict[str, int]:
     """Each distinct logged question and how often it was asked; none without a log (a file
     that cannot be read is a Problem, not an empty log)."""
-    return _log(config, lambda db: asked_questions(db, since), nothing_logged={})
+    return _log(config, lambda db: asked_questions(db, None), nothing_logged={})
 
 
 _NO_LOG = object()
@@ -319,6 +316,16 @@ def _log(config: Config, read, *, nothing_logged=None):
         raise Problem(f"cannot read the query log at {_where(config)}: {exc}") from None
     finally:
         db.close()
+
+
+def _taught(config: Config) -> list[Learned]:
+    """The phrases taught, oldest first; none without a file (reading never creates one)."""
+    return _with_store(config, lambda learned: learned.all(), create=False)
+
+
+def _taught_meanings(config: Config) -> dict[str, str]:
+    """Each phrase taught and its meaning."""
+    return {p.phrase: p.meaning for p in _taught(config)}
 
 
 def _with_store(config: Config, use, *, create: bool = True):
