@@ -344,9 +344,13 @@ def rich(text: str, limit: int, *, note: str = _ELLIPSIS) -> str:
 
 def header(text: str) -> dict:
     """A header block: the line a reader sees first."""
-    return {"type": "header",
-            "text": {"type": "plain_text", "text": fit(" ".join(text.split()) or "-",
-                                                       HEADER_TEXT_LIMIT), "emoji": True}}
+    return {"type": "header", "text": plain(fit(" ".join(text.split()) or "-",
+                                                HEADER_TEXT_LIMIT))}
+
+
+def plain(text: str) -> dict:
+    """A plain text object (a header's, a button's or a modal's title and labels)."""
+    return {"type": "plain_text", "text": text, "emoji": True}
 
 
 def share_value(answer: Answer, query_id: str | None) -> str | None:
@@ -546,7 +550,7 @@ def button(label: str, action_id: str, value: str, *, style: str | None = None) 
     element = {
         "type": "button",
         "action_id": action_id,
-        "text": {"type": "plain_text", "text": label[:BUTTON_TEXT_LIMIT] or "-", "emoji": True},
+        "text": plain(label[:BUTTON_TEXT_LIMIT] or "-"),
         "value": value,
     }
     if style:

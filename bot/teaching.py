@@ -111,7 +111,8 @@ def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) 
         raise Refused(f"cannot learn {phrase!r} as {meaning}: {meaning!r} is not a meaning of "
                       "the vocabulary (see `pambot learn --meanings`)")
     pairs = [(p.phrase, p.meaning) for p in taught.values()]
-    if meaning_of(base.vocabulary, phrase) == meaning:
+    known = meaning_of(base.vocabulary, phrase)
+    if known == meaning:
         return None  # the rule files say so already
     if phrase in taught:
         row = taught[phrase]
@@ -120,7 +121,6 @@ def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) 
         raise Refused(f"cannot learn {phrase!r} as {meaning}: it was taught as {row.meaning} "
                       f"by {row.who or 'someone'} on {row.ts[:10]}; forget it first "
                       f"(pambot learn --forget {phrase!r})")
-    known = meaning_of(base.vocabulary, phrase)
     if known is not None:
         raise Refused(f"cannot learn {phrase!r} as {meaning}: it already means {known} in "
                       f"the rule files ({base.origin})")

@@ -20,6 +20,7 @@ from bot.blocks import (
     context,
     fit,
     literal,
+    plain,
     section,
 )
 from rules.learning import UnknownWord
@@ -45,7 +46,7 @@ def teach_blocks(groups: Sequence[dict]) -> list[dict]:
     for g in groups[:GROUPS_SHOWN]:
         words = ", ".join(f"*{fit(w['word'], 40)}* ({fit(w['why'], 80)})"
                           for w in g["unknown_words"][:3]) or "none it can name"
-        text = (f"{literal(' '.join(g['question'].split()), QUESTION_SHOWN)} asked "
+        text = (f"{_shown(g['question'])} asked "
                 f"{g['asked']:,}x ({fit(', '.join(g['why']), 100)})\nUnknown words: {words}")
         block = section(text)
         value = teach_value(g["question"])
@@ -79,13 +80,13 @@ def teach_modal(question: str, words: Sequence[UnknownWord], meanings: Sequence[
     suggested = [m for m in dict.fromkeys(m for w in words for m in w.meanings)]
     others = [m for m in meanings if m not in suggested and not m.startswith("spelling:")]
     groups = [("Suggested", suggested), ("Every meaning", others)]
-    option_groups = [{"label": _plain(label), "options": [_option(m) for m in names[:100]]}
+    option_groups = [{"label": plain(label), "options": [_option(m) for m in names[:100]]}
                      for label, names in groups if names]
     phrase = {"type": "plain_text_input", "action_id": "value", "max_length": PHRASE_MAX}
     if words:
         phrase["initial_value"] = words[0].word[:PHRASE_MAX]
     meaning = {"type": "static_select", "action_id": "value", "option_groups": option_groups,
-               "placeholder": _plain("Pick a meaning")}
+               "placeholder": plain("Pick a meaning")}
     if suggested:
         meaning["initial_option"] = _option(suggested[0])
     known = "; ".join(f"*{fit(w.word, 40)}*: {fit(w.why, 100)}" for w in words[:5])
@@ -93,17 +94,17 @@ def teach_modal(question: str, words: Sequence[UnknownWord], meanings: Sequence[
         "type": "modal",
         "callback_id": TEACH_MODAL,
         "private_metadata": question[:METADATA_LIMIT],
-        "title": _plain("Teach pambot a word"),
-        "submit": _plain("Teach"),
-        "close": _plain("Cancel"),
+        "title": plain("Teach pambot a word"),
+        "submit": plain("Teach"),
+        "close": plain("Cancel"),
         "blocks": [
-            section(f"Asked: {literal(' '.join(question.split()), QUESTION_SHOWN)}"),
+            section(f"Asked: {_shown(question)}"),
             context([f"Words pambot did not know: {known}" if known else
                      "pambot cannot name the word it did not know: type it below."]),
-            {"type": "input", "block_id": PHRASE_BLOCK, "label": _plain("Phrase"),
+            {"type": "input", "block_id": PHRASE_BLOCK, "label": plain("Phrase"),
              "element": phrase,
-             "hint": _plain("A word or a few, as people type them (host names, nicknames)")},
-            {"type": "input", "block_id": MEANING_BLOCK, "label": _plain("It means"),
+             "hint": plain("A word or a few, as people type them (host names, nicknames)")},
+            {"type": "input", "block_id": MEANING_BLOCK, "label": plain("It means"),
              "element": meaning},
             context(["Learning changes how words are read, never a rule or a verdict. Every "
                      "pambot reads it within seconds; `pambot learn --forget PHRASE` undoes "
@@ -117,12 +118,12 @@ def taught_view(phrase: str, meaning: str, question: str, verdict: str) -> dict:
     return {
         "type": "modal",
         "callback_id": TEACH_MODAL,
-        "title": _plain("Taught"),
-        "close": _plain("Done"),
+        "title": plain("Taught"),
+        "close": plain("Done"),
         "blocks": [
             section(f"Learned: {literal(phrase, 120)} means *{fit(meaning, 60)}*. Every "
                     "pambot reads it within seconds."),
-            context([f"{literal(' '.join(question.split()), QUESTION_SHOWN)} now reads: "
+            context([f"{_shown(question)} now reads: "
                      f"*{fit(verdict, 150)}*"]),
         ],
     }
@@ -143,8 +144,9 @@ def _dict(value: object) -> dict:
 
 
 def _option(name: str) -> dict:
-    return {"text": _plain(name[:OPTION_TEXT_LIMIT]), "value": name}
+    return {"text": plain(name[:OPTION_TEXT_LIMIT]), "value": name}
 
 
-def _plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text, "emoji": True}
+def _shown(question: str) -> str:
+    """A question as typed, on one line, its formatting shown rather than applied."""
+    return literal(" ".join(question.split()), QUESTION_SHOWN)
