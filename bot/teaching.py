@@ -81,7 +81,12 @@ def review_groups(rows: Iterable[tuple[str, int, str, str]], ruleset: RuleSet) -
 
 
 class Refused(Exception):
-    """A phrase pambot cannot learn as asked; the message says why in one line."""
+    """A phrase pambot cannot learn as asked; the message says why in one line, `about`
+    names what is wrong with it: the "phrase" or the "meaning"."""
+
+    def __init__(self, message: str, *, about: str = "phrase") -> None:
+        super().__init__(message)
+        self.about = about
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ def plan(base: RuleSet, taught: Mapping[str, Learned], said: str, meaning: str) 
                       "name (a host, a nickname, a product)")
     if not meaning.startswith("spelling:") and meaning not in meanings(base.vocabulary):
         raise Refused(f"cannot learn {phrase!r} as {meaning}: {meaning!r} is not a meaning of "
-                      "the vocabulary (see `pambot learn --meanings`)")
+                      "the vocabulary (see `pambot learn --meanings`)", about="meaning")
     pairs = [(p.phrase, p.meaning) for p in taught.values()]
     known = meaning_of(base.vocabulary, phrase)
     if known == meaning:

@@ -81,7 +81,7 @@ def register(app: App, services: Services) -> None:
                 raise Refused(f"someone taught {change.phrase!r} meanwhile: open the Home "
                               "tab again")
         except Refused as exc:
-            block = MEANING_BLOCK if "is not a meaning" in str(exc) else PHRASE_BLOCK
+            block = MEANING_BLOCK if exc.about == "meaning" else PHRASE_BLOCK
             ack(response_action="errors", errors={block: str(exc)[:ERROR_LIMIT]})
             return
         except StateUnavailable as exc:
