@@ -62,7 +62,7 @@ def learned_pairs(config: Config) -> list[tuple[str, str]]:
     errors (sqlite3.Error, psycopg.Error) when it cannot be read."""
     import sqlite3
 
-    from bot.querylog.store import is_postgres, pg_connect
+    from bot.querylog.store import is_postgres, pg_connect, read_only
 
     query = "SELECT phrase, meaning FROM learned ORDER BY ts"
     if is_postgres(config.db_path):
@@ -71,8 +71,7 @@ def learned_pairs(config: Config) -> list[tuple[str, str]]:
     if not os.path.exists(config.db_path):
         return []
     # Read-only, and without sqlite-utils: `pambot ask` starts fast.
-    uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+    with contextlib.closing(read_only(config.db_path)) as db:
         try:
             return db.execute(query).fetchall()
         except sqlite3.OperationalError as exc:

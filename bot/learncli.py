@@ -22,7 +22,6 @@ import re
 import socket
 import sqlite3
 import sys
-from pathlib import Path
 
 import click
 import yaml
@@ -35,6 +34,7 @@ from bot.querylog.learned import Learned, LearnedPhrases
 from bot.querylog.read import asked_questions, review_rows
 from bot.querylog.report import DurationError, parse_since
 from bot.querylog.state import StateStore, StateUnavailable
+from bot.querylog.store import read_only
 from bot.teaching import Refused, plan, review_groups
 from rules import RuleFileError, RuleSet, load_ruleset
 from rules.learning import Change, changes, learned_ruleset, not_in_rules, phrase_of
@@ -346,8 +346,7 @@ def _store(config: Config) -> StateStore:
     the command here in one line, untouched (the store would log a warning of its own)."""
     if not querylog.is_postgres(config.db_path) and os.path.exists(config.db_path):
         try:
-            uri = Path(config.db_path).resolve().as_uri() + "?mode=ro"
-            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            with contextlib.closing(read_only(config.db_path)) as db:
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise Problem(f"cannot read the query log at {_where(config)}: {exc}") from None

@@ -21,7 +21,15 @@ from bot.querylog.schema import (
     prune_queries,
 )
 from bot.querylog.state import prune_state
-from bot.querylog.store import SQLITE, Connection, close_quietly, is_postgres, pg_connect, shown
+from bot.querylog.store import (
+    SQLITE,
+    Connection,
+    close_quietly,
+    is_postgres,
+    pg_connect,
+    read_only,
+    shown,
+)
 
 
 class NoLog(Exception):
@@ -49,9 +57,7 @@ def open_existing(path: str | os.PathLike, *, write: bool = False) -> Connection
         if not write:
             db.close()
     if not write:
-        uri = path.resolve().as_uri() + "?mode=ro"
-        db = Connection(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S), SQLITE,
-                        os.fspath(path))
+        db = Connection(read_only(path, timeout=BUSY_TIMEOUT_S), SQLITE, os.fspath(path))
     try:
         found = db.table_exists("queries")
     except BaseException:
@@ -78,8 +84,7 @@ def _open_postgres(target: str, *, write: bool) -> Connection:
 
 def _current(path: Path) -> bool:
     """True if the file at `path` is a query log of this pambot's schema (or not one at all)."""
-    uri = path.resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    conn = read_only(path, timeout=BUSY_TIMEOUT_S)
     try:
         application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]

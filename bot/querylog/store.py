@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -40,6 +41,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -390,6 +392,12 @@ def _pg_settings(target: str, *, answer_path: bool) -> dict[str, Any]:
     settings["options"] = " ".join([given["options"], *options] if given.get("options")
                                    else options)
     return settings
+
+
+def read_only(path: str | os.PathLike, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """The SQLite file at `path`, opened read-only: reading it never creates or changes it."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=timeout)
 
 
 def pg_connect(target: str, *, answer_path: bool = False) -> Connection:
