@@ -64,7 +64,7 @@ def learned_pairs(config: Config) -> list[tuple[str, str]]:
 
     from bot.querylog.store import is_postgres, pg_connect, read_only
 
-    query = "SELECT phrase, meaning FROM learned ORDER BY ts"
+    query = "SELECT phrase, meaning FROM learned ORDER BY ts, phrase"  # as LearnedPhrases
     if is_postgres(config.db_path):
         with pg_connect(config.db_path) as db:
             return db.execute(query).fetchall() if db.table_exists("learned") else []
