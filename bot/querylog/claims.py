@@ -120,7 +120,7 @@ class EventClaims:
             with self._connection() as db:
                 row = db.execute("SELECT state FROM events WHERE event_id = ?",
                                  [event_id]).fetchone()
-        except (*store.errors(), OSError, store.StoreDown):
+        except store.failures():
             return None
         return row[0] if row else None
 
@@ -161,7 +161,7 @@ class EventClaims:
         try:
             with self._connection() as db:
                 changed = db.execute(sql, params).rowcount
-        except (*store.errors(), OSError, store.StoreDown) as exc:
+        except store.failures() as exc:
             if store.busy(exc):
                 if not busy_raises:
                     return None

@@ -193,7 +193,7 @@ class StateStore:
         """Database and file errors as StateUnavailable, logged once per outage."""
         try:
             yield
-        except (*store.errors(), OSError, store.StoreDown) as exc:
+        except store.failures() as exc:
             if not is_postgres(self.path):
                 with contextlib.suppress(Exception):
                     self.close()

@@ -412,6 +412,12 @@ class StoreDown(Exception):
     """The database failed a moment ago; the answer's path does not wait on it for now."""
 
 
+def failures() -> tuple[type[BaseException], ...]:
+    """What any use of the store raises when it cannot be used now: the database's
+    `errors()`, the file's OSError, a pool that is paused (StoreDown)."""
+    return (*errors(), OSError, StoreDown)
+
+
 class Pool:
     """psycopg_pool's pool of connections for one process's answer's path, shared by its
     event claims and conversation state.
