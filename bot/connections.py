@@ -119,7 +119,6 @@ def connection_cap(worker_connections: int) -> int:
     return max(1, min(worker_connections, soft - OWN_FILES))
 
 
-
 async def respond(send: Callable, status: int, text: str,
                   headers: list[tuple[str, str]] | None = None) -> None:
     """Send a whole ASGI response: `text` (UTF-8, text/plain unless `headers` say)."""

@@ -188,16 +188,13 @@ class SlackAsgiApp:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
+        if path in (HEALTH_PATH, metrics.METRICS_PATH) and method not in ("GET", "HEAD"):
+            await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
+            return
         if path == HEALTH_PATH:
-            if method not in ("GET", "HEAD"):
-                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
-                return
             await respond(send, 200, self.health)
             return
         if path == metrics.METRICS_PATH:
-            if method not in ("GET", "HEAD"):
-                await respond(send, 405, "use GET", [("allow", "GET, HEAD")])
-                return
             # Reads every worker's files: off the event loop.
             data, content_type = await asyncio.get_running_loop().run_in_executor(
                 self.pool, metrics.exposition)
