@@ -37,7 +37,7 @@ from rules.ruleset import RuleSet
 from rules.slots import GRAMMAR_WORDS
 from rules.tidy import NOISE_WORDS, normalize
 from rules.tokens import LEADING, QUESTION_WORDS, Token, tokenize
-from rules.vocabulary import meaning_of, with_phrases
+from rules.vocabulary import meaning_name, meaning_of, with_phrases
 
 # Words of plain English that are no jargon to learn.
 _COMMON_WORDS = """
@@ -110,8 +110,13 @@ def everyday(phrase: str) -> bool:
     >>> everyday("the"), everyday("is not"), everyday("pdc"), everyday("the pdc")
     (True, True, False, False)
     """
-    return all(word in _COMMON or word in GRAMMAR_WORDS or word in QUESTION_WORDS
-               or word in LEADING or word in NOISE_WORDS for word in phrase.split())
+    return all(_plain_english(word) for word in phrase.split())
+
+
+def _plain_english(word: str) -> bool:
+    """A word of plain English or of the grammar pambot reads: no jargon to teach."""
+    return (word in _COMMON or word in GRAMMAR_WORDS or word in QUESTION_WORDS
+            or word in LEADING or word in NOISE_WORDS)
 
 
 def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
@@ -134,9 +139,7 @@ def unknown_words(question: str, vocabulary) -> list[UnknownWord]:
                 continue
         close = _typo_of(word, words)
         if close:
-            slot, value = words[close]
-            meaning = f"{slot}:{value}" if value else slot
-            found[word] = UnknownWord(word, [meaning, f"spelling:{close}"],
+            found[word] = UnknownWord(word, [meaning_name(*words[close]), f"spelling:{close}"],
                                       f"spelt like {close!r}")
             continue
         where = _where(tokens, index)
@@ -158,9 +161,7 @@ def _lettered_host(text: str, tokens: list[Token], index: int) -> str | None:
 def _unknown(token: Token, vocabulary) -> bool:
     word = token.text
     return (token.kind == "word" and token.meaning is None and token.question is None
-            and len(word) > 1 and word not in vocabulary.known and word not in _COMMON
-            and word not in GRAMMAR_WORDS and word not in QUESTION_WORDS
-            and word not in LEADING and word not in NOISE_WORDS)
+            and len(word) > 1 and word not in vocabulary.known and not _plain_english(word))
 
 
 def _typo_of(word: str, words) -> str | None:
