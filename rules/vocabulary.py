@@ -194,9 +194,7 @@ def with_phrases(vocabulary: Vocabulary,
             words[value] = [*words.get(value, []), phrase]
             continue
         section = SLOT_SECTIONS.get(slot)
-        allowed = SECTIONS[section][1] if section else None
-        names = (vocabulary.topics if slot == "topic" else
-                 vocabulary.undocumented if slot == "not_documented" else allowed)
+        names = _values(vocabulary, slot, SECTIONS[section][1] if section else None)
         if section is None or slot == "domain" and value or (
                 names is None and value) or (names is not None and value not in names):
             problems.append(f"{meaning!r} is not a meaning of the vocabulary (see `pambot learn "
@@ -227,7 +225,7 @@ def meaning_of(vocabulary: Vocabulary, phrase: str) -> str | None:
     if meaning is not None:
         return meaning_name(*meaning)
     if len(key) == 1 and key[0] in vocabulary.spellings:
-        return f"spelling:{vocabulary.spellings[key[0]]}"
+        return meaning_name("spelling", vocabulary.spellings[key[0]])
     return None
 
 
@@ -235,11 +233,18 @@ def meanings(vocabulary: Vocabulary) -> list[str]:
     """Every meaning a phrase can be given, named as `meaning_name` does."""
     names = []
     for slot, allowed in SECTIONS.values():
-        values = (vocabulary.topics if slot == "topic" else
-                  vocabulary.undocumented if slot == "not_documented" else allowed)
+        values = _values(vocabulary, slot, allowed)
         names += [meaning_name(slot)] if values is None else [
             meaning_name(slot, value) for value in values]
     return names + [f"spelling:WORD ({len(vocabulary.known)} words)"]
+
+
+def _values(vocabulary: Vocabulary, slot: str,
+            allowed: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The values a meaning of `slot` may have: the vocabulary's own topics and undocumented
+    kinds, else the section's fixed ones (`allowed`); None for a section of one flat list."""
+    return (vocabulary.topics if slot == "topic" else
+            vocabulary.undocumented if slot == "not_documented" else allowed)
 
 
 def _spellings(value: object, problems: list, line: int | None) -> dict[str, str]:
