@@ -131,6 +131,7 @@ _BACKUP_WORDS = {
     "vm": "from its VM level backup",
     "pam": "from the PAM Server generated backup",
     "both": "with a VM level backup and a PAM Server generated backup",
+    "no-vm": "with no VM level backup",
     "none": "with no backup at all",
 }
 _TOPOLOGY_WORDS = {"standalone": "on a standalone server", "cluster": "in a cluster"}

@@ -11,6 +11,7 @@ import pytest
 import rules.context
 from rules import answer, default_ruleset, parse
 from rules.context import Context, question_for, read
+from rules.model import BACKUPS
 
 
 def after(*questions: str) -> Context:
@@ -217,6 +218,22 @@ def test_a_written_out_question_reads_back_as_the_same_question(intent, from_ver
         intent, from_version, to_version)
     if not (from_version and to_version):
         assert query.node == node
+
+
+@pytest.mark.parametrize("node", ["leader", "follower"])
+@pytest.mark.parametrize("backup", BACKUPS)
+def test_a_written_out_restore_keeps_the_backup_said(node, backup):
+    # A reply to "which node failed?" is answered as the question written out: "fol2 dead,
+    # no vm bkp" must not lose "no vm" on the way (it became the two-branch answer).
+    query = parse(question_for("restore", "7.2", node=node, backup=backup),
+                  default_ruleset().vocabulary)
+    assert (query.intent, query.node, query.backup) == ("restore", node, backup)
+
+
+def test_a_reply_naming_the_node_and_no_vm_backup_gets_that_answer():
+    # "which node failed?" open after an upgrade question on 7.0.2
+    context = after("upgrade 7.0.2", "restore")
+    assert answered("fol2 dead no vm bkp", context).rule == "restore-follower-without-vm-backup"
 
 
 def test_the_examples_in_the_docstrings_run():
