@@ -122,10 +122,8 @@ def _weigh_symptoms(queries: list[Query], symptoms: set[int], done: set[int],
     if consequence and not any(q.intent in ("restore", "upgrade") for q in queries):
         # "the leader hung and we restored the PAM backup. should the followers have been
         # rebuilt?": asked of the restore told beside what was wrong
-        told = []
-        for clause in clauses:
-            if clause.symptom_stated and "restore" in clause.intents:
-                told += [q for q in _beside_undocumented(clause)[0] if q.intent == "restore"]
+        told = [Query(text=c.said, intent="restore", node=c.node) for c in clauses
+                if c.symptom_stated and "restore" in c.intents]
         if told:
             return [q for q in queries if id(q) not in symptoms] + told
     # "done, restored. but the ui won't load now": the restore is over
